@@ -1,0 +1,39 @@
+"""irecgan: model-based RL with adversarial training for recommendation (IRecGAN, NeurIPS 2019)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="irecgan",
+    version="0.1.0",
+    description="Reproduction of IRecGAN (Bai, Guan, Wang, NeurIPS 2019) in TF1-style static graphs",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.6",
+    package_dir={"": "src"},
+    packages=find_packages("src"),
+    install_requires=[
+        "numpy>=1.18",
+        "scipy>=1.4",
+        "absl-py>=0.9",
+    ],
+    extras_require={
+        # TensorFlow 2.x (graph mode through tf.compat.v1): this machine, current GPUs.
+        "tf2": ["tensorflow>=2.12,<3"],
+        # The paper-era target: the CUDA 10.0 Docker image for V100/P100 hosts (Python 3.6).
+        "tf1": ["tensorflow-gpu==1.15.5", "numpy==1.18.5"],
+        "test": ["pytest>=6", "vermin>=1.5"],
+    },
+    entry_points={
+        "console_scripts": [
+            "irecgan-simulate=irecgan.cli.simulate:run",
+            "irecgan-inspect-log=irecgan.cli.inspect_log:run",
+            "irecgan-prepare-cikm=irecgan.cli.prepare_cikm:run",
+            "irecgan-train=irecgan.cli.train:run",
+            "irecgan-evaluate=irecgan.cli.evaluate:run",
+        ],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

@@ -1,0 +1,1 @@
+"""Simulators (numpy only, explicit RandomState): the MDP of SPEC 8 and the neural oracle of SPEC 8b."""

@@ -1,0 +1,160 @@
+"""The one place that imports TensorFlow.
+
+`tf` is `tensorflow.compat.v1` in graph mode on both TF 1.15 and TF 2.x. Everything else in the
+package writes `from irecgan.tfcompat import tf`. No Keras: the dense layer and the LSTM cell
+below are built from core ops (`get_variable`, `matmul`), so they work under Keras 3 too, and the
+cell plugs into `tf.nn.dynamic_rnn` (it has `state_size`, `output_size`, `zero_state`,
+`__call__`) and into one-step calls with fed states.
+
+Layers are objects: the constructor creates the variables (under the current variable scope plus
+`name`), and calling the object applies them, so one layer called on several inputs shares its
+weights by construction.
+"""
+import collections
+
+import tensorflow.compat.v1 as tf
+
+tf.disable_v2_behavior()
+
+TF_VERSION = tf.VERSION
+
+LSTMState = collections.namedtuple("LSTMState", ["c", "h"])
+
+
+def dim(tensor, axis=-1):
+    """The static size of `tensor` along `axis` as an int (None when unknown)."""
+    return tf.dimension_value(tensor.shape[axis])
+
+
+class Dense(object):
+    """y = activation(x W + b) over the last axis of x (any rank >= 2)."""
+
+    def __init__(self, in_dim, units, name, activation=None, use_bias=True,
+                 kernel_initializer=None):
+        self.in_dim = int(in_dim)
+        self.units = int(units)
+        self.activation = activation
+        with tf.variable_scope(name):
+            self.kernel = tf.get_variable(
+                "kernel", [self.in_dim, self.units], dtype=tf.float32,
+                initializer=kernel_initializer or tf.glorot_uniform_initializer())
+            self.bias = None
+            if use_bias:
+                self.bias = tf.get_variable("bias", [self.units], dtype=tf.float32,
+                                            initializer=tf.zeros_initializer())
+
+    @property
+    def variables(self):
+        return [self.kernel] + ([self.bias] if self.bias is not None else [])
+
+    def __call__(self, x):
+        rank = x.shape.ndims
+        if rank == 2:
+            y = tf.matmul(x, self.kernel)
+        else:
+            flat = tf.reshape(x, [-1, self.in_dim])
+            y = tf.reshape(tf.matmul(flat, self.kernel),
+                           tf.concat([tf.shape(x)[:-1], [self.units]], axis=0))
+            y.set_shape(x.shape[:-1].concatenate([self.units]))
+        if self.bias is not None:
+            y = y + self.bias
+        if self.activation is not None:
+            y = self.activation(y)
+        return y
+
+
+class LSTMCell(object):
+    """A standard LSTM cell (gates i, j, f, o; forget bias added to f; no peepholes).
+
+    new_c = c * sigmoid(f + forget_bias) + sigmoid(i) * tanh(j);  new_h = tanh(new_c) * sigmoid(o)
+    with [i, j, f, o] = [x, h] W + b.  State: `LSTMState(c, h)`, each [B, num_units].
+    """
+
+    def __init__(self, input_size, num_units, name="lstm_cell", forget_bias=1.0,
+                 initializer=None):
+        self.input_size = int(input_size)
+        self.num_units = int(num_units)
+        self.forget_bias = float(forget_bias)
+        with tf.variable_scope(name):
+            self.kernel = tf.get_variable(
+                "kernel", [self.input_size + self.num_units, 4 * self.num_units],
+                dtype=tf.float32, initializer=initializer or tf.glorot_uniform_initializer())
+            self.bias = tf.get_variable("bias", [4 * self.num_units], dtype=tf.float32,
+                                        initializer=tf.zeros_initializer())
+
+    @property
+    def variables(self):
+        return [self.kernel, self.bias]
+
+    @property
+    def state_size(self):
+        return LSTMState(self.num_units, self.num_units)
+
+    @property
+    def output_size(self):
+        return self.num_units
+
+    def zero_state(self, batch_size, dtype=tf.float32):
+        zeros = tf.zeros(tf.stack([batch_size, self.num_units]), dtype=dtype)
+        return LSTMState(zeros, zeros)
+
+    def __call__(self, inputs, state, scope=None):
+        c, h = state
+        z = tf.matmul(tf.concat([inputs, h], axis=1), self.kernel) + self.bias
+        i, j, f, o = tf.split(z, 4, axis=1)
+        new_c = c * tf.sigmoid(f + self.forget_bias) + tf.sigmoid(i) * tf.tanh(j)
+        new_h = tf.tanh(new_c) * tf.sigmoid(o)
+        return new_h, LSTMState(new_c, new_h)
+
+
+class MultiLSTMCell(object):
+    """A stack of `LSTMCell`s; the state is a tuple with one `LSTMState` per layer."""
+
+    def __init__(self, input_size, num_units, num_layers, name="rnn", forget_bias=1.0):
+        self.cells = []
+        with tf.variable_scope(name):
+            size = input_size
+            for layer in range(int(num_layers)):
+                self.cells.append(LSTMCell(size, num_units, name="cell_%d" % layer,
+                                           forget_bias=forget_bias))
+                size = num_units
+
+    @property
+    def variables(self):
+        return [v for cell in self.cells for v in cell.variables]
+
+    @property
+    def state_size(self):
+        return tuple(cell.state_size for cell in self.cells)
+
+    @property
+    def output_size(self):
+        return self.cells[-1].output_size
+
+    def zero_state(self, batch_size, dtype=tf.float32):
+        return tuple(cell.zero_state(batch_size, dtype) for cell in self.cells)
+
+    def __call__(self, inputs, state, scope=None):
+        new_states = []
+        x = inputs
+        for cell, s in zip(self.cells, state):
+            x, s_new = cell(x, s)
+            new_states.append(s_new)
+        return x, tuple(new_states)
+
+    def state_placeholders(self, name="state"):
+        """Placeholders for a fed state ([None, num_units] each), same structure as the state."""
+        return tuple(LSTMState(
+            tf.placeholder(tf.float32, [None, cell.num_units], name="%s_%d_c" % (name, k)),
+            tf.placeholder(tf.float32, [None, cell.num_units], name="%s_%d_h" % (name, k)))
+            for k, cell in enumerate(self.cells))
+
+
+def flatten_state(state):
+    """A nested LSTM state as a flat list of tensors/arrays (layer-major, c before h)."""
+    return [t for layer in state for t in layer]
+
+
+def unflatten_state(flat):
+    """Inverse of `flatten_state`."""
+    return tuple(LSTMState(flat[2 * k], flat[2 * k + 1]) for k in range(len(flat) // 2))
