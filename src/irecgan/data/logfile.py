@@ -113,7 +113,6 @@ class LogReport(object):
 
     def summary_lines(self):
         """Printable lines (no newlines) describing the read and the filters."""
-        max_text = "none" if self.max_len is None else str(self.max_len)
         lines = ["%s: %d lines read" % (self.path, self.lines_read)]
         if self.trailing_blank:
             lines.append("  trailing blank lines ignored: %d" % self.trailing_blank)
@@ -128,7 +127,10 @@ class LogReport(object):
         lines.append("  sessions found: %d (with non-contiguous lines: %d)"
                      % (self.sessions_found, self.noncontiguous_sessions))
         lines.append("  dropped, fewer than %d steps: %d" % (self.min_len, self.dropped_short))
-        lines.append("  dropped, more than %s steps: %d" % (max_text, self.dropped_long))
+        if self.max_len is None:
+            lines.append("  dropped, more than ... steps: no upper limit")
+        else:
+            lines.append("  dropped, more than %d steps: %d" % (self.max_len, self.dropped_long))
         lines.append("  sessions kept: %d, steps kept: %d" % (self.sessions_kept, self.steps_kept))
         return lines
 
