@@ -1,0 +1,149 @@
+"""Batch tensors (SPEC 2.4, docs/ARCHITECTURE.md "Batch dict"): `EncodedSession`s -> numpy arrays.
+
+B sessions, L_i = steps of session i, n = max_i L_i. Position t (0 <= t < L_i) reads
+`clicks[i, :t+1]` and predicts `targets[i, t]`: the click of step t+1, or `_EOS` at the end step
+t = L_i - 1. Its candidates `rec_lists[i, t]` are step t+1's list followed by `_EOS`; at the end
+step, `_EOS` followed by the session's `end_list` (generated sessions that ended by choosing
+`_EOS`) or, for every other session, by a random sample of 15..99 distinct items (the
+reference's padding of the end step).
+
+Returns `R_t = sum_{t' >= t} gamma^(t'-t) r_t' q_d_t'` with `r_t = 1 + lambda_r purchase_t` for
+t < L_i - 1 and 0 at the end step; `q_d_t` is the discriminator score of the prefix ending with
+position t's target (1 for offline sessions).
+"""
+import numpy as np
+
+from irecgan.data.vocab import EOS, N_SPECIAL, PAD
+
+
+def discounted_returns(reward, q_d, mask, gamma):
+    """`R[b, t] = sum_{t' >= t, mask[b, t'] = 1} gamma^(t'-t) * reward[b, t'] * q_d[b, t']`.
+
+    reward, q_d, mask: [B, n] arrays; `mask` is 1 on each row's first L_b positions and 0 after
+    (a 0 resets the sum, so nothing flows back from padding). Returns float32 [B, n], 0 on
+    padding."""
+    reward = np.asarray(reward, dtype=np.float64)
+    q_d = np.asarray(q_d, dtype=np.float64)
+    mask = np.asarray(mask, dtype=np.float64)
+    if reward.ndim != 2 or reward.shape != q_d.shape or reward.shape != mask.shape:
+        raise ValueError("reward, q_d and mask must be [B, n] arrays of one shape, got %s %s %s"
+                         % (reward.shape, q_d.shape, mask.shape))
+    out = np.zeros(reward.shape, dtype=np.float64)
+    running = np.zeros(reward.shape[0], dtype=np.float64)
+    for t in range(reward.shape[1] - 1, -1, -1):
+        running = (reward[:, t] * q_d[:, t] + gamma * running) * mask[:, t]
+        out[:, t] = running
+    return out.astype(np.float32)
+
+
+def random_end_candidates(rng, n_items_vocab, pad_min=15, pad_max=99):
+    """`n ~ rng.randint(pad_min, pad_max + 1)` distinct item indices from [N_SPECIAL,
+    n_items_vocab), drawn without replacement (n capped at the number of items), as a list of
+    int in draw order. Deterministic given the state of `rng`."""
+    n_items = int(n_items_vocab) - N_SPECIAL
+    n = min(rng.randint(pad_min, pad_max + 1), max(n_items, 0))
+    if n <= 0:
+        return []
+    if 4 * n > n_items:  # dense: a permutation is cheap and exact
+        return [int(x) + N_SPECIAL for x in rng.permutation(n_items)[:n]]
+    picked, seen = [], set()  # sparse: rejection sampling, O(n) instead of O(n_items)
+    while len(picked) < n:
+        for x in rng.randint(N_SPECIAL, n_items_vocab, size=n):
+            x = int(x)
+            if x not in seen:
+                seen.add(x)
+                picked.append(x)
+                if len(picked) == n:
+                    break
+    return picked
+
+
+def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15, pad_max=99):
+    """A list of `EncodedSession` -> dict of numpy arrays (shapes/dtypes: docs/ARCHITECTURE.md).
+
+    rng: `np.random.RandomState`, used only for the end step of sessions without `end_list`
+      (one `random_end_candidates` call per such session, in batch order).
+    n_items_vocab: vocabulary size (special tokens included); random candidates come from
+      [4, n_items_vocab).
+    Raises ValueError for an empty batch, an empty session, inconsistent lengths, or a target
+    that is not among its candidates.
+    """
+    if not sessions:
+        raise ValueError("make_batch needs at least one session")
+    if pad_min < 0 or pad_max < pad_min:
+        raise ValueError("need 0 <= pad_min <= pad_max, got %r, %r" % (pad_min, pad_max))
+    lengths = [len(s.clicks) for s in sessions]
+    cands, targets, purchases, q_ds = [], [], [], []
+    for i, s in enumerate(sessions):
+        L = lengths[i]
+        if L < 1:
+            raise ValueError("session %d of the batch has no steps" % i)
+        if len(s.rec_lists) != L or len(s.purchases) != L or (s.q_d is not None
+                                                               and len(s.q_d) != L):
+            raise ValueError("session %d of the batch: clicks, rec_lists, purchases (and q_d) "
+                             "must have one length, got %d, %d, %d, %s" % (
+                                 i, L, len(s.rec_lists), len(s.purchases),
+                                 None if s.q_d is None else len(s.q_d)))
+        rows = [list(s.rec_lists[t + 1]) + [EOS] for t in range(L - 1)]
+        end = s.end_list if s.end_list is not None else random_end_candidates(
+            rng, n_items_vocab, pad_min, pad_max)
+        rows.append([EOS] + list(end))
+        cands.append(rows)
+        targets.append(list(s.clicks[1:]) + [EOS])
+        purchases.append(list(s.purchases[1:]) + [0])
+        q_ds.append([1.0] * L if s.q_d is None else list(s.q_d))
+
+    B, n = len(sessions), max(lengths)
+    K = max(len(row) for rows in cands for row in rows)
+    out_clicks = np.full((B, n + 1), PAD, dtype=np.int32)
+    mask = np.zeros((B, n), dtype=np.float32)
+    rec_lists = np.full((B, n, K), PAD, dtype=np.int32)
+    rec_mask = np.zeros((B, n, K), dtype=np.float32)
+    target_index = np.zeros((B, n), dtype=np.int32)
+    purchase = np.zeros((B, n), dtype=np.int32)
+    q_d = np.zeros((B, n), dtype=np.float32)
+    for i, s in enumerate(sessions):
+        L = lengths[i]
+        out_clicks[i, :L] = s.clicks
+        out_clicks[i, L] = EOS
+        mask[i, :L] = 1.0
+        purchase[i, :L] = purchases[i]
+        q_d[i, :L] = q_ds[i]
+        for t, row in enumerate(cands[i]):
+            rec_lists[i, t, :len(row)] = row
+            rec_mask[i, t, :len(row)] = 1.0
+            try:
+                target_index[i, t] = row.index(targets[i][t])
+            except ValueError:
+                raise ValueError("session %d of the batch, position %d: target %d is not among "
+                                 "its candidates %r" % (i, t, targets[i][t], row))
+    reward = (1.0 + lambda_r * purchase.astype(np.float32)) * mask
+    for i, L in enumerate(lengths):
+        reward[i, L - 1] = 0.0
+    reward = reward.astype(np.float32)
+    return {
+        "clicks": out_clicks,
+        "lengths": np.asarray(lengths, dtype=np.int32),
+        "mask": mask,
+        "targets": np.ascontiguousarray(out_clicks[:, 1:]),
+        "rec_lists": rec_lists,
+        "rec_mask": rec_mask,
+        "target_index": target_index,
+        "purchase": purchase,
+        "reward": reward,
+        "q_d": q_d,
+        "returns": discounted_returns(reward, q_d, mask, gamma),
+    }
+
+
+def iterate_batches(sessions, batch_size, rng=None):
+    """Yield lists of at most `batch_size` sessions covering `sessions` once (the last batch may
+    be smaller): in the given order, or in the order `rng.permutation` gives when `rng` (a
+    `np.random.RandomState`) is passed."""
+    batch_size = int(batch_size)
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1, got %d" % batch_size)
+    order = range(len(sessions)) if rng is None else rng.permutation(len(sessions))
+    order = list(order)
+    for start in range(0, len(order), batch_size):
+        yield [sessions[j] for j in order[start:start + batch_size]]

@@ -1,0 +1,167 @@
+"""Batch tensors (SPEC 2.4): hand-computed arrays, returns, end-step candidates, determinism."""
+import numpy as np
+import pytest
+
+from irecgan.data.batching import (discounted_returns, iterate_batches, make_batch,
+                                   random_end_candidates)
+from irecgan.data.types import encoded
+from irecgan.data.vocab import EOS
+
+# A: 3 steps, purchase at step 2 (0-based), no end_list (random end-step candidates).
+#    position 0 predicts click 6 among step 1's list [5, 6, 8] + EOS -> index 1, purchase 0
+#    position 1 predicts click 7 among step 2's list [7, 9] + EOS    -> index 0, purchase 1
+#    position 2 predicts EOS among [EOS] + random                   -> index 0, purchase 0
+A = encoded([5, 6, 7], [[5], [5, 6, 8], [7, 9]], [0, 0, 1])
+# B: 2 steps, generated, ended with end_list [11, 12]; its step-0 purchase predicts nothing.
+B = encoded([8, 9], [[], [9, 10]], [1, 0], end_list=[11, 12])
+V = 40  # vocabulary size: random candidates come from 4..39
+
+
+def test_hand_computed_batch():
+    batch = make_batch([A, B], np.random.RandomState(0), V)
+    # the only random draw is A's end step: the same call on a fresh RandomState(0)
+    end_a = random_end_candidates(np.random.RandomState(0), V)
+    K = 1 + len(end_a)  # A's end step [EOS] + 15..36 items is the longest candidate list
+    assert 15 <= len(end_a) <= 36
+    n = 3
+    assert sorted(batch) == sorted(["clicks", "lengths", "mask", "targets", "rec_lists",
+                                    "rec_mask", "target_index", "purchase", "reward", "q_d",
+                                    "returns"])
+    np.testing.assert_array_equal(batch["clicks"], [[5, 6, 7, EOS], [8, 9, EOS, 0]])
+    np.testing.assert_array_equal(batch["lengths"], [3, 2])
+    np.testing.assert_array_equal(batch["mask"], [[1, 1, 1], [1, 1, 0]])
+    np.testing.assert_array_equal(batch["targets"], [[6, 7, EOS], [9, EOS, 0]])
+    expected_lists = np.zeros((2, n, K), dtype=np.int32)
+    expected_lists[0, 0, :4] = [5, 6, 8, EOS]
+    expected_lists[0, 1, :3] = [7, 9, EOS]
+    expected_lists[0, 2, :K] = [EOS] + end_a
+    expected_lists[1, 0, :3] = [9, 10, EOS]
+    expected_lists[1, 1, :3] = [EOS, 11, 12]      # EOS, then the generated end_list
+    np.testing.assert_array_equal(batch["rec_lists"], expected_lists)
+    np.testing.assert_array_equal(batch["rec_mask"], (expected_lists != 0).astype(np.float32))
+    np.testing.assert_array_equal(batch["target_index"], [[1, 0, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(batch["purchase"], [[0, 1, 0], [0, 0, 0]])
+    # reward = 1 + 3 * purchase before the end step, 0 at the end step and on padding
+    np.testing.assert_array_equal(batch["reward"], [[1, 4, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(batch["q_d"], [[1, 1, 1], [1, 1, 0]])
+    # A: R2 = 0; R1 = 4 + 0.9 * 0 = 4; R0 = 1 + 0.9 * 4 = 4.6.   B: R1 = 0; R0 = 1
+    np.testing.assert_allclose(batch["returns"], [[4.6, 4.0, 0.0], [1.0, 0.0, 0.0]], rtol=1e-6)
+    for key, dtype in (("clicks", np.int32), ("lengths", np.int32), ("mask", np.float32),
+                       ("targets", np.int32), ("rec_lists", np.int32), ("rec_mask", np.float32),
+                       ("target_index", np.int32), ("purchase", np.int32),
+                       ("reward", np.float32), ("q_d", np.float32), ("returns", np.float32)):
+        assert batch[key].dtype == dtype, key
+
+
+def test_q_d_scales_the_reward_of_its_position():
+    a = A._replace(q_d=[0.5, 0.25, 0.8])
+    batch = make_batch([a], np.random.RandomState(0), V)
+    np.testing.assert_allclose(batch["q_d"], [[0.5, 0.25, 0.8]])
+    # r * q = [1 * 0.5, 4 * 0.25, 0 * 0.8] = [0.5, 1, 0]
+    # R2 = 0; R1 = 1 + 0.9 * 0 = 1; R0 = 0.5 + 0.9 * 1 = 1.4
+    np.testing.assert_allclose(batch["returns"], [[1.4, 1.0, 0.0]], rtol=1e-6)
+    np.testing.assert_array_equal(batch["reward"], [[1, 4, 0]])   # reward itself is unscaled
+
+
+def test_lambda_r_and_gamma_are_parameters():
+    s = encoded([4, 5, 6, 7], [[4], [5], [6], [7]], [0, 1, 1, 0], end_list=[])
+    batch = make_batch([s], np.random.RandomState(0), V, gamma=0.5, lambda_r=2.0)
+    # rewards [1 + 2, 1 + 2, 1 + 0, 0] = [3, 3, 1, 0]
+    # R3 = 0; R2 = 1; R1 = 3 + 0.5 * 1 = 3.5; R0 = 3 + 0.5 * 3.5 = 4.75
+    np.testing.assert_array_equal(batch["reward"], [[3, 3, 1, 0]])
+    np.testing.assert_allclose(batch["returns"], [[4.75, 3.5, 1.0, 0.0]], rtol=1e-6)
+    # an empty end_list: the end step's only candidate is EOS; K = 2 from the other steps
+    np.testing.assert_array_equal(batch["rec_lists"][0, 3], [EOS, 0])
+    np.testing.assert_array_equal(batch["rec_mask"][0, 3], [1, 0])
+
+
+def test_one_step_session_is_only_the_end_step():
+    batch = make_batch([encoded([9], [[9]], [1], end_list=[5])], np.random.RandomState(0), V)
+    np.testing.assert_array_equal(batch["clicks"], [[9, EOS]])
+    np.testing.assert_array_equal(batch["targets"], [[EOS]])
+    np.testing.assert_array_equal(batch["rec_lists"], [[[EOS, 5]]])
+    np.testing.assert_array_equal(batch["reward"], [[0]])
+    np.testing.assert_array_equal(batch["returns"], [[0]])
+
+
+def test_discounted_returns_rows_of_different_lengths():
+    reward = np.array([[1, 2, 3, 0], [5, 1, 0, 0], [7, 7, 7, 7]], dtype=np.float32)
+    q_d = np.array([[1, 1, 1, 1], [1, 0.5, 1, 1], [1, 1, 1, 1]], dtype=np.float32)
+    mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 0, 0]], dtype=np.float32)
+    out = discounted_returns(reward, q_d, mask, 0.9)
+    # row 0: R3 = 0, R2 = 3, R1 = 2 + 0.9 * 3 = 4.7, R0 = 1 + 0.9 * 4.7 = 5.23
+    # row 1: R1 = 1 * 0.5 = 0.5, R0 = 5 + 0.9 * 0.5 = 5.45; padding 0
+    # row 2: all padding -> 0 (padding rewards never count)
+    np.testing.assert_allclose(out, [[5.23, 4.7, 3, 0], [5.45, 0.5, 0, 0], [0, 0, 0, 0]],
+                               rtol=1e-6)
+    assert out.dtype == np.float32
+    with pytest.raises(ValueError):
+        discounted_returns(reward, q_d[:, :3], mask, 0.9)
+
+
+def test_random_end_candidates():
+    for seed in range(20):
+        items = random_end_candidates(np.random.RandomState(seed), 40004)   # sparse path
+        assert 15 <= len(items) <= 99
+        assert len(set(items)) == len(items)
+        assert min(items) >= 4 and max(items) < 40004
+        items = random_end_candidates(np.random.RandomState(seed), 30, 15, 20)  # dense path
+        assert 15 <= len(items) <= 20 and len(set(items)) == len(items)
+        assert min(items) >= 4 and max(items) < 30
+    # capped at the number of items (6 items: 4..9)
+    assert sorted(random_end_candidates(np.random.RandomState(1), 10)) == [4, 5, 6, 7, 8, 9]
+    assert random_end_candidates(np.random.RandomState(1), 4) == []
+    # the length is rng.randint(pad_min, pad_max + 1), drawn first
+    assert len(random_end_candidates(np.random.RandomState(3), 40004)) == \
+        np.random.RandomState(3).randint(15, 100)
+
+
+def test_end_list_sessions_use_no_randomness():
+    rng = np.random.RandomState(7)
+    make_batch([B, B], rng, V)
+    assert rng.randint(1 << 30) == np.random.RandomState(7).randint(1 << 30)
+
+
+def test_determinism_for_the_same_seed():
+    sessions = [A, B, A._replace(q_d=[0.1, 0.2, 0.3]), encoded([4, 4], [[4], [4]], [0, 0])]
+    one = make_batch(sessions, np.random.RandomState(11), 500)
+    two = make_batch(sessions, np.random.RandomState(11), 500)
+    other = make_batch(sessions, np.random.RandomState(12), 500)
+    for key in one:
+        np.testing.assert_array_equal(one[key], two[key])
+    assert not np.array_equal(one["rec_lists"][0, 2, 1:16], other["rec_lists"][0, 2, 1:16])
+    # the draws happen in batch order: A first, then the 3rd and 4th sessions
+    rng = np.random.RandomState(11)
+    draws = [random_end_candidates(rng, 500) for _ in range(3)]
+    for row, pos, items in ((0, 2, draws[0]), (2, 2, draws[1]), (3, 1, draws[2])):
+        np.testing.assert_array_equal(one["rec_lists"][row, pos, :1 + len(items)],
+                                      [EOS] + items)
+        assert one["rec_mask"][row, pos].sum() == 1 + len(items)
+
+
+def test_errors():
+    rng = np.random.RandomState(0)
+    with pytest.raises(ValueError):
+        make_batch([], rng, V)
+    with pytest.raises(ValueError):
+        make_batch([encoded([], [], [])], rng, V)
+    with pytest.raises(ValueError):
+        make_batch([encoded([4, 5], [[4], [5]], [0])], rng, V)              # purchases short
+    with pytest.raises(ValueError):
+        make_batch([A._replace(q_d=[1.0, 1.0])], rng, V)                   # q_d short
+    with pytest.raises(ValueError) as info:
+        make_batch([encoded([4, 5], [[4], [6, 7]], [0, 0])], rng, V)         # 5 not shown
+    assert "position 0: target 5" in str(info.value)
+
+
+def test_iterate_batches():
+    items = list(range(10))
+    assert list(iterate_batches(items, 4)) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    order = list(np.random.RandomState(5).permutation(10))
+    shuffled = list(iterate_batches(items, 4, np.random.RandomState(5)))
+    assert shuffled == [order[:4], order[4:8], order[8:]]
+    assert shuffled == list(iterate_batches(items, 4, np.random.RandomState(5)))
+    assert shuffled[0] != [0, 1, 2, 3]
+    assert list(iterate_batches([], 3)) == []
+    with pytest.raises(ValueError):
+        list(iterate_batches(items, 0))
