@@ -15,6 +15,7 @@ setup(
         "numpy>=1.18",
         "scipy>=1.4",
         "absl-py>=0.9",
+        "tqdm>=4.40",  # progress bars of long loops (well kept, pure Python)
     ],
     extras_require={
         # TensorFlow 2.x (graph mode through tf.compat.v1): this machine, current GPUs.

@@ -11,10 +11,14 @@ Layers are objects: the constructor creates the variables (under the current var
 weights by construction.
 """
 import collections
+import os
 
-import tensorflow.compat.v1 as tf
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep C++ info/warning lines off the console
+
+import tensorflow.compat.v1 as tf  # noqa: E402
 
 tf.disable_v2_behavior()
+tf.logging.set_verbosity(tf.logging.ERROR)  # deprecation notices of compat.v1 symbols
 
 TF_VERSION = tf.VERSION
 

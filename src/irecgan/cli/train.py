@@ -1,0 +1,74 @@
+"""irecgan-train: train one method on a processed log into a run directory.
+
+    irecgan-train --method=pg --data=runs/sim/random.log --n_items=50 --run_dir=runs/pg_s1 --seed=1
+    irecgan-train --flagfile=configs/cpu.cfg --method=lstm --data=... --run_dir=...
+
+Restarting the same command resumes from the run directory's newest complete checkpoint.
+"""
+from absl import app, flags
+
+from irecgan import experiment
+from irecgan.cli.common import guarded
+
+D = experiment.DEFAULTS
+FLAGS = flags.FLAGS
+
+flags.DEFINE_enum("method", D["method"], list(experiment.METHODS),
+                  "lstm: next-click MLE; pg: return-weighted REINFORCE on offline data.")
+flags.DEFINE_string("data", None, "Processed log (session_id;state;click;rec_list;purchase).")
+flags.DEFINE_string("run_dir", None, "Run directory (config, metrics, checkpoints, results).")
+flags.DEFINE_enum("split", D["split"], ["fold", "ratio", "file"],
+                  "fold: seeded 38/1/1 of 40 folds; ratio: --split_ratios; file: --split_file.")
+flags.DEFINE_string("split_file", "", "Lines 'session_id;train|valid|test' (--split=file).")
+flags.DEFINE_list("split_ratios", [str(x) for x in D["split_ratios"]],
+                  "train,valid,test fractions for --split=ratio.")
+flags.DEFINE_integer("n_items", D["n_items"],
+                     "> 0: simulator items 0..n_items-1 in numeric order; 0: frequency vocab.")
+flags.DEFINE_integer("symbols", D["symbols"], "Vocabulary size incl. 4 special tokens.")
+flags.DEFINE_boolean("lenient", D["lenient"], "Skip and count malformed log lines.")
+flags.DEFINE_integer("seed", D["seed"], "Seed of the split, the initialisation and the batches.")
+flags.DEFINE_integer("embed_dim", D["embed_dim"], "Item embedding size.")
+flags.DEFINE_integer("hidden", D["hidden"], "LSTM units per layer.")
+flags.DEFINE_integer("layers", D["layers"], "LSTM layers.")
+flags.DEFINE_integer("k", D["k"], "Items recommended per step.")
+flags.DEFINE_integer("batch_size", D["batch_size"], "Sessions per batch.")
+flags.DEFINE_integer("agent_epochs", D["agent_epochs"], "Epochs of agent training (pretraining).")
+flags.DEFINE_integer("user_epochs", D["user_epochs"], "Epochs of user-model pretraining.")
+flags.DEFINE_float("agent_lr", D["agent_lr"], "Agent learning rate (Adam).")
+flags.DEFINE_float("user_lr", D["user_lr"], "User-model learning rate (Adam).")
+flags.DEFINE_float("disc_lr", D["disc_lr"], "Discriminator learning rate (Adam).")
+flags.DEFINE_float("clip_norm", D["clip_norm"], "Global gradient-norm clip.")
+flags.DEFINE_float("gamma", D["gamma"], "Discount of the return R_t.")
+flags.DEFINE_float("lambda_r", D["lambda_r"], "Reward bonus of a purchase: r = 1 + lambda_r * p.")
+flags.DEFINE_float("lambda_p", D["lambda_p"], "Weight of the purchase NLL in U's adversarial loss.")
+flags.DEFINE_integer("threads", D["threads"], "TensorFlow threads (0: TensorFlow's default).")
+flags.DEFINE_boolean("progress", True, "Show progress bars.")
+
+flags.mark_flags_as_required(["data", "run_dir"])
+
+
+def config_from_flags():
+    overrides = dict((key, FLAGS[key].value) for key in experiment.DEFAULTS)
+    try:
+        overrides["split_ratios"] = [float(x) for x in FLAGS.split_ratios]
+    except ValueError:
+        raise experiment.UserError("--split_ratios must be numbers, got %s" % FLAGS.split_ratios)
+    return experiment.resolve(overrides)
+
+
+@guarded
+def main(argv):
+    if len(argv) > 1:
+        raise experiment.UserError("unexpected arguments: %s" % " ".join(argv[1:]))
+    results = experiment.run(FLAGS.run_dir, config_from_flags(), show_progress=FLAGS.progress)
+    for split, metrics in sorted(results["offline"].items()):
+        print("%s: %s" % (split, ", ".join("%s %.2f" % (k, v) for k, v in sorted(metrics.items())
+                                           if k.startswith("P@") and "batch" not in k)))
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

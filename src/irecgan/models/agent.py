@@ -1,0 +1,83 @@
+"""The agent A (SPEC 3.2): an LSTM policy over all items, trained by return-weighted REINFORCE."""
+from irecgan.models.common import (N_SPECIAL, SequenceEncoder, Trainer, gather_last, gumbel,
+                                   masked_mean, scope_trainables)
+from irecgan.tfcompat import Dense, tf
+
+SCOPE = "agent"
+
+
+class Agent(object):
+    """Builds the agent's part of the graph under variable scope `agent`.
+
+    Placeholders (all with None batch and time dimensions):
+      clicks [B, n+1], lengths [B], mask [B, n], returns [B, n] (the REINFORCE weights;
+      all ones for plain MLE), rec_lists [B, n, K] (for offline evaluation).
+    Tensors:
+      logits [B, n, V], log_pi [B, n, V], nll [B, n] (-log pi(target)), loss (scalar),
+      cand_probs [B, n, K] = pi at each candidate (offline P@k).
+    One-step graph (`step`): click [B] + fed state -> logits and the new state, used by
+      generation and online evaluation; `recommend` turns logits into k items.
+    """
+
+    def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, k=10,
+                 learning_rate=1e-4, clip_norm=5.0):
+        self.vocab_size = int(vocab_size)
+        self.k = int(k)
+        with tf.variable_scope(SCOPE):
+            self.clicks = tf.placeholder(tf.int32, [None, None], name="clicks")
+            self.lengths = tf.placeholder(tf.int32, [None], name="lengths")
+            self.mask = tf.placeholder(tf.float32, [None, None], name="mask")
+            self.returns = tf.placeholder(tf.float32, [None, None], name="returns")
+            self.rec_lists = tf.placeholder(tf.int32, [None, None, None], name="rec_lists")
+
+            self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers)
+            self.output_layer = Dense(hidden, vocab_size, name="policy")
+
+            inputs = self.clicks[:, :-1]
+            targets = self.clicks[:, 1:]
+            states, _ = self.encoder.encode(inputs, self.lengths)
+            self.logits = self.output_layer(states)
+            self.log_pi = tf.nn.log_softmax(self.logits, axis=-1)
+            self.nll = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=targets, logits=self.logits)
+            self.loss = reinforce_loss(self.nll, self.returns, self.mask)
+            pi = tf.exp(self.log_pi)
+            self.cand_probs = tf.gather(pi, self.rec_lists, batch_dims=2)
+
+            self.variables = scope_trainables(SCOPE)
+            self.trainer = Trainer(self.loss, self.variables, learning_rate, clip_norm)
+
+    # -- one-step graph -------------------------------------------------------------------
+    def zero_state(self, batch_size):
+        return self.encoder.zero_state(batch_size)
+
+    def step(self, click, state):
+        """click [B] int32, state -> (logits [B, V], new state). Reuses the trained weights."""
+        with tf.name_scope(SCOPE + "_step"):
+            output, new_state = self.encoder.step(click, state)
+            return self.output_layer(output), new_state
+
+    def recommend(self, logits, greedy, seed=None):
+        """Top-k items from logits [B, V], excluding the special tokens.
+
+        Sampling (greedy=False) is top-k of Gumbel-perturbed log pi, i.e. k items drawn without
+        replacement with probability proportional to pi; greedy=True is plain top-k.
+        `greedy` may be a python bool or a scalar bool tensor. Returns int32 [B, k] indices.
+        """
+        log_pi = tf.nn.log_softmax(logits[:, N_SPECIAL:], axis=-1)
+        noise = gumbel(tf.shape(log_pi), seed=seed)
+        if isinstance(greedy, bool):
+            scores = log_pi if greedy else log_pi + noise
+        else:
+            scores = tf.cond(greedy, lambda: log_pi, lambda: log_pi + noise)
+        _, top = tf.nn.top_k(scores, k=self.k, sorted=True)
+        return top + N_SPECIAL
+
+
+def reinforce_loss(nll, weights, mask):
+    """sum_t w_t * mask_t * nll_t / sum(mask): REINFORCE with the return as weight (SPEC 3.2).
+
+    The weights enter through stop_gradient (they are data, not a function of the policy).
+    nll, weights, mask: [B, T].
+    """
+    return masked_mean(tf.stop_gradient(weights) * nll, mask)

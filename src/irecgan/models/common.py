@@ -1,0 +1,110 @@
+"""Pieces shared by the three models: embeddings, sequence encoding, optimizer, masked softmax."""
+from irecgan.tfcompat import MultiLSTMCell, tf
+
+N_SPECIAL = 4  # _PAD, _UNK, _GO, _EOS
+NEG_INF = -1e9
+
+
+def embedding_initializer(n_special=N_SPECIAL):
+    """Special tokens start at zero, items at N(0, 1) (SPEC 2.2)."""
+
+    def init(shape, dtype=tf.float32, partition_info=None):
+        zeros = tf.zeros([n_special, shape[1]], dtype=dtype)
+        items = tf.random_normal([shape[0] - n_special, shape[1]], dtype=dtype)
+        return tf.concat([zeros, items], axis=0)
+    return init
+
+
+class SequenceEncoder(object):
+    """An embedding table and a stacked LSTM over it, usable over whole sequences or one step.
+
+    Built once; `encode` (dynamic_rnn over [B, T] ids) and `step` (one [B] id with a fed state)
+    share the same variables.
+    """
+
+    def __init__(self, vocab_size, embed_dim, hidden, layers):
+        self.vocab_size = int(vocab_size)
+        self.embed_dim = int(embed_dim)
+        self.hidden = int(hidden)
+        self.embedding = tf.get_variable("embedding", [self.vocab_size, self.embed_dim],
+                                         dtype=tf.float32, initializer=embedding_initializer())
+        self.cell = MultiLSTMCell(self.embed_dim, self.hidden, layers, name="rnn")
+
+    def embed(self, ids):
+        return tf.nn.embedding_lookup(self.embedding, ids)
+
+    def encode(self, ids, lengths):
+        """ids [B, T] int32, lengths [B] -> outputs [B, T, H] (zero past the length), final state."""
+        outputs, state = tf.nn.dynamic_rnn(self.cell, self.embed(ids), sequence_length=lengths,
+                                           dtype=tf.float32, scope="rnn_unroll")
+        return outputs, state
+
+    def step(self, ids, state):
+        """ids [B] int32, state (per-layer LSTMState) -> output [B, H], new state."""
+        return self.cell(self.embed(ids), state)
+
+    def zero_state(self, batch_size):
+        return self.cell.zero_state(batch_size, tf.float32)
+
+
+class Trainer(object):
+    """Adam with gradient clipping at a global norm, over an explicit `var_list`.
+
+    Holds the learning-rate variable (decayed by running `decay_op`) and a step counter.
+    `learning_rate` is a float (a new variable is made) or the variable of another Trainer,
+    for two objectives that share one learning rate.
+    """
+
+    def __init__(self, loss, var_list, learning_rate, clip_norm=5.0, name="train"):
+        with tf.variable_scope(name):
+            if not hasattr(learning_rate, "op"):  # a number, not a variable
+                learning_rate = tf.get_variable(
+                    "learning_rate", [], dtype=tf.float32, trainable=False,
+                    initializer=tf.constant_initializer(float(learning_rate)))
+            self.learning_rate = learning_rate
+            self.step = tf.get_variable("step", [], dtype=tf.int64, trainable=False,
+                                        initializer=tf.zeros_initializer())
+            self.lr_decay_factor = tf.placeholder_with_default(
+                tf.constant(0.95, tf.float32), [], name="lr_decay_factor")
+            self.decay_op = tf.assign(self.learning_rate,
+                                      self.learning_rate * self.lr_decay_factor)
+            optimizer = tf.train.AdamOptimizer(self.learning_rate)
+            grads = tf.gradients(loss, var_list)
+            clipped, self.grad_norm = tf.clip_by_global_norm(grads, clip_norm)
+            self.train_op = optimizer.apply_gradients(list(zip(clipped, var_list)),
+                                                      global_step=self.step)
+
+
+def masked_log_softmax(logits, mask):
+    """Log-softmax over the last axis restricted to entries where mask = 1.
+
+    Entries with mask 0 get probability 0 (log-prob NEG_INF-ish); rows whose mask is all zero
+    (padding) give a finite uniform distribution, never NaN.
+    """
+    masked = tf.where_v2(mask > 0, logits, NEG_INF * tf.ones_like(logits))
+    return tf.nn.log_softmax(masked, axis=-1)
+
+
+def gather_last(values, index):
+    """values [B, T, K], index [B, T] int -> values[b, t, index[b, t]] as [B, T]."""
+    return tf.gather(values, index, batch_dims=2)
+
+
+def masked_mean(values, mask):
+    """sum(values * mask) / max(sum(mask), 1) over all entries."""
+    return tf.reduce_sum(values * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+def gumbel(shape, seed=None):
+    """Standard Gumbel noise -log(-log(U)), U ~ U(0, 1) clipped away from 0 and 1."""
+    u = tf.random_uniform(shape, minval=1e-10, maxval=1.0 - 1e-7, seed=seed)
+    return -tf.log(-tf.log(u))
+
+
+def scope_variables(scope_name):
+    """All global variables under `scope_name/` (the scope's Saver var_list)."""
+    return tf.get_collection(tf.GraphKeys.GLOBAL_VARIABLES, scope=scope_name + "/")
+
+
+def scope_trainables(scope_name):
+    return tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope=scope_name + "/")

@@ -1,0 +1,85 @@
+"""The discriminator D (SPEC 3.3): scores a session as real (offline) or generated."""
+from irecgan.models.common import (SequenceEncoder, Trainer, masked_log_softmax,
+                                   scope_trainables)
+from irecgan.tfcompat import Dense, tf
+
+SCOPE = "discriminator"
+CHOICE_TEMPERATURE = 0.1
+
+
+class Discriminator(object):
+    """Builds the discriminator's part of the graph under variable scope `discriminator`.
+
+    Per position t (state s_t after clicks[:t+1], candidates of step t+1, its target):
+      q_t = W_q s_t, c_j = W_c embed(cand_j), m_t = sum_j softmax_j(<q_t, c_j> / 0.1) c_j,
+      a_t = c_target, w_t = W_p purchase_t + b_p (1 without a purchase head),
+      term_t = <m_t, a_t> w_t;  logit = masked mean over t of term_t;  D = sigmoid(logit).
+    Because the logit is a masked mean of per-step terms, a prefix's LSTM state and partial sum
+    can be carried into any continuation (`step_term`), which the generation engine uses.
+
+    Placeholders: clicks [B, n+1], lengths [B], mask [B, n], rec_lists/rec_mask [B, n, K],
+      target_index [B, n], purchase [B, n], labels [B] (1 offline, 0 generated).
+    Tensors: terms [B, n], logit [B], prob [B], loss, accuracy; trainer `trainer`.
+    """
+
+    def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, use_purchase=True,
+                 learning_rate=1e-4, clip_norm=5.0):
+        self.use_purchase = bool(use_purchase)
+        with tf.variable_scope(SCOPE):
+            self.clicks = tf.placeholder(tf.int32, [None, None], name="clicks")
+            self.lengths = tf.placeholder(tf.int32, [None], name="lengths")
+            self.mask = tf.placeholder(tf.float32, [None, None], name="mask")
+            self.rec_lists = tf.placeholder(tf.int32, [None, None, None], name="rec_lists")
+            self.rec_mask = tf.placeholder(tf.float32, [None, None, None], name="rec_mask")
+            self.target_index = tf.placeholder(tf.int32, [None, None], name="target_index")
+            self.purchase = tf.placeholder(tf.int32, [None, None], name="purchase")
+            self.labels = tf.placeholder(tf.float32, [None], name="labels")
+
+            self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers)
+            self.query = Dense(hidden, embed_dim, name="query", use_bias=False)
+            self.cand = Dense(embed_dim, embed_dim, name="candidate", use_bias=False)
+            if self.use_purchase:
+                self.w_p = tf.get_variable("purchase_weight", [], tf.float32,
+                                           initializer=tf.zeros_initializer())
+                self.b_p = tf.get_variable("purchase_bias", [], tf.float32,
+                                           initializer=tf.ones_initializer())
+
+            states, _ = self.encoder.encode(self.clicks[:, :-1], self.lengths)
+            self.terms = self.position_terms(states, self.rec_lists, self.rec_mask,
+                                             self.target_index, self.purchase)
+            self.logit = (tf.reduce_sum(self.terms * self.mask, axis=1)
+                          / tf.maximum(tf.reduce_sum(self.mask, axis=1), 1.0))
+            self.prob = tf.sigmoid(self.logit)
+            self.loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+                labels=self.labels, logits=self.logit))
+            predicted = tf.cast(self.logit > 0.0, tf.float32)
+            self.accuracy = tf.reduce_mean(tf.cast(tf.equal(predicted, self.labels), tf.float32))
+
+            self.variables = scope_trainables(SCOPE)
+            self.trainer = Trainer(self.loss, self.variables, learning_rate, clip_norm)
+
+    def position_terms(self, states, cand_ids, cand_mask, target_index, purchase):
+        """states [..., H], cand_ids/cand_mask [..., K], target_index/purchase [...] -> [...]."""
+        q = self.query(states)                                    # [..., E]
+        c = self.cand(self.encoder.embed(cand_ids))               # [..., K, E]
+        scores = tf.reduce_sum(c * tf.expand_dims(q, -2), axis=-1) / CHOICE_TEMPERATURE
+        choice = tf.exp(masked_log_softmax(scores, cand_mask)) * cand_mask
+        m = tf.reduce_sum(tf.expand_dims(choice, -1) * c, axis=-2)           # [..., E]
+        onehot = tf.one_hot(target_index, tf.shape(cand_ids)[-1], dtype=tf.float32)
+        a = tf.reduce_sum(tf.expand_dims(onehot, -1) * c, axis=-2)           # [..., E]
+        term = tf.reduce_sum(m * a, axis=-1)
+        if self.use_purchase:
+            term = term * (self.w_p * tf.cast(purchase, tf.float32) + self.b_p)
+        return term
+
+    # -- one-step graph -------------------------------------------------------------------
+    def zero_state(self, batch_size):
+        return self.encoder.zero_state(batch_size)
+
+    def step_term(self, click, state, cand_ids, cand_mask, target_index, purchase):
+        """Advance by one click and score that position: click [B], candidates [B, K],
+        target_index/purchase [B] -> (term [B], new state)."""
+        with tf.name_scope(SCOPE + "_step"):
+            output, new_state = self.encoder.step(click, state)
+            return self.position_terms(output, cand_ids, cand_mask, target_index,
+                                       purchase), new_state

@@ -1,0 +1,77 @@
+"""One tf.Graph holding the user model, the agent and the discriminator (SPEC 3)."""
+import numpy as np
+
+from irecgan.models.agent import Agent
+from irecgan.models.common import scope_variables
+from irecgan.models.discriminator import Discriminator
+from irecgan.models.user import UserModel
+from irecgan.tfcompat import tf
+
+SCOPES = ("user", "agent", "discriminator")
+
+
+class ModelGraph(object):
+    """Builds U, A and D into a fresh `tf.Graph` (graph-level seed `seed`).
+
+    Sizes are the paper's by default (2-layer LSTM, 512 units, 50-d embeddings, 10 items).
+    `purchase_head`: True when the data has purchases (CIKM, neural oracle), False for the MDP.
+    `build`: which of the three to build (all by default; the lstm/pg baselines need the agent
+    only, which keeps their checkpoints small).
+    """
+
+    def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, k=10,
+                 purchase_head=False, seed=0, user_lr=5e-4, agent_lr=1e-4, disc_lr=1e-4,
+                 clip_norm=5.0, lambda_p=1.0, build=SCOPES):
+        unknown = set(build) - set(SCOPES)
+        if unknown:
+            raise ValueError("unknown model scopes %s" % sorted(unknown))
+        self.config = dict(vocab_size=int(vocab_size), embed_dim=int(embed_dim),
+                           hidden=int(hidden), layers=int(layers), k=int(k),
+                           purchase_head=bool(purchase_head), seed=int(seed),
+                           user_lr=float(user_lr), agent_lr=float(agent_lr),
+                           disc_lr=float(disc_lr), clip_norm=float(clip_norm),
+                           lambda_p=float(lambda_p), build=list(build))
+        self.graph = tf.Graph()
+        self.user = self.agent = self.disc = None
+        with self.graph.as_default():
+            tf.set_random_seed(seed)
+            if "user" in build:
+                self.user = UserModel(vocab_size, embed_dim, hidden, layers, purchase_head,
+                                      user_lr, clip_norm, lambda_p)
+            if "agent" in build:
+                self.agent = Agent(vocab_size, embed_dim, hidden, layers, k, agent_lr,
+                                   clip_norm)
+            if "discriminator" in build:
+                self.disc = Discriminator(vocab_size, embed_dim, hidden, layers,
+                                          purchase_head, disc_lr, clip_norm)
+            self.scopes = [s for s in SCOPES if s in build]
+            self.scope_vars = dict((s, scope_variables(s)) for s in self.scopes)
+            self.init_op = tf.global_variables_initializer()
+
+    # -- feed dicts from batch dicts (data.batching.make_batch) -------------------------------
+    def agent_feed(self, batch, weighting="returns"):
+        """`weighting`: "returns" (REINFORCE, R_t) or "mle" (all weights 1)."""
+        a = self.agent
+        if weighting == "returns":
+            weights = batch["returns"]
+        elif weighting == "mle":
+            weights = batch["mask"]
+        else:
+            raise ValueError("weighting must be 'returns' or 'mle', got %r" % weighting)
+        return {a.clicks: batch["clicks"], a.lengths: batch["lengths"], a.mask: batch["mask"],
+                a.returns: weights, a.rec_lists: batch["rec_lists"]}
+
+    def user_feed(self, batch):
+        u = self.user
+        return {u.clicks: batch["clicks"], u.lengths: batch["lengths"], u.mask: batch["mask"],
+                u.rec_lists: batch["rec_lists"], u.rec_mask: batch["rec_mask"],
+                u.target_index: batch["target_index"], u.purchase: batch["purchase"],
+                u.q_d: batch["q_d"]}
+
+    def disc_feed(self, batch, labels):
+        d = self.disc
+        labels = np.broadcast_to(np.asarray(labels, np.float32), batch["lengths"].shape)
+        return {d.clicks: batch["clicks"], d.lengths: batch["lengths"], d.mask: batch["mask"],
+                d.rec_lists: batch["rec_lists"], d.rec_mask: batch["rec_mask"],
+                d.target_index: batch["target_index"], d.purchase: batch["purchase"],
+                d.labels: labels}

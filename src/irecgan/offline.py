@@ -1,0 +1,81 @@
+"""Epoch loops over offline sessions: training steps, losses and offline P@k."""
+import sys
+
+import numpy as np
+
+from irecgan.data.batching import iterate_batches, make_batch
+from irecgan.metrics import PrecisionAccumulator
+
+try:  # progress bars are a convenience, not a requirement
+    from tqdm import tqdm
+except ImportError:  # pragma: no cover
+    tqdm = None
+
+
+def progress(iterable, total, desc, enabled=True):
+    """A tqdm bar on stderr (quiet when not a terminal, one update a minute in logs)."""
+    if not enabled or tqdm is None:
+        return iterable
+    interactive = sys.stderr.isatty()
+    return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr,
+                mininterval=0.5 if interactive else 60.0, disable=None if interactive else False)
+
+
+class BatchMaker(object):
+    """Turns lists of EncodedSession into batch dicts with fixed gamma / lambda_r."""
+
+    def __init__(self, vocab_size, gamma=0.9, lambda_r=3.0):
+        self.vocab_size = int(vocab_size)
+        self.gamma = float(gamma)
+        self.lambda_r = float(lambda_r)
+
+    def __call__(self, sessions, rng):
+        return make_batch(sessions, rng, self.vocab_size, gamma=self.gamma,
+                          lambda_r=self.lambda_r)
+
+
+def n_batches(n_sessions, batch_size):
+    return (n_sessions + batch_size - 1) // batch_size
+
+
+def run_epoch(session, sessions, batch_size, batch_maker, feed_fn, fetches, rng,
+              train_op=None, desc=None, show_progress=True):
+    """One pass over `sessions` (shuffled by `rng` when training).
+
+    feed_fn(batch) -> feed_dict; fetches: dict name -> scalar tensor (a loss averaged over the
+    batch's predicting positions). Returns name -> mean over the epoch, each batch weighted by its
+    number of predicting positions, plus `positions` and `sessions`.
+    """
+    order_rng = rng if train_op is not None else None
+    total = dict((k, 0.0) for k in fetches)
+    positions = 0.0
+    batches = iterate_batches(sessions, batch_size, order_rng)
+    for chunk in progress(batches, n_batches(len(sessions), batch_size), desc, show_progress):
+        batch = batch_maker(chunk, rng)
+        ops = dict(fetches)
+        if train_op is not None:
+            ops["_train"] = train_op
+        values = session.run(ops, feed_fn(batch))
+        weight = float(batch["mask"].sum())
+        positions += weight
+        for k in fetches:
+            total[k] += float(values[k]) * weight
+    out = dict((k, v / max(positions, 1.0)) for k, v in total.items())
+    out["positions"] = int(positions)
+    out["sessions"] = len(sessions)
+    return out
+
+
+def offline_precision(session, sessions, batch_size, batch_maker, scores, feed_fn, rng,
+                      ks=(1, 3, 5, 10)):
+    """P@k (SPEC 7) of `scores` ([B, n, K] candidate scores) over `sessions`.
+
+    Returns the accumulator's result: P@k (micro), P@k_batch_avg, evaluated.
+    """
+    acc = PrecisionAccumulator(ks=ks)
+    for chunk in iterate_batches(sessions, batch_size, None):
+        batch = batch_maker(chunk, rng)
+        cand_scores = session.run(scores, feed_fn(batch))
+        acc.add(np.asarray(cand_scores), batch["rec_lists"], batch["rec_mask"],
+                batch["target_index"], batch["mask"], batch["lengths"])
+    return acc.result()
