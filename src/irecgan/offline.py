@@ -13,12 +13,10 @@ except ImportError:  # pragma: no cover
 
 
 def progress(iterable, total, desc, enabled=True):
-    """A tqdm bar on stderr (quiet when not a terminal, one update a minute in logs)."""
-    if not enabled or tqdm is None:
+    """A tqdm bar on stderr when it is a terminal; in log files the per-epoch lines suffice."""
+    if not enabled or tqdm is None or not sys.stderr.isatty():
         return iterable
-    interactive = sys.stderr.isatty()
-    return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr,
-                mininterval=0.5 if interactive else 60.0, disable=None if interactive else False)
+    return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr)
 
 
 class BatchMaker(object):

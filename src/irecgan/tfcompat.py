@@ -17,8 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep C++ info/warning line
 
 import tensorflow.compat.v1 as tf  # noqa: E402
 
-tf.disable_v2_behavior()
 tf.logging.set_verbosity(tf.logging.ERROR)  # deprecation notices of compat.v1 symbols
+tf.disable_v2_behavior()
 
 TF_VERSION = tf.VERSION
 
