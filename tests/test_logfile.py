@@ -143,6 +143,10 @@ def test_empty_missing_and_directory_are_one_line_user_errors(tmp_path):
     with pytest.raises(UserError) as info:
         read_log(empty)
     assert str(info.value) == "%s: empty file" % empty
+    blank = _write(tmp_path, b"\n \r\n", "blank")
+    with pytest.raises(UserError) as info:
+        read_log(blank, lenient=True)
+    assert str(info.value) == "%s: empty file (only blank lines)" % blank
     missing = str(tmp_path / "nope.txt")
     with pytest.raises(UserError) as info:
         read_log(missing)

@@ -1,4 +1,4 @@
-"""`irecgan-inspect-log FILE [--lenient] [--min_len N] [--max_len N]`: statistics of a processed log.
+"""`irecgan-inspect-log FILE [--lenient] [--min_len N] [--max_len N]`: processed-log statistics.
 
 Reads FILE with the same reader (and the same length filters) the trainers use, then prints the
 reader's account of every line, the session/step/item counts, the purchase rate and a text

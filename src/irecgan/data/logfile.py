@@ -51,7 +51,7 @@ BAD_ITEM_SPACE = "whitespace around an item id"
 BAD_REC_ITEM = "empty item in rec_list"
 BAD_PURCHASE = "purchase not 0/1"
 
-_SESSION_ID_RE = re.compile(r"^-?[0-9]+$")
+SESSION_ID_RE = re.compile(r"^-?[0-9]+$")
 _SPACE_RE = re.compile(r"\s")
 _EXAMPLES_KEPT = 5
 
@@ -199,7 +199,7 @@ def parse_line(path, lineno, text):
                      "found %d" % (BAD_FIELD_COUNT, len(FIELDS), SEP.join(FIELDS), len(parts)),
                      BAD_FIELD_COUNT)
     sid_text, state, click, rec_text, purchase_text = parts
-    if not _SESSION_ID_RE.match(sid_text):
+    if not SESSION_ID_RE.match(sid_text):
         raise _error(path, lineno, "session_id", sid_text, BAD_SESSION_ID, BAD_SESSION_ID)
     _check_item(path, lineno, "click", click, click, BAD_CLICK, BAD_CLICK)
     if rec_text:
@@ -226,7 +226,7 @@ def read_log(path, lenient=False, min_len=2, max_len=40):
     ("PATH:LINE: field 'F': reason (got 'v')"). `lenient=True`: malformed lines are skipped
     and counted by reason in the report. A blank line followed by more data is malformed;
     blank lines at the end of the file are ignored (and counted). A missing, unreadable or
-    empty file raises `UserError` in both modes.
+    empty (or blank-only) file raises `UserError` in both modes.
     """
     if int(min_len) < 1:
         raise UserError("min_len must be >= 1, got %r" % (min_len,))
@@ -275,6 +275,8 @@ def read_log(path, lenient=False, min_len=2, max_len=40):
             group[2].append(rec_list)
             group[3].append(purchase)
     report.trailing_blank = len(blank_run)
+    if report.trailing_blank == report.lines_read:
+        raise UserError("%s: empty file (only blank lines)" % path)
     report.noncontiguous_sessions = len(noncontiguous)
     report.sessions_found = len(groups)
 

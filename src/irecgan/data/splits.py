@@ -11,16 +11,14 @@ three lists of the given sessions (any objects; `file_split` needs a `session_id
 """
 import collections
 import math
-import re
 
 import numpy as np
 
-from irecgan.data.logfile import decode_line, open_lines
+from irecgan.data.logfile import SESSION_ID_RE, decode_line, open_lines
 from irecgan.errors import LogFormatError, UserError
 
 SPLIT_NAMES = ("train", "valid", "test")
 _EPS = 1e-9
-_SESSION_ID_RE = re.compile(r"^-?[0-9]+$")  # as in the log (no "+1", "1_0", spaces)
 
 
 def _take(sessions, order):
@@ -78,7 +76,7 @@ def read_split_file(path):
                 raise LogFormatError(path, lineno, "line", text, "expected 2 ';'-separated fields "
                                      "(session_id;train|valid|test), found %d" % len(parts))
             sid_text, name = parts
-            if not _SESSION_ID_RE.match(sid_text):
+            if not SESSION_ID_RE.match(sid_text):  # as in the log: no "+1", "1_0", spaces
                 raise LogFormatError(path, lineno, "session_id", sid_text,
                                      "session_id not an integer")
             sid = int(sid_text)
