@@ -1,0 +1,231 @@
+"""Online interaction with a simulator: lock-step rollouts, online evaluation, log collection.
+
+Shared by the MDP (`sim.mdp`, SPEC 8) and the neural oracle (`sim.neural`, SPEC 8b).
+
+The environment interface
+-------------------------
+An environment is any object with these attributes and methods (`rng` is always an explicit
+`np.random.RandomState`; `states` is the environment's own batched state object, one row per
+session, e.g. an int array for the MDP):
+
+* `n_items` (int): recommendable raw item ids are `0 .. n_items - 1`.
+* `list_size` (int): the length of the lists the simulator is defined for (MDP 10, neural 20).
+* `max_steps` (int): the longest session the simulator allows, counting the start step
+  (MDP: 40, the logging cap; neural: 5).
+* `start(n, rng) -> (states, first_items)`: begin `n` sessions. `first_items` is an int array
+  `[n]` of the start click (step 0: no list, reward 0, purchase 0).
+* `step(states, lists, rng) -> (clicks, rewards, purchases, next_states)`: show `lists`
+  (int array `[n, k]` of raw item ids) to the `n` sessions. `clicks` (int `[n]`) is the clicked
+  item, or -1 where the session ended at this step (MDP: no click; neural: the end symbol);
+  `rewards` (float `[n]`) is the online reward (MDP: 1 per click; neural: the purchase);
+  `purchases` (int `[n]`) the log's purchase flag (MDP: always 0). Ended rows carry reward 0.
+  `next_states` has a row for every session; rows of ended sessions are meaningless.
+* `take(states, index) -> states`: the rows `index` (an int array) of `states`.
+* `policy_states(states) -> list`: what a policy receives as `states` (MDP: the state ids;
+  neural: the user's hidden vectors). Learned agents must ignore it.
+* `log_states(states) -> list of str`: the log's `state` field for a step taken from `states`.
+* optional `coverage(states, lists, kmax) -> float array [n, kmax]`: fraction of the k best items
+  of each session's state that its list contains, k = 1..kmax (MDP only).
+
+The policy interface
+--------------------
+A policy is a callable `policy(histories, states) -> array [n, k]` of raw item ids, called once
+per step for all live sessions of a batch: `histories` is a list of `n` lists of the clicked raw
+item ids so far (start item included; the lists are the rollout's own, do not modify them) and
+`states` is `env.policy_states(...)` for the same sessions. `per_session(f)` turns a
+`f(history, state) -> list of k ids` into a policy.
+"""
+import collections
+
+import numpy as np
+
+from irecgan.data.types import Session
+
+COVERAGE_K = 10
+
+# One session of a rollout. Index 0 is the start step: clicks[0] = start item, lists[0] = [],
+# rewards[0] = 0.0, purchases[0] = 0, log_states[0] = "0". Step j >= 1: lists[j] was shown
+# (from the state labelled log_states[j]) and clicks[j] clicked from it, earning rewards[j] and
+# purchases[j]. `ended`: True when the session ended by itself (a list without a click, or the end
+# symbol), False when it was cut at the step limit.
+Trajectory = collections.namedtuple(
+    "Trajectory", ["clicks", "lists", "rewards", "purchases", "log_states", "ended"])
+
+
+def per_session(f):
+    """Batch a per-session policy `f(history, state) -> sequence of k item ids`."""
+
+    def policy(histories, states):
+        return np.array([list(f(h, s)) for h, s in zip(histories, states)], dtype=np.int64)
+
+    policy.__name__ = getattr(f, "__name__", "per_session_policy")
+    return policy
+
+
+def _check_lists(lists, n, n_items):
+    lists = np.asarray(lists)
+    if lists.ndim != 2 or lists.shape[0] != n or lists.shape[1] < 1:
+        raise ValueError("a policy must return an [n=%d, k>=1] array of item ids, got shape %s"
+                         % (n, lists.shape))
+    if lists.dtype.kind not in "iu":
+        if lists.dtype.kind != "f" or not np.all(lists == np.round(lists)):
+            raise ValueError("a policy must return integer item ids, got dtype %s" % lists.dtype)
+    lists = lists.astype(np.int64)
+    if lists.min() < 0 or lists.max() >= n_items:
+        raise ValueError("a policy returned item ids outside 0..%d (min %d, max %d)"
+                         % (n_items - 1, lists.min(), lists.max()))
+    return lists
+
+
+def step_limit(env, max_steps=None):
+    """The step limit (start step included) for a rollout: `min(max_steps, env.max_steps)`."""
+    limit = env.max_steps if max_steps is None else min(int(max_steps), int(env.max_steps))
+    if limit < 1:
+        raise ValueError("max_steps must be >= 1, got %r" % (max_steps,))
+    return limit
+
+
+def rollout(env, policy, n, rng, max_steps=None, observer=None):
+    """Run `n` sessions of `env` under `policy` in lock step; returns a list of `Trajectory`.
+
+    Every session starts with `env.start`; at each step the policy is called once for all live
+    sessions and `env.step` answers; a session stops when it ends by itself or after `max_steps`
+    steps counting the start step (`None`: `env.max_steps`; larger values are cut to it).
+    `observer(states, lists)`, when given, sees each step's env states and validated lists
+    (used for coverage). All randomness of the environment comes from `rng`, in a fixed order.
+    """
+    limit = step_limit(env, max_steps)
+    states, first = env.start(int(n), rng)
+    first = np.asarray(first).tolist()
+    histories = [[int(c)] for c in first]
+    lists_log = [[[]] for _ in range(n)]
+    rewards_log = [[0.0] for _ in range(n)]
+    purchases_log = [[0] for _ in range(n)]
+    states_log = [["0"] for _ in range(n)]
+    ended = [False] * n
+    live = np.arange(n)
+    for _ in range(limit - 1):
+        if live.size == 0:
+            break
+        idx = live.tolist()
+        lists = _check_lists(policy([histories[i] for i in idx], env.policy_states(states)),
+                             len(idx), env.n_items)
+        if observer is not None:
+            observer(states, lists)
+        labels = env.log_states(states)
+        clicks, rewards, purchases, states = env.step(states, lists, rng)
+        clicks = np.asarray(clicks)
+        rows = lists.tolist()
+        clicks_l = clicks.tolist()
+        rewards_l = np.asarray(rewards, dtype=np.float64).tolist()
+        purchases_l = np.asarray(purchases).astype(np.int64).tolist()
+        for j, i in enumerate(idx):
+            c = clicks_l[j]
+            if c < 0:
+                ended[i] = True
+                continue
+            histories[i].append(c)
+            lists_log[i].append(rows[j])
+            rewards_log[i].append(rewards_l[j])
+            purchases_log[i].append(purchases_l[j])
+            states_log[i].append(labels[j])
+        keep = np.flatnonzero(clicks >= 0)
+        live = live[keep]
+        states = env.take(states, keep)
+    return [Trajectory(histories[i], lists_log[i], rewards_log[i], purchases_log[i],
+                       states_log[i], ended[i]) for i in range(n)]
+
+
+def evaluate(env, policy, n_sessions=1000, seed=0, batch_size=500, max_steps=40):
+    """Online evaluation of `policy` on `env` (SPEC 7, 8b).
+
+    Runs `n_sessions` sessions in lock-step batches of `batch_size` with
+    `RandomState(seed)` driving the environment (the policy's own randomness, if any, is the
+    policy's business). The figures are deterministic for fixed (seed, batch_size, policy).
+    Returns a dict of floats:
+
+    * `reward_mean`, `reward_std`: cumulative reward per session (MDP: clicks; neural: purchases),
+      population std over sessions;
+    * `clicks_mean`: clicks per session (start item not counted); `length_mean`: steps per
+      session, start step included (= clicks + 1); `purchases_mean`: purchases per session;
+    * `n_sessions`, `n_lists` (lists issued, including each session's last list);
+    * MDP only: `coverage@1` .. `coverage@10`: for every list issued in state s, the fraction of
+      the k best items of s (by true reward) that the list contains, averaged over all lists.
+    """
+    n_sessions = int(n_sessions)
+    batch_size = int(batch_size)
+    if n_sessions < 1 or batch_size < 1:
+        raise ValueError("n_sessions and batch_size must be >= 1")
+    rng = np.random.RandomState(seed)
+    has_coverage = hasattr(env, "coverage")
+    acc = {"cov": np.zeros(COVERAGE_K), "lists": 0}
+
+    def observer(states, lists):
+        acc["lists"] += lists.shape[0]
+        if has_coverage:
+            acc["cov"] += env.coverage(states, lists, COVERAGE_K).sum(axis=0)
+
+    rewards, clicks, purchases = [], [], []
+    for begin in range(0, n_sessions, batch_size):
+        for t in rollout(env, policy, min(batch_size, n_sessions - begin), rng, max_steps,
+                         observer):
+            rewards.append(sum(t.rewards))
+            clicks.append(len(t.clicks) - 1)
+            purchases.append(sum(t.purchases))
+    rewards = np.array(rewards, dtype=np.float64)
+    out = collections.OrderedDict()
+    out["n_sessions"] = n_sessions
+    out["reward_mean"] = float(rewards.mean())
+    out["reward_std"] = float(rewards.std())
+    out["clicks_mean"] = float(np.mean(clicks))
+    out["length_mean"] = float(np.mean(clicks)) + 1.0
+    out["purchases_mean"] = float(np.mean(purchases))
+    out["n_lists"] = int(acc["lists"])
+    if has_coverage:
+        denom = max(acc["lists"], 1)
+        for k in range(1, COVERAGE_K + 1):
+            out["coverage@%d" % k] = float(acc["cov"][k - 1] / denom)
+    return out
+
+
+def collect_sessions(env, policy, n_sessions, rng, max_steps=None, min_steps=2, batch_size=1000,
+                     first_id=1):
+    """Logged data: roll out batches until `n_sessions` sessions with >= `min_steps` steps exist.
+
+    Sessions are numbered `first_id, first_id + 1, ...` in the order they were generated; the
+    shorter ones are discarded (not numbered). Returns `(sessions, stats)`: a list of `Session`
+    (strings as in the log: state labels from `env.log_states`, item ids, lists; purchases as
+    ints) and a dict with `generated` (sessions rolled out), `discarded_short`, `truncated`
+    (kept sessions cut at the step limit), `steps` (log lines) and `reward` (sum of online
+    rewards over the kept sessions).
+    """
+    n_sessions = int(n_sessions)
+    if n_sessions < 1:
+        raise ValueError("n_sessions must be >= 1, got %d" % n_sessions)
+    if step_limit(env, max_steps) < min_steps:
+        raise ValueError("max_steps (%r) is below min_steps (%r): no session could be kept"
+                         % (max_steps, min_steps))
+    sessions = []
+    stats = collections.OrderedDict(
+        [("generated", 0), ("discarded_short", 0), ("truncated", 0), ("steps", 0),
+         ("reward", 0.0)])
+    while len(sessions) < n_sessions:
+        for t in rollout(env, policy, int(batch_size), rng, max_steps):
+            if len(sessions) == n_sessions:
+                break  # the rest of the last batch is not needed
+            stats["generated"] += 1
+            if len(t.clicks) < min_steps:
+                stats["discarded_short"] += 1
+                continue
+            sessions.append(to_session(t, first_id + len(sessions)))
+            stats["truncated"] += 0 if t.ended else 1
+            stats["steps"] += len(t.clicks)
+            stats["reward"] += sum(t.rewards)
+    return sessions, stats
+
+
+def to_session(trajectory, session_id):
+    """A `Trajectory` as a `Session` of the processed log (SPEC 2.1)."""
+    t = trajectory
+    return Session(int(session_id), list(t.log_states), [str(c) for c in t.clicks],
+                   [[str(x) for x in row] for row in t.lists], [int(p) for p in t.purchases])

@@ -1,0 +1,65 @@
+"""Simulator parameter files: a deterministic `.npz` (a zip of `.npy` arrays) with a `kind` tag.
+
+`np.savez` stamps each member with the current time, so two saves of the same parameters differ
+byte for byte; `save_arrays` writes fixed timestamps and sorted member names instead, so the same
+seed gives the same file. The result is an ordinary `.npz`: `np.load(path)` reads it.
+"""
+import io
+import os
+import zipfile
+
+import numpy as np
+
+from irecgan.errors import UserError
+
+KIND_KEY = "kind"
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def save_arrays(path, kind, arrays):
+    """Write `arrays` (name -> array-like) and the tag `kind` (a str) to `path`."""
+    if KIND_KEY in arrays:
+        raise ValueError("'%s' is reserved" % KIND_KEY)
+    members = dict(arrays)
+    members[KIND_KEY] = np.array(kind)
+    try:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(members):
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.asarray(members[name]),
+                                          allow_pickle=False)
+                info = zipfile.ZipInfo(name + ".npy", date_time=_FIXED_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, buf.getvalue())
+    except (IOError, OSError) as err:
+        raise UserError("cannot write parameter file %s: %s" % (path, _reason(err)))
+
+
+def load_arrays(path, kind, required):
+    """Read a file written by `save_arrays`; returns name -> ndarray (without the tag).
+
+    Raises `UserError` when the file is missing or unreadable, is not such a file, was written for
+    another simulator (`kind` differs), or lacks one of the `required` names."""
+    if not os.path.isfile(path):
+        raise UserError("parameter file %s does not exist" % path)
+    if not zipfile.is_zipfile(path):
+        raise UserError("parameter file %s is not a .npz archive" % path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = dict((name, data[name]) for name in data.files)
+    except (IOError, OSError, ValueError, zipfile.BadZipfile) as err:
+        raise UserError("cannot read parameter file %s: %s" % (path, _reason(err)))
+    found = arrays.pop(KIND_KEY, None)
+    found = None if found is None else str(found)
+    if found != kind:
+        raise UserError("parameter file %s holds %s parameters, expected %s" % (
+            path, "unknown" if found is None else repr(found), repr(kind)))
+    missing = [name for name in required if name not in arrays]
+    if missing:
+        raise UserError("parameter file %s lacks %s" % (path, ", ".join(missing)))
+    return arrays
+
+
+def _reason(err):
+    return " ".join(str(err).split()) or type(err).__name__
