@@ -57,12 +57,13 @@ class Agent(object):
             output, new_state = self.encoder.step(click, state)
             return self.output_layer(output), new_state
 
-    def recommend(self, logits, greedy, seed=None):
+    def recommend(self, logits, greedy, seed):
         """Top-k items from logits [B, V], excluding the special tokens.
 
         Sampling (greedy=False) is top-k of Gumbel-perturbed log pi, i.e. k items drawn without
         replacement with probability proportional to pi; greedy=True is plain top-k.
-        `greedy` may be a python bool or a scalar bool tensor. Returns int32 [B, k] indices.
+        `greedy` may be a python bool or a scalar bool tensor; `seed` an int64 [2] tensor (the
+        stateless noise seed). Returns int32 [B, k] indices.
         """
         log_pi = tf.nn.log_softmax(logits[:, N_SPECIAL:], axis=-1)
         noise = gumbel(tf.shape(log_pi), seed=seed)

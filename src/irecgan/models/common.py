@@ -95,9 +95,13 @@ def masked_mean(values, mask):
     return tf.reduce_sum(values * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
 
 
-def gumbel(shape, seed=None):
-    """Standard Gumbel noise -log(-log(U)), U ~ U(0, 1) clipped away from 0 and 1."""
-    u = tf.random_uniform(shape, minval=1e-10, maxval=1.0 - 1e-7, seed=seed)
+def gumbel(shape, seed):
+    """Standard Gumbel noise -log(-log(U)), U ~ U(0, 1) clipped away from 0 and 1.
+
+    `seed` is an int64 tensor [2] (stateless random op): the same fed seed gives the same noise,
+    which makes generation reproducible and resumable from a numpy RandomState.
+    """
+    u = tf.random.stateless_uniform(shape, seed=seed, minval=1e-10, maxval=1.0 - 1e-7)
     return -tf.log(-tf.log(u))
 
 

@@ -96,8 +96,9 @@ class UserModel(object):
             output, new_state = self.encoder.step(click, state)
             return self.pref_layer(output), output, new_state
 
-    def sample_click(self, log_probs, seed=None):
-        """Gumbel-max sample of a candidate index from log_probs [B, K] -> int32 [B]."""
+    def sample_click(self, log_probs, seed):
+        """Gumbel-max sample of a candidate index from log_probs [B, K] -> int32 [B].
+        `seed`: int64 [2] tensor (stateless noise)."""
         noise = gumbel(tf.shape(log_probs), seed=seed)
         return tf.argmax(log_probs + noise, axis=-1, output_type=tf.int32)
 
