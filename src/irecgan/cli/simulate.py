@@ -1,0 +1,205 @@
+"""`irecgan-simulate`: write a simulated processed log (SPEC 2.1) and its simulator parameters.
+
+    irecgan-simulate --env=mdp --policy=random|max|mix --sessions=N --seed=S --out=FILE
+    irecgan-simulate --env=neural --sessions=N --seed=S --out=FILE [--sample_click] [--sample_list]
+
+`--params=FILE` reuses saved simulator parameters instead of drawing them from the seed;
+`--params_out` (default `OUT.params.npz`) receives the parameters used. For the same flags the log,
+the parameter file and the printed summary are byte-identical. The summary gives the log's
+figures and the online figures (SPEC 7) of the reference policies on the same simulator.
+
+Random streams, all derived from `--seed=S`: `RandomState([S, 1])` draws the parameters,
+`[S, 2]` the sessions, `[S, 3]` the logging policy's own draws; the online figures use
+`[S, 4]` for the simulator and `[S, 5]` for the reference policies' own draws.
+Exit status 0 on success, 2 on a user error (one line on stderr).
+"""
+import os
+import sys
+
+import numpy as np
+from absl import app, flags
+
+from irecgan.cli.common import guarded
+from irecgan.data.logfile import write_sessions
+from irecgan.errors import UserError
+from irecgan.sim import mdp as mdp_sim
+from irecgan.sim import neural as neural_sim
+from irecgan.sim import online
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("env", "mdp", "Simulator: mdp (SPEC 8) or neural (SPEC 8b).")
+flags.DEFINE_string("policy", None, "Logging policy. mdp: random (default), max or mix; "
+                    "neural: logging (its logging LSTM, the only choice).")
+flags.DEFINE_integer("sessions", 10000, "Number of logged sessions (each with >= 2 steps).")
+flags.DEFINE_integer("seed", 0, "Seed of every random stream.")
+flags.DEFINE_string("out", None, "Output log file (required).")
+flags.DEFINE_string("params", None, "Load the simulator parameters from this file instead of "
+                    "drawing them from --seed.")
+flags.DEFINE_string("params_out", None, "Where to save the parameters (default OUT.params.npz).")
+flags.DEFINE_boolean("sample_click", False, "neural: draw the click from the softmax of the "
+                     "user's scores instead of taking the argmax.")
+flags.DEFINE_boolean("sample_list", False, "neural: draw the logging list from the policy's "
+                     "softmax (without replacement) instead of taking its top items.")
+flags.DEFINE_integer("eval_sessions", 1000, "Sessions per reference policy for the online "
+                     "figures of the summary (0: skip them).")
+
+ENVS = ("mdp", "neural")
+BATCH = 1000
+PARAMS_SUFFIX = ".params.npz"
+
+
+def _streams(seed):
+    return [np.random.RandomState([seed, k]) for k in (1, 2, 3)]
+
+
+def _check_flags():
+    if FLAGS.env not in ENVS:
+        raise UserError("--env must be one of %s, got %r" % (", ".join(ENVS), FLAGS.env))
+    if FLAGS.sessions < 1:
+        raise UserError("--sessions must be >= 1, got %d" % FLAGS.sessions)
+    if FLAGS.seed < 0 or FLAGS.seed >= 2 ** 32:
+        raise UserError("--seed must be in 0..2**32-1, got %d" % FLAGS.seed)
+    if FLAGS.eval_sessions < 0:
+        raise UserError("--eval_sessions must be >= 0, got %d" % FLAGS.eval_sessions)
+    if not FLAGS.out:
+        raise UserError("--out=FILE is required")
+    if FLAGS.env == "mdp":
+        policy = FLAGS.policy or "random"
+        if policy not in mdp_sim.POLICIES:
+            raise UserError("--policy must be one of %s for --env=mdp, got %r"
+                            % (", ".join(mdp_sim.POLICIES), policy))
+        if FLAGS.sample_click or FLAGS.sample_list:
+            raise UserError("--sample_click/--sample_list apply to --env=neural only")
+    else:
+        policy = FLAGS.policy or "logging"
+        if policy != "logging":
+            raise UserError("--env=neural logs with its logging LSTM: --policy must be 'logging' "
+                            "or absent, got %r" % policy)
+    params_out = FLAGS.params_out or FLAGS.out + PARAMS_SUFFIX
+    for path in (FLAGS.out, params_out):
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise UserError("directory %s (for %s) does not exist" % (folder, path))
+    return policy, params_out
+
+
+def _fmt_eval(name, res, coverage):
+    text = "  %-8s reward/session %7.3f +- %7.3f  clicks/session %6.3f  length %6.3f" % (
+        name, res["reward_mean"], res["reward_std"], res["clicks_mean"], res["length_mean"])
+    if coverage:
+        text += "  coverage@1 %.3f  coverage@10 %.3f" % (res["coverage@1"], res["coverage@10"])
+    return text
+
+
+def simulate_mdp(policy_name, params_path, seed, n_sessions, eval_sessions):
+    """Returns (sessions, stats, save_params, summary lines of the online figures)."""
+    rng_params, rng_sessions, rng_policy = _streams(seed)
+    if params_path:
+        env = mdp_sim.MDP.load(params_path)
+    else:
+        env = mdp_sim.MDP.random(rng_params)
+    policy = mdp_sim.logging_policy(env, policy_name, rng_policy)
+    sessions, stats = mdp_sim.generate_log(env, policy, n_sessions, rng_sessions,
+                                           batch_size=BATCH)
+    lines = []
+    if eval_sessions:
+        lines.append("online figures per policy (%d sessions each, seed %d, at most %d steps):"
+                     % (eval_sessions, seed, env.max_steps))
+        for name in mdp_sim.POLICIES:
+            pol = mdp_sim.logging_policy(env, name, np.random.RandomState([seed, 5]))
+            res = online.evaluate(env, pol, eval_sessions, seed=[seed, 4], batch_size=BATCH,
+                                  max_steps=env.max_steps)
+            lines.append(_fmt_eval(name, res, True)
+                         + ("  (the optimal greedy policy)" if name == "max" else ""))
+    return sessions, stats, env.save, lines
+
+
+def simulate_neural(params_path, seed, n_sessions, eval_sessions, sample_click, sample_list):
+    rng_params, rng_sessions, rng_policy = _streams(seed)
+    if params_path:
+        user_params, policy_params = neural_sim.load_params(params_path)
+    else:
+        user_params, policy_params = neural_sim.random_params(rng_params)
+    env = neural_sim.NeuralUser(user_params, sample_click=sample_click)
+    policy = neural_sim.LoggingPolicy(policy_params, sample=sample_list, rng=rng_policy)
+    sessions, stats = neural_sim.generate_log(env, policy, n_sessions, rng_sessions,
+                                              batch_size=BATCH)
+    lines = []
+    if eval_sessions:
+        lines.append("online figures per policy (%d sessions each, seed %d, at most %d steps):"
+                     % (eval_sessions, seed, env.max_steps))
+        pol_rng = np.random.RandomState([seed, 5])
+        pols = [("logging", neural_sim.LoggingPolicy(policy_params, sample=sample_list,
+                                                     rng=pol_rng)),
+                ("random", _random_lists(env.n_items, env.list_size, pol_rng))]
+        for name, pol in pols:
+            res = online.evaluate(env, pol, eval_sessions, seed=[seed, 4], batch_size=BATCH,
+                                  max_steps=env.max_steps)
+            lines.append(_fmt_eval(name, res, False))
+
+    def save(path):
+        neural_sim.save_params(path, user_params, policy_params)
+    return sessions, stats, save, lines
+
+
+def _random_lists(n_items, k, rng):
+    def policy(histories, states):
+        keys = rng.random_sample((len(histories), n_items))
+        return np.argsort(keys, axis=1, kind="mergesort")[:, :k]
+    return policy
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise UserError("unexpected argument %r (all options are --flags)" % argv[1])
+    policy, params_out = _check_flags()
+    if FLAGS.env == "mdp":
+        sessions, stats, save, eval_lines = simulate_mdp(
+            policy, FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions)
+    else:
+        sessions, stats, save, eval_lines = simulate_neural(
+            FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions, FLAGS.sample_click,
+            FLAGS.sample_list)
+    try:
+        lines = write_sessions(FLAGS.out, sessions)
+    except (IOError, OSError) as err:
+        raise UserError("cannot write %s: %s" % (FLAGS.out, err))
+    save(params_out)
+
+    n = len(sessions)
+    purchases = sum(sum(s.purchases) for s in sessions)
+    out = [
+        "env:                 %s (policy %s)" % (FLAGS.env, policy),
+        "parameters:          %s (%s)" % (params_out, "loaded from %s" % FLAGS.params
+                                          if FLAGS.params else "seed %d" % FLAGS.seed),
+        "log:                 %s" % FLAGS.out,
+        "sessions:            %d (of %d generated; %d with < 2 steps discarded; %d cut at the "
+        "step limit)" % (n, stats["generated"], stats["discarded_short"], stats["truncated"]),
+        "steps:               %d" % lines,
+        "mean session length: %.3f steps" % (float(lines) / n),
+        "mean reward/session: %.3f (%s)" % (stats["reward"] / n, "clicks" if FLAGS.env == "mdp"
+                                            else "purchases"),
+    ]
+    if FLAGS.env == "neural":
+        out.append("purchase rate:       %.2f %% of click steps (start steps excluded)" % (
+            100.0 * purchases / max(lines - n, 1)))
+    sys.stdout.write("\n".join(out + eval_lines) + "\n")
+    return 0
+
+
+def _parse_or_exit(argv):
+    """Parse flags like absl, but a bad flag is one line on stderr and exit status 2."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as err:
+        sys.stderr.write("error: %s\n" % " ".join(str(err).split()))
+        sys.exit(2)
+
+
+def run():
+    _parse_or_exit(sys.argv)  # absl's own parse (again, in app.run) then succeeds
+    app.run(guarded(main))
+
+
+if __name__ == "__main__":
+    run()
