@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from irecgan.errors import UserError
 from irecgan.sim import mdp as M
 from irecgan.sim import neural as N
 from irecgan.sim import online
@@ -108,3 +109,10 @@ def test_neural_evaluation_sums_purchases():
     trajs = online.rollout(user, logging, 300, np.random.RandomState(0))
     assert res["reward_mean"] == pytest.approx(np.mean([sum(t.purchases) for t in trajs]))
     assert online.evaluate(user, logging, 300, seed=0) == res
+
+
+def test_collecting_a_log_from_a_world_without_clicks_gives_up(monkeypatch):
+    monkeypatch.setattr(online, "GIVE_UP_AFTER", 2000)
+    env0 = M.MDP(np.zeros((1, 4)), np.ones((1, 4, 1)), list_size=2)
+    with pytest.raises(UserError, match="never continue past the start step"):
+        online.collect_sessions(env0, M.MaxPolicy(env0), 5, rs(0), batch_size=500)

@@ -131,7 +131,7 @@ def simulate_neural(params_path, seed, n_sessions, eval_sessions, sample_click, 
         pol_rng = np.random.RandomState([seed, 5])
         pols = [("logging", neural_sim.LoggingPolicy(policy_params, sample=sample_list,
                                                      rng=pol_rng)),
-                ("random", _random_lists(env.n_items, env.list_size, pol_rng))]
+                ("random", online.RandomLists(env.n_items, env.list_size, pol_rng))]
         for name, pol in pols:
             res = online.evaluate(env, pol, eval_sessions, seed=[seed, 4], batch_size=BATCH,
                                   max_steps=env.max_steps)
@@ -140,13 +140,6 @@ def simulate_neural(params_path, seed, n_sessions, eval_sessions, sample_click, 
     def save(path):
         neural_sim.save_params(path, user_params, policy_params)
     return sessions, stats, save, lines
-
-
-def _random_lists(n_items, k, rng):
-    def policy(histories, states):
-        keys = rng.random_sample((len(histories), n_items))
-        return np.argsort(keys, axis=1, kind="mergesort")[:, :k]
-    return policy
 
 
 def main(argv):

@@ -151,14 +151,13 @@ class MDP(object):
         row for the candidate, one for the click, one for the next state."""
         states = np.asarray(states, dtype=np.int64)
         lists = np.asarray(lists, dtype=np.int64)
-        n, k = lists.shape
+        n = lists.shape[0]
         rows = np.arange(n)
         r = self.rewards[states[:, None], lists]                       # [n, k]
         u_cand = rng.random_sample(n)
         u_click = rng.random_sample(n)
         u_next = rng.random_sample(n)
-        cum = np.cumsum(r, axis=1)
-        pos = np.minimum((cum <= (u_cand * cum[:, -1])[:, None]).sum(axis=1), k - 1)
+        pos = online.draw_rows(r, u_cand)
         cand = lists[rows, pos]
         clicked = u_click < r[rows, pos]
         cdf = self._transition_cdf[states, cand]                        # [n, S]
@@ -192,18 +191,12 @@ class MaxPolicy(object):
         return self.mdp.ranking[np.asarray(states, dtype=np.int64), :self.k]
 
 
-class RandomPolicy(object):
-    """`k` distinct items drawn uniformly from all items, per step, from its own `rng`."""
+class RandomPolicy(online.RandomLists):
+    """`k` (default `list_size`) distinct items drawn uniformly from all items, per step, from its
+    own `rng`."""
 
     def __init__(self, mdp, rng, k=None):
-        self.mdp = mdp
-        self.rng = rng
-        self.k = mdp.list_size if k is None else int(k)
-
-    def __call__(self, histories, states):
-        n = len(histories)
-        keys = self.rng.random_sample((n, self.mdp.n_items))
-        return np.argsort(keys, axis=1, kind="mergesort")[:, :self.k]
+        super(RandomPolicy, self).__init__(mdp.n_items, mdp.list_size if k is None else k, rng)
 
 
 class MixPolicy(object):

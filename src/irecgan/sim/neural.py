@@ -174,10 +174,8 @@ class NeuralUser(object):
         cand = np.concatenate([lists, np.full((n, 1), self.end_symbol, dtype=np.int64)], axis=1)
         scores = self.click_scores(states.h, cand)
         if self.sample_click:
-            e = np.exp(scores - scores.max(axis=1, keepdims=True))
-            cum = np.cumsum(e, axis=1)
-            u = rng.random_sample(n)
-            pos = np.minimum((cum <= (u * cum[:, -1])[:, None]).sum(axis=1), cand.shape[1] - 1)
+            pos = online.draw_rows(np.exp(scores - scores.max(axis=1, keepdims=True)),
+                                   rng.random_sample(n))
         else:
             pos = np.argmax(scores, axis=1)
         choice = cand[rows, pos]

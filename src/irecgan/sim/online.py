@@ -40,8 +40,10 @@ import collections
 import numpy as np
 
 from irecgan.data.types import Session
+from irecgan.errors import UserError
 
 COVERAGE_K = 10
+GIVE_UP_AFTER = 100000  # collect_sessions: sessions tried before concluding none can be kept
 
 # One session of a rollout. Index 0 is the start step: clicks[0] = start item, lists[0] = [],
 # rewards[0] = 0.0, purchases[0] = 0, log_states[0] = "0". Step j >= 1: lists[j] was shown
@@ -60,6 +62,30 @@ def per_session(f):
 
     policy.__name__ = getattr(f, "__name__", "per_session_policy")
     return policy
+
+
+class RandomLists(object):
+    """A policy showing `k` distinct items drawn uniformly from `0 .. n_items - 1`, per session and
+    step, in random order; its draws come from its own `rng` (n x n_items uniforms per call)."""
+
+    def __init__(self, n_items, k, rng):
+        if not 1 <= int(k) <= int(n_items):
+            raise ValueError("k must be in 1..%d, got %r" % (n_items, k))
+        self.n_items = int(n_items)
+        self.k = int(k)
+        self.rng = rng
+
+    def __call__(self, histories, states=None):
+        keys = self.rng.random_sample((len(histories), self.n_items))
+        return np.argsort(keys, axis=1, kind="mergesort")[:, :self.k]
+
+
+def draw_rows(weights, u):
+    """int [n]: for each row of non-negative `weights` [n, m], the position drawn with probability
+    proportional to its weight, by inverse CDF from the uniforms `u` [n] (a row of zeros gives
+    the last position)."""
+    cum = np.cumsum(weights, axis=1)
+    return np.minimum((cum <= (u * cum[:, -1])[:, None]).sum(axis=1), weights.shape[1] - 1)
 
 
 def _check_lists(lists, n, n_items):
@@ -140,7 +166,7 @@ def evaluate(env, policy, n_sessions=1000, seed=0, batch_size=500, max_steps=40)
     """Online evaluation of `policy` on `env` (SPEC 7, 8b).
 
     Runs `n_sessions` sessions in lock-step batches of `batch_size` with
-    `RandomState(seed)` driving the environment (the policy's own randomness, if any, is the
+    `RandomState(seed)` (`seed`: an int or a sequence of ints) driving the environment (the policy's own randomness, if any, is the
     policy's business). The figures are deterministic for fixed (seed, batch_size, policy).
     Returns a dict of floats:
 
@@ -210,6 +236,10 @@ def collect_sessions(env, policy, n_sessions, rng, max_steps=None, min_steps=2, 
         [("generated", 0), ("discarded_short", 0), ("truncated", 0), ("steps", 0),
          ("reward", 0.0)])
     while len(sessions) < n_sessions:
+        if not sessions and stats["generated"] >= GIVE_UP_AFTER:
+            raise UserError("no session of %d or more steps in %d sessions: this simulator and "
+                            "policy (almost) never continue past the start step"
+                            % (min_steps, stats["generated"]))
         for t in rollout(env, policy, int(batch_size), rng, max_steps):
             if len(sessions) == n_sessions:
                 break  # the rest of the last batch is not needed
