@@ -91,3 +91,9 @@ def test_bad_flags_are_one_line_errors_with_status_2(tmp_path, args, message):
 def test_missing_out_is_an_error():
     rc, _, stderr = simulate("--sessions=10")
     assert rc == 2 and "--out=FILE is required" in stderr
+
+
+def test_help_lists_the_flags():
+    _, stdout, stderr = simulate("--help")  # absl exits with status 1 after --help
+    assert "--env" in stdout + stderr and "--params_out" in stdout + stderr
+    assert "Unknown command line flag" not in stderr

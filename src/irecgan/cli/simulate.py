@@ -190,6 +190,7 @@ def _parse_or_exit(argv):
 
 
 def run():
+    app.define_help_flags()  # --help/--helpfull are known to the early parse too
     _parse_or_exit(sys.argv)  # absl's own parse (again, in app.run) then succeeds
     app.run(guarded(main))
 
