@@ -6,17 +6,21 @@ directory, which is bound to it (see runner.py).
 """
 import time
 
+from irecgan.adversarial import SCHEDULES, AdversarialTraining
 from irecgan.dataset import load_dataset
 from irecgan.errors import UserError
 from irecgan.models.graph import ModelGraph
 from irecgan.offline import BatchMaker
-from irecgan.pretrain import agent_task, evaluate, pretrain
+from irecgan.online_eval import AgentPolicy, load_environment
+from irecgan.pretrain import agent_task, evaluate, pretrain, user_task
 from irecgan.runner import Runner
+from irecgan.sim import online
 
-METHODS = ("lstm", "pg")
+METHODS = ("lstm", "pg", "irecgan_nod", "irecgan")
+BASELINES = ("lstm", "pg")
 
 DEFAULTS = dict(
-    method="pg",            # lstm | pg
+    method="pg",            # lstm | pg | irecgan_nod | irecgan
     data="",                # processed log (SPEC 2.1)
     split="fold",           # fold (38/1/1) | ratio | file
     split_file="",
@@ -40,6 +44,23 @@ DEFAULTS = dict(
     lambda_r=3.0,
     lambda_p=1.0,
     threads=0,              # TF intra/inter-op threads (0: TensorFlow's default)
+    # adversarial training (SPEC 5; irecgan and irecgan_nod)
+    schedule="paper",       # paper (Algorithm 1) | reference (the authors' released loop)
+    adv_epochs=10,          # adversarial epochs (reference schedule: rounds)
+    g_steps=3,              # generator steps per epoch (paper)
+    d_steps=1,              # discriminator steps per epoch (paper)
+    d_epochs=3,             # D epochs per d-step and in D pretraining
+    gen_sessions=200,       # m: sessions generated per g-step / d-step
+    d_pretrain_sessions=0,  # sessions generated for D pretraining (0: m; reference: 1000)
+    offline_ratio=10,       # lambda_2 / lambda_1: offline sessions per generated one in A updates
+    pool_size=6000,         # reference schedule: most generated sessions kept in the pool
+    n_rollouts=5,           # N Monte-Carlo continuations per prefix
+    max_len=0,              # longest generated session (0: 2 * floor(mean training length))
+    # online evaluation against the true simulator (SPEC 7)
+    env_params="",          # simulator parameter file (.npz from irecgan-simulate); "" = none
+    online_sessions=1000,   # sessions per online evaluation
+    online_seed=0,          # the simulator's RandomState seed in online evaluation
+    online_every=1,         # evaluate online every this many agent-pretraining epochs (0: never)
 )
 
 
@@ -53,6 +74,9 @@ def resolve(overrides):
     config["split_ratios"] = list(config["split_ratios"])
     if config["method"] not in METHODS:
         raise UserError("unknown method %r (one of %s)" % (config["method"], ", ".join(METHODS)))
+    if config["schedule"] not in SCHEDULES:
+        raise UserError("unknown schedule %r (one of %s)" % (config["schedule"],
+                                                              ", ".join(SCHEDULES)))
     if not config["data"]:
         raise UserError("no data file given (--data)")
     return config
@@ -66,8 +90,8 @@ def load_data(config):
 
 
 def build_models(config, data):
-    build = ("agent",) if config["method"] in ("lstm", "pg") else ("user", "agent",
-                                                                  "discriminator")
+    build = {"lstm": ("agent",), "pg": ("agent",), "irecgan_nod": ("user", "agent"),
+             "irecgan": ("user", "agent", "discriminator")}[config["method"]]
     return ModelGraph(data.vocab.size, embed_dim=config["embed_dim"], hidden=config["hidden"],
                       layers=config["layers"], k=config["k"], purchase_head=data.has_purchase,
                       seed=config["seed"], user_lr=config["user_lr"],
@@ -85,14 +109,48 @@ def open_run(run_dir, config, log=None):
     return data, models, runner, batch_maker
 
 
-def final_evaluation(runner, models, data, config, batch_maker):
-    task = agent_task(models, "mle")
-    out = {}
-    for name, sessions in (("valid", data.valid), ("test", data.test)):
-        if sessions:
-            out[name] = evaluate(runner.session, task, sessions, config["batch_size"],
-                                 batch_maker)
-    return out
+class Evaluator(object):
+    """Offline (agent P@k, loss) and online (true simulator) evaluation of the current agent."""
+
+    def __init__(self, runner, models, data, config, batch_maker):
+        self.runner = runner
+        self.models = models
+        self.data = data
+        self.config = config
+        self.batch_maker = batch_maker
+        self.env = load_environment(config["env_params"]) if config["env_params"] else None
+        self.policy = AgentPolicy(models, runner.session, data.vocab) if self.env else None
+
+    def offline(self, split):
+        sessions = getattr(self.data, split)
+        if not sessions:
+            return {}
+        return evaluate(self.runner.session, agent_task(self.models, "mle"), sessions,
+                        self.config["batch_size"], self.batch_maker)
+
+    def online(self):
+        if self.env is None:
+            return {}
+        return online.evaluate(self.env, self.policy, n_sessions=self.config["online_sessions"],
+                               seed=self.config["online_seed"])
+
+    def pretrain_epoch(self, epoch):
+        every = self.config["online_every"]
+        if self.env is None or every <= 0 or epoch % every:
+            return {}
+        return dict(("online_" + k, v) for k, v in self.online().items())
+
+    def adversarial_epoch(self, epoch):
+        out = dict(("valid_" + k, v) for k, v in self.offline("valid").items())
+        out.update(("online_" + k, v) for k, v in self.online().items())
+        return out
+
+    def final(self):
+        out = {"offline": dict((split, self.offline(split)) for split in ("valid", "test")
+                               if getattr(self.data, split))}
+        if self.env is not None:
+            out["online"] = self.online()
+        return out
 
 
 def run(run_dir, config, show_progress=True, log=None):
@@ -100,14 +158,23 @@ def run(run_dir, config, show_progress=True, log=None):
     start = time.time()
     data, models, runner, batch_maker = open_run(run_dir, config, log)
     try:
-        weighting = "mle" if config["method"] == "lstm" else "returns"
+        evaluator = Evaluator(runner, models, data, config, batch_maker)
+        method = config["method"]
+        weighting = "mle" if method == "lstm" else "returns"
         pretrain(runner, agent_task(models, weighting), data.train, data.valid,
                  config["agent_epochs"], config["batch_size"], batch_maker,
-                 seed=config["seed"], phase="agent", show_progress=show_progress)
-        results = {"method": config["method"], "seed": config["seed"],
-                   "data": data.summary(),
-                   "offline": final_evaluation(runner, models, data, config, batch_maker),
-                   "wall_time_s_this_process": time.time() - start}
+                 seed=config["seed"], phase="agent", show_progress=show_progress,
+                 extra_metrics=evaluator.pretrain_epoch)
+        if method not in BASELINES:
+            pretrain(runner, user_task(models), data.train, data.valid, config["user_epochs"],
+                     config["batch_size"], batch_maker, seed=config["seed"] + 1, phase="user",
+                     show_progress=show_progress)
+            AdversarialTraining(runner, models, data, batch_maker, config,
+                                evaluator.adversarial_epoch,
+                                use_disc=(method == "irecgan")).run(seed=config["seed"] + 2)
+        results = {"method": method, "seed": config["seed"], "data": data.summary()}
+        results.update(evaluator.final())
+        results["wall_time_s_this_process"] = time.time() - start
         runner.write_results(results)
         return results
     finally:

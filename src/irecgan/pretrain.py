@@ -59,11 +59,12 @@ def evaluate(session, task, sessions, batch_size, batch_maker, ks=(1, 3, 5, 10))
 
 
 def pretrain(runner, task, train, valid, epochs, batch_size, batch_maker, seed, phase,
-             show_progress=True):
+             show_progress=True, extra_metrics=None):
     """Train `task` for `epochs` epochs, resuming from the runner's state.
 
-    Logs one metrics record per epoch (phase, epoch, train loss, valid loss and P@k) and
-    checkpoints after each. The state keys are prefixed with `phase`.
+    Logs one metrics record per epoch (phase, epoch, train loss, valid loss and P@k, plus
+    `extra_metrics(epoch)` when given, e.g. online reward) and checkpoints after each. The state
+    keys are prefixed with `phase`.
     """
     key = phase + "/"
     state = runner.state
@@ -87,6 +88,8 @@ def pretrain(runner, task, train, valid, epochs, batch_size, batch_maker, seed, 
         if valid:
             for k, v in evaluate(runner.session, task, valid, batch_size, batch_maker).items():
                 record["valid_" + k] = v
+        if extra_metrics is not None:
+            record.update(extra_metrics(epoch + 1))
         runner.log_metrics(record)
         runner.log("%s epoch %d/%d: train loss %.4f%s" % (
             phase, epoch + 1, epochs, stats["loss"],

@@ -14,7 +14,9 @@ D = experiment.DEFAULTS
 FLAGS = flags.FLAGS
 
 flags.DEFINE_enum("method", D["method"], list(experiment.METHODS),
-                  "lstm: next-click MLE; pg: return-weighted REINFORCE on offline data.")
+                  "lstm: next-click MLE; pg: return-weighted REINFORCE on offline data; "
+                  "irecgan_nod: model-based training with the user model, q_D = 1; "
+                  "irecgan: the full method.")
 flags.DEFINE_string("data", None, "Processed log (session_id;state;click;rec_list;purchase).")
 flags.DEFINE_string("run_dir", None, "Run directory (config, metrics, checkpoints, results).")
 flags.DEFINE_enum("split", D["split"], ["fold", "ratio", "file"],
@@ -42,6 +44,27 @@ flags.DEFINE_float("gamma", D["gamma"], "Discount of the return R_t.")
 flags.DEFINE_float("lambda_r", D["lambda_r"], "Reward bonus of a purchase: r = 1 + lambda_r * p.")
 flags.DEFINE_float("lambda_p", D["lambda_p"], "Weight of the purchase NLL in U's adversarial loss.")
 flags.DEFINE_integer("threads", D["threads"], "TensorFlow threads (0: TensorFlow's default).")
+flags.DEFINE_enum("schedule", D["schedule"], ["paper", "reference"],
+                  "paper: Algorithm 1; reference: the authors' released training loop.")
+flags.DEFINE_integer("adv_epochs", D["adv_epochs"], "Adversarial epochs (reference: rounds).")
+flags.DEFINE_integer("g_steps", D["g_steps"], "Generator steps per adversarial epoch (paper).")
+flags.DEFINE_integer("d_steps", D["d_steps"], "Discriminator steps per adversarial epoch (paper).")
+flags.DEFINE_integer("d_epochs", D["d_epochs"], "D epochs per d-step and in D pretraining.")
+flags.DEFINE_integer("gen_sessions", D["gen_sessions"], "m: sessions generated per step.")
+flags.DEFINE_integer("d_pretrain_sessions", D["d_pretrain_sessions"],
+                     "Sessions generated for D pretraining (0: m).")
+flags.DEFINE_integer("offline_ratio", D["offline_ratio"],
+                     "lambda_2/lambda_1: offline sessions per generated one in agent updates.")
+flags.DEFINE_integer("pool_size", D["pool_size"], "Reference schedule: generated-session pool.")
+flags.DEFINE_integer("n_rollouts", D["n_rollouts"], "N: Monte-Carlo rollouts per prefix.")
+flags.DEFINE_integer("max_len", D["max_len"],
+                     "Longest generated session (0: 2 * floor(mean training length)).")
+flags.DEFINE_string("env_params", D["env_params"],
+                    "Simulator parameters (.npz of irecgan-simulate) for online evaluation.")
+flags.DEFINE_integer("online_sessions", D["online_sessions"], "Sessions per online evaluation.")
+flags.DEFINE_integer("online_seed", D["online_seed"], "Simulator seed of online evaluation.")
+flags.DEFINE_integer("online_every", D["online_every"],
+                     "Online evaluation every N agent-pretraining epochs (0: only at the end).")
 flags.DEFINE_boolean("progress", True, "Show progress bars.")
 
 flags.mark_flags_as_required(["data", "run_dir"])
@@ -64,6 +87,11 @@ def main(argv):
     for split, metrics in sorted(results["offline"].items()):
         print("%s: %s" % (split, ", ".join("%s %.2f" % (k, v) for k, v in sorted(metrics.items())
                                            if k.startswith("P@") and "batch" not in k)))
+    if "online" in results:
+        o = results["online"]
+        print("online: reward %.3f +- %.3f over %d sessions%s" % (
+            o["reward_mean"], o["reward_std"], o["n_sessions"],
+            (", coverage@10 %.3f" % o["coverage@10"]) if "coverage@10" in o else ""))
 
 
 def run():

@@ -66,11 +66,13 @@ class Agent(object):
         stateless noise seed). Returns int32 [B, k] indices.
         """
         log_pi = tf.nn.log_softmax(logits[:, N_SPECIAL:], axis=-1)
-        noise = gumbel(tf.shape(log_pi), seed=seed)
-        if isinstance(greedy, bool):
-            scores = log_pi if greedy else log_pi + noise
+        if greedy is True:
+            scores = log_pi
+        elif greedy is False:
+            scores = log_pi + gumbel(tf.shape(log_pi), seed=seed)
         else:
-            scores = tf.cond(greedy, lambda: log_pi, lambda: log_pi + noise)
+            noise = gumbel(tf.shape(log_pi), seed=seed)
+            scores = tf.where_v2(greedy, log_pi, log_pi + noise)
         _, top = tf.nn.top_k(scores, k=self.k, sorted=True)
         return top + N_SPECIAL
 
