@@ -32,6 +32,8 @@ flags.DEFINE_string("synthetic_out", None, "Write a synthetic raw directory here
                     "converting --raw_dir (then convert it too when --out is given).")
 flags.DEFINE_integer("seed", 0, "Seed of the synthetic raw directory.")
 flags.DEFINE_integer("synthetic_sessions", 40, "Number of sessions of the synthetic directory.")
+flags.DEFINE_integer("synthetic_items", 2000,
+                     "Item universe of the synthetic directory (CIKM-shaped: 40000).")
 
 
 def _stderr_progress():
@@ -55,7 +57,8 @@ def main(argv):
         if FLAGS.synthetic_sessions < 1:
             raise UserError("--synthetic_sessions must be >= 1, got %d" % FLAGS.synthetic_sessions)
         planted = write_synthetic_raw(FLAGS.synthetic_out, FLAGS.seed,
-                                      n_sessions=FLAGS.synthetic_sessions)
+                                      n_sessions=FLAGS.synthetic_sessions,
+                                      n_items=FLAGS.synthetic_items)
         out_lines.append("wrote synthetic raw files to %s (seed %d); planted counts:"
                          % (FLAGS.synthetic_out, FLAGS.seed))
         out_lines.extend("  %s: %s" % (k, v) for k, v in planted.items())
