@@ -3,7 +3,8 @@
 A checkpoint is a folder `ckpt-<N>` under the run's `checkpoints/` holding the TF variables
 (`tf.train.Saver`), `state.pkl` (the Python state: phase, epoch, counters, numpy RandomState
 states) and, written last, the marker `COMPLETE`. Only folders with the marker are ever restored;
-a folder without it (a crash mid-save) is deleted on the next save or restore.
+a folder without it (a crash mid-save) is deleted on the next save or restore (not by a
+read-only Checkpointer: for a reader such a folder may be a checkpoint being written right now).
 """
 import io
 import os
@@ -25,18 +26,24 @@ class Checkpointer(object):
     """Saves and restores (variables, python state) pairs in `directory`.
 
     `saver` is a `tf.train.Saver` over the variables to keep; `keep` complete checkpoints are
-    retained (older ones are deleted after a newer one is complete).
+    retained (older ones are deleted after a newer one is complete). `read_only`: only restore,
+    and change nothing on disk (for evaluating a run that may still be training).
     """
 
-    def __init__(self, directory, saver, keep=2):
+    def __init__(self, directory, saver, keep=2, read_only=False):
         self.directory = directory
         self.saver = saver
         self.keep = int(keep)
-        if not os.path.isdir(directory):
+        self.read_only = bool(read_only)
+        if self.keep < 1:
+            raise ValueError("keep must be at least 1, got %r" % keep)
+        if not read_only and not os.path.isdir(directory):
             os.makedirs(directory)
 
     def _numbers(self, complete_only):
         out = []
+        if not os.path.isdir(self.directory):
+            return out
         for name in os.listdir(self.directory):
             if not name.startswith(PREFIX):
                 continue
@@ -63,6 +70,8 @@ class Checkpointer(object):
 
     def save(self, session, state):
         """Write a new checkpoint; returns its number. `state` is any picklable dict."""
+        if self.read_only:
+            raise RuntimeError("%s: this Checkpointer is read-only" % self.directory)
         self._clean_incomplete()
         latest = self.latest_number()
         number = 0 if latest is None else latest + 1
@@ -78,7 +87,8 @@ class Checkpointer(object):
 
     def restore(self, session):
         """Restore the newest complete checkpoint into `session`; returns its state or None."""
-        self._clean_incomplete()
+        if not self.read_only:
+            self._clean_incomplete()
         number = self.latest_number()
         if number is None:
             return None

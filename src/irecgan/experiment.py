@@ -99,11 +99,13 @@ def build_models(config, data):
                       clip_norm=config["clip_norm"], lambda_p=config["lambda_p"], build=build)
 
 
-def open_run(run_dir, config, log=None):
-    """Data, models and a Runner for `config` (resumes when `run_dir` has a checkpoint)."""
+def open_run(run_dir, config, log=None, read_only=False):
+    """Data, models and a Runner for `config` (resumes when `run_dir` has a checkpoint;
+    `read_only`: only restores, see runner.Runner)."""
     data = load_data(config)
     models = build_models(config, data)
-    runner = Runner(run_dir, models, config, threads=config["threads"], log=log)
+    runner = Runner(run_dir, models, config, threads=config["threads"], log=log,
+                    read_only=read_only)
     batch_maker = BatchMaker(data.vocab.size, gamma=config["gamma"],
                              lambda_r=config["lambda_r"])
     return data, models, runner, batch_maker

@@ -10,7 +10,13 @@ Run directory layout (SPEC 9):
 Restarting with the same directory and configuration resumes from the newest complete
 checkpoint; `metrics.jsonl` is cut back to the records that checkpoint had seen, so a resumed run
 writes exactly what an uninterrupted one would. A directory made with another configuration is
-refused (a fresh directory never picks up a stale checkpoint silently).
+refused (a fresh directory never picks up a stale checkpoint silently). A resumed run also
+writes a TensorBoard `SessionLog.START` at the first step it will log, so that TensorBoard drops
+the points of records that metrics.jsonl lost.
+
+`read_only=True` (irecgan-evaluate) opens an existing run directory without changing anything
+in it: no config, metrics, events or checkpoint files are written, truncated or deleted, so a
+run can be evaluated while it trains.
 """
 import io
 import json
@@ -65,17 +71,22 @@ def config_diff(old, new):
 class Runner(object):
     """One session over `models.graph`, bound to `run_dir` and `config` (a JSON-able dict).
 
-    `threads`: intra/inter-op thread counts (0 = TensorFlow's default).
+    `threads`: intra/inter-op thread counts (0 = TensorFlow's default). `read_only`: see above;
+    the directory must hold the same configuration, and `save` / `log_metrics` are refused.
     """
 
-    def __init__(self, run_dir, models, config, keep_checkpoints=2, threads=0, log=None):
+    def __init__(self, run_dir, models, config, keep_checkpoints=2, threads=0, log=None,
+                 read_only=False):
         self.run_dir = run_dir
         self.models = models
         self.config = _jsonable(config)
+        self.read_only = bool(read_only)
         self.log = log or (lambda msg: sys.stderr.write(msg + "\n"))
+        config_path = os.path.join(run_dir, CONFIG)
+        if read_only and not os.path.exists(config_path):
+            raise UserError("%s: no %s (not a run directory)" % (run_dir, CONFIG))
         if not os.path.isdir(run_dir):
             os.makedirs(run_dir)
-        config_path = os.path.join(run_dir, CONFIG)
         if os.path.exists(config_path):
             old = read_json(config_path)
             diff = config_diff(old, self.config)
@@ -96,8 +107,8 @@ class Runner(object):
             variables = tf.global_variables()
             self.saver = tf.train.Saver(variables, max_to_keep=None)
         self.checkpointer = Checkpointer(os.path.join(run_dir, "checkpoints"), self.saver,
-                                         keep=keep_checkpoints)
-        self.writer = tf.summary.FileWriter(run_dir)
+                                         keep=keep_checkpoints, read_only=read_only)
+        self.writer = None if read_only else tf.summary.FileWriter(run_dir)
         self.state = self._restore_or_init()
 
     # -- state and checkpoints ------------------------------------------------------------
@@ -105,14 +116,25 @@ class Runner(object):
         state = self.checkpointer.restore(self.session)
         if state is None:
             self.session.run(self.models.init_op)
-            self._truncate_metrics(0)
+            if not self.read_only:
+                self._truncate_metrics(0)
             return {"n_metrics": 0}
-        self._truncate_metrics(state["n_metrics"])
-        self.log("resuming %s from checkpoint (%s)" % (self.run_dir, state.get("where", "?")))
+        if not self.read_only:
+            self._truncate_metrics(state["n_metrics"])
+            # TensorBoard purges the points at steps >= this one read from earlier event files
+            self.writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START),
+                                        state["n_metrics"] + 1)
+            self.log("resuming %s from checkpoint (%s)" % (self.run_dir,
+                                                           state.get("where", "?")))
         return state
+
+    def _refuse_if_read_only(self, what):
+        if self.read_only:
+            raise UserError("%s is open read-only; cannot %s" % (self.run_dir, what))
 
     def save(self, where, **python_state):
         """Checkpoint the variables and `python_state` (picklable; e.g. RandomState states)."""
+        self._refuse_if_read_only("save a checkpoint")
         self.state.update(python_state)
         self.state["where"] = where
         self.checkpointer.save(self.session, self.state)
@@ -144,6 +166,7 @@ class Runner(object):
 
     def log_metrics(self, record):
         """Append one record to metrics.jsonl and its numbers to TensorBoard."""
+        self._refuse_if_read_only("log metrics")
         record = _jsonable(record)
         with io.open(self._metrics_path(), "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, sort_keys=True) + "\n")
@@ -160,8 +183,10 @@ class Runner(object):
         self.writer.flush()
 
     def write_results(self, results):
+        self._refuse_if_read_only("write results")
         write_json(os.path.join(self.run_dir, RESULTS), results)
 
     def close(self):
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
         self.session.close()

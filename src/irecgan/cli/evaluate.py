@@ -25,7 +25,10 @@ def main(argv):
     if not os.path.exists(path):
         raise UserError("%s: no %s (not a run directory)" % (FLAGS.run_dir, CONFIG))
     config = read_json(path)
-    data, models, runner, batch_maker = experiment.open_run(FLAGS.run_dir, config)
+    # read-only: the run may still be training (its newest checkpoint folder may be half
+    # written, its metrics ahead of its checkpoint); evaluating must change nothing there
+    data, models, runner, batch_maker = experiment.open_run(FLAGS.run_dir, config,
+                                                            read_only=True)
     try:
         if not runner.resumed:
             raise UserError("%s has no complete checkpoint to evaluate" % FLAGS.run_dir)
