@@ -16,6 +16,7 @@ setup(
         "scipy>=1.4",
         "absl-py>=0.9",
         "tqdm>=4.40",  # progress bars of long loops (well kept, pure Python)
+        "matplotlib>=3.0",  # headless PNG plots of irecgan-report
     ],
     extras_require={
         # TensorFlow 2.x (graph mode through tf.compat.v1): this machine, current GPUs.
@@ -31,6 +32,7 @@ setup(
             "irecgan-prepare-cikm=irecgan.cli.prepare_cikm:run",
             "irecgan-train=irecgan.cli.train:run",
             "irecgan-evaluate=irecgan.cli.evaluate:run",
+            "irecgan-report=irecgan.cli.report:run",
         ],
     },
     classifiers=[

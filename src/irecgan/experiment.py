@@ -4,7 +4,6 @@
 (`irecgan.cli.train`) only maps flags onto it. The resolved configuration is written to the run
 directory, which is bound to it (see runner.py).
 """
-import time
 
 from irecgan.adversarial import SCHEDULES, AdversarialTraining
 from irecgan.dataset import load_dataset
@@ -157,7 +156,6 @@ class Evaluator(object):
 
 def run(run_dir, config, show_progress=True, log=None):
     """Train `config["method"]` in `run_dir` to the end and write results.json; returns it."""
-    start = time.time()
     data, models, runner, batch_maker = open_run(run_dir, config, log)
     try:
         evaluator = Evaluator(runner, models, data, config, batch_maker)
@@ -176,7 +174,7 @@ def run(run_dir, config, show_progress=True, log=None):
                                 use_disc=(method == "irecgan")).run(seed=config["seed"] + 2)
         results = {"method": method, "seed": config["seed"], "data": data.summary()}
         results.update(evaluator.final())
-        results["wall_time_s_this_process"] = time.time() - start
+        results["wall_time_s"] = runner.elapsed()
         runner.write_results(results)
         return results
     finally:

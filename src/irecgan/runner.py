@@ -22,6 +22,7 @@ import io
 import json
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -110,6 +111,8 @@ class Runner(object):
                                          keep=keep_checkpoints, read_only=read_only)
         self.writer = None if read_only else tf.summary.FileWriter(run_dir)
         self.state = self._restore_or_init()
+        self._start = time.time()
+        self._elapsed_before = float(self.state.get("elapsed_s", 0.0))
 
     # -- state and checkpoints ------------------------------------------------------------
     def _restore_or_init(self):
@@ -137,7 +140,13 @@ class Runner(object):
         self._refuse_if_read_only("save a checkpoint")
         self.state.update(python_state)
         self.state["where"] = where
+        self.state["elapsed_s"] = self.elapsed()
         self.checkpointer.save(self.session, self.state)
+
+    def elapsed(self):
+        """Seconds of work in this run directory: earlier processes (up to their last checkpoint)
+        plus this one."""
+        return self._elapsed_before + time.time() - self._start
 
     @property
     def resumed(self):
