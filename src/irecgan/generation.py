@@ -161,6 +161,10 @@ class Generator(object):
         Returns a list of EncodedSession with `end_list` (the list shown when the session ended)
         and, when `with_q_d` (needs the discriminator), `q_d` per position; else q_d is None.
         """
+        if with_q_d and self.models.disc is None:
+            # without D the step graph's per-step term is 0, so q_D would silently be 0.5
+            raise ValueError("q_D needs the discriminator; build the ModelGraph with it or pass "
+                             "with_q_d=False")
         n = len(first_clicks)
         clicks = [[int(c)] for c in first_clicks]
         rec_lists = [[[]] for _ in range(n)]
