@@ -1,0 +1,135 @@
+"""`irecgan-report`: aggregate run directories into tables (mean +- std over seeds) and plots.
+
+    irecgan-report --out=DIR [--title=TEXT] [--policy_rows=FILE.json]
+                   [--env_params=[NAME=]PARAMS.npz ...] [--policy_seeds=1,2,3,4,5]
+                   [--policy_sessions=1000] [--published=sim|cikm|none] RUN_DIR_OR_GLOB...
+
+Every positional argument is a run directory, a folder holding run directories at any depth,
+or a glob pattern of either; every folder with a config.json below them is a run. Writes
+`DIR/table.md`, `DIR/table.csv` and per dataset `DIR/<dataset>_online_reward.png`,
+`DIR/<dataset>_precision.png`, `DIR/<dataset>_coverage.png` (MDP), and prints the markdown.
+
+`--env_params=NAME=PATH` (repeatable, or comma-separated) evaluates the simulator policies of a
+parameter file (MDP: random, max, mix; neural oracle: random lists, its logging policy) online
+for each of `--policy_seeds` (`--policy_sessions` sessions each) and adds them as rows of dataset
+NAME (without `NAME=`: the file name up to its first dot, e.g. `mdp_random` for
+`mdp_random.log.params.npz`); the rows are also saved to `DIR/policy_rows.json`, which
+`--policy_rows` reads back. Exit status 0, or 2 on a user error (one line on stderr).
+"""
+import collections
+import json
+import os
+import sys
+
+import numpy as np
+from absl import app, flags
+
+from irecgan import report
+from irecgan.cli.common import guarded
+from irecgan.errors import UserError
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("out", None, "Output folder (created if missing).")
+flags.DEFINE_string("title", "irecgan results", "Title of table.md.")
+flags.DEFINE_string("policy_rows", None, "JSON file of simulator-policy rows: a list of "
+                    "{dataset, method, reward: [...], coverage@10: [...], coverage: [[...]]}.")
+flags.DEFINE_multi_string("env_params", [], "NAME=PATH (or PATH) of a simulator parameter "
+                          "file whose policies are evaluated online as extra rows of dataset "
+                          "NAME; repeatable, or comma-separated.")
+flags.DEFINE_list("policy_seeds", ["1", "2", "3", "4", "5"],
+                  "Simulator seeds of the policy rows computed from --env_params.")
+flags.DEFINE_integer("policy_sessions", 1000, "Sessions per seed for the policy rows.")
+flags.DEFINE_list("published", ["none"], "Published figures to add as marked comparison rows: "
+                  "sim, cikm, both as sim,cikm, or none.")
+
+POLICY_RNG_SEED = 0  # the policies' own draws (random, mix lists) in --env_params rows
+
+
+def _env_specs(values):
+    specs = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if "=" in item:
+                name, path = item.split("=", 1)
+                if not name or not path:
+                    raise UserError("--env_params expects NAME=PATH or PATH, got %r" % item)
+            else:
+                path = item
+                name = os.path.basename(path).split(".")[0]
+            specs.append((name, path))
+    return specs
+
+
+def _policy_seeds():
+    try:
+        seeds = [int(s) for s in FLAGS.policy_seeds]
+    except ValueError:
+        raise UserError("--policy_seeds must be integers, got %s" % ",".join(FLAGS.policy_seeds))
+    if not seeds:
+        raise UserError("--policy_seeds is empty")
+    if any(s < 0 or s >= 2 ** 32 for s in seeds):
+        raise UserError("--policy_seeds must lie in 0..2**32-1")
+    return seeds
+
+
+def _published():
+    which = [p.strip() for p in FLAGS.published if p.strip()]
+    if which in ([], ["none"]):
+        return []
+    for key in which:
+        if key not in report.PUBLISHED:
+            raise UserError("--published must be sim, cikm, sim,cikm or none, got %s"
+                            % ",".join(FLAGS.published))
+    return list(collections.OrderedDict.fromkeys(which))
+
+
+def main(argv):
+    if not FLAGS.out:
+        raise UserError("--out=DIR is required")
+    args = argv[1:]
+    if not args:
+        raise UserError("give at least one run directory (or a folder or glob of them)")
+    published = _published()
+    specs = _env_specs(FLAGS.env_params)
+    seeds = _policy_seeds() if specs else []
+    if specs and FLAGS.policy_sessions < 1:
+        raise UserError("--policy_sessions must be >= 1, got %d" % FLAGS.policy_sessions)
+
+    runs = report.load_runs(args)
+    entries = []
+    if FLAGS.policy_rows:
+        entries += report.read_policy_rows(FLAGS.policy_rows)
+    computed = []
+    for name, path in specs:
+        env, policies = report.environment_policies(path, np.random.RandomState(POLICY_RNG_SEED))
+        computed += report.policy_rows(env, policies, seeds, FLAGS.policy_sessions,
+                                       dataset=name)
+    entries += computed
+
+    text, written = report.write_report(FLAGS.out, runs, entries, title=FLAGS.title,
+                                        published=published,
+                                        policy_source=FLAGS.policy_rows or "--env_params")
+    if computed:
+        path = os.path.join(FLAGS.out, "policy_rows.json")
+        try:
+            with open(path, "w") as handle:
+                json.dump(computed, handle, indent=2)
+                handle.write("\n")
+        except (IOError, OSError) as err:
+            raise UserError("cannot write %s: %s" % (path, err))
+        written.append(path)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    sys.stderr.write("wrote %s\n" % ", ".join(written))
+    return 0
+
+
+def run():
+    app.run(guarded(main))
+
+
+if __name__ == "__main__":
+    run()
