@@ -395,13 +395,23 @@ def test_step_graph_fetches_have_row_shapes(plain):
     step = plain.gen.step_graph
     assert isinstance(step, StepGraph)
     rows = 5
-    out, states = step.run(plain.sess, np.full(rows, 10, np.int32), step.zero_states(rows),
-                           np.array([3, 4], np.int64), np.array([False] * 4 + [True]))
+    seed = np.array([3, 4], np.int64)
+    force = np.array([False] * 4 + [True])
+    out, outputs, states = step.run(plain.sess, np.full(rows, 10, np.int32),
+                                    step.zero_states(rows), seed, force)
     assert out["rec"].shape == (rows, K)
     assert out["choice"].shape == out["next_click"].shape == out["term"].shape == (rows,)
     assert out["next_click"][-1] == EOS and out["choice"][-1] == K
     assert [len(flat) for flat in states] == [2 * TINY["layers"]] * 3
     assert all(a.shape == (rows, TINY["hidden"]) for flat in states for a in flat)
+    # outputs: agent logits [R, V], user preference [R, E], user and D LSTM outputs [R, H]
+    assert [o.shape for o in outputs] == [(rows, V), (rows, TINY["embed_dim"]),
+                                          (rows, TINY["hidden"]), (rows, TINY["hidden"])]
+    # the act half fed with those outputs and the same seed reproduces the whole step exactly
+    again = step.act(plain.sess, outputs, seed, force)
+    for key in ("rec", "choice", "next_click", "purchase"):
+        np.testing.assert_array_equal(again[key], out[key])
+    np.testing.assert_allclose(again["term"], out["term"], rtol=1e-6)
 
 
 def test_q_d_without_a_discriminator_is_an_error():

@@ -30,12 +30,19 @@ SEED_MAX = 2 ** 31 - 1
 class StepGraph(object):
     """The one-step interaction op set (built into `models.graph`).
 
-    Feeds: click [R], the flattened LSTM states of agent, user (and discriminator), seed [2],
-      force_eos [R] (the user must pick `_EOS`: the sequence is at max_len), greedy (agent
-      recommends its top k instead of sampling).
-    Fetches: rec [R, k] agent items, cands [R, k+1] (rec + `_EOS`), user_log_probs [R, k+1],
-      choice [R] index into cands, next_click [R], purchase [R], term [R] (discriminator; 0
-      without it), and the new flattened states.
+    A step has two halves. "Advance": the three LSTMs consume the current click (fed states in,
+    new states out) and give their outputs: the agent's logits [R, V], the user model's
+    preference [R, E] and LSTM output [R, H], the discriminator's LSTM output [R, H]. "Act": from
+    those outputs alone, the agent recommends k items, the user model picks one of them or
+    `_EOS` and a purchase flag, and D scores the position. Feeding the outputs (`act`) instead of
+    the click and states (`run`) skips the LSTMs: the engine does that for the first step of
+    every rollout, whose LSTM work the main trajectory has already done.
+
+    Feeds: click [R], the flattened LSTM states, seed [2] (stateless noise), force_eos [R] (the
+      user must pick `_EOS`: the sequence is at max_len), greedy (agent top-k, no sampling).
+    Fetches: rec [R, k], cands [R, k+1] (rec + `_EOS`), user_log_probs [R, k+1], choice [R]
+      (index into cands), next_click [R], purchase [R], term [R] (D's per-position term; 0
+      without D), the advance outputs and the new flattened states.
     """
 
     def __init__(self, models):
@@ -48,37 +55,45 @@ class StepGraph(object):
             self.greedy = tf.placeholder_with_default(False, [], name="greedy")
             self.agent_state = agent.encoder.cell.state_placeholders("agent_state")
             self.user_state = user.encoder.cell.state_placeholders("user_state")
-            rows = tf.shape(self.click)[0]
 
-            logits, agent_next = agent.step(self.click, self.agent_state)
-            self.rec = agent.recommend(logits, self.greedy, seed=self.seed)
+            # advance
+            self.agent_logits, agent_next = agent.step(self.click, self.agent_state)
+            self.user_pref, self.user_output, user_next = user.step(self.click, self.user_state)
+            self.in_states = [flatten_state(self.agent_state), flatten_state(self.user_state)]
+            self.out_states = [flatten_state(agent_next), flatten_state(user_next)]
+            self.outputs = [self.agent_logits, self.user_pref, self.user_output]
+            if disc is not None:
+                self.disc_state = disc.encoder.cell.state_placeholders("disc_state")
+                self.disc_output, disc_next = disc.encoder.step(self.click, self.disc_state)
+                self.in_states.append(flatten_state(self.disc_state))
+                self.out_states.append(flatten_state(disc_next))
+                self.outputs.append(self.disc_output)
+
+            # act (depends on the advance outputs only)
+            rows = tf.shape(self.agent_logits)[0]
+            self.rec = agent.recommend(self.agent_logits, self.greedy, seed=self.seed)
             eos = tf.fill(tf.stack([rows, 1]), EOS)
             self.cands = tf.concat([self.rec, eos], axis=1)
             cand_mask = tf.ones(tf.shape(self.cands), tf.float32)
-
-            pref, output, user_next = user.step(self.click, self.user_state)
-            self.user_log_probs = user.click_log_probs_for(pref, self.cands, cand_mask)
+            self.user_log_probs = user.click_log_probs_for(self.user_pref, self.cands, cand_mask)
             sampled = user.sample_click(self.user_log_probs, seed=self.seed + [0, 1])
             eos_index = tf.fill(tf.stack([rows]), agent.k)
             self.choice = tf.where_v2(self.force_eos, eos_index, sampled)
             self.next_click = tf.gather(self.cands, self.choice, batch_dims=1)
             is_item = tf.not_equal(self.next_click, EOS)
-            p_buy = user.purchase_prob_for(output, self.next_click)
+            p_buy = user.purchase_prob_for(self.user_output, self.next_click)
             self.purchase = tf.cast(tf.logical_and(is_item, p_buy > 0.5), tf.int32)
-
-            self.in_states = [flatten_state(self.agent_state), flatten_state(self.user_state)]
-            self.out_states = [flatten_state(agent_next), flatten_state(user_next)]
             if disc is not None:
-                self.disc_state = disc.encoder.cell.state_placeholders("disc_state")
-                self.term, disc_next = disc.step_term(self.click, self.disc_state, self.cands,
-                                                      cand_mask, self.choice, self.purchase)
-                self.in_states.append(flatten_state(self.disc_state))
-                self.out_states.append(flatten_state(disc_next))
+                self.term = disc.position_terms(self.disc_output, self.cands, cand_mask,
+                                                self.choice, self.purchase)
             else:
                 self.term = tf.zeros(tf.stack([rows]), tf.float32)
         self.n_models = len(self.in_states)
         self.hidden = [agent.encoder.hidden, user.encoder.hidden] + (
             [disc.encoder.hidden] if disc is not None else [])
+        self._act_fetches = {"rec": self.rec, "choice": self.choice,
+                             "next_click": self.next_click, "purchase": self.purchase,
+                             "term": self.term}
 
     def zero_states(self, rows):
         """Zero LSTM states for `rows` sequences: a list (one per model) of flat arrays."""
@@ -86,15 +101,22 @@ class StepGraph(object):
                 for flat, h in zip(self.in_states, self.hidden)]
 
     def run(self, session, click, states, seed, force_eos, greedy=False):
-        """One step for all rows. Returns (outputs dict, new states)."""
+        """One whole step for all rows. Returns (act outputs, advance outputs, new states)."""
         feed = {self.click: click, self.seed: seed, self.force_eos: force_eos,
                 self.greedy: greedy}
         for placeholders, arrays in zip(self.in_states, states):
             feed.update(zip(placeholders, arrays))
-        fetches = {"rec": self.rec, "choice": self.choice, "next_click": self.next_click,
-                   "purchase": self.purchase, "term": self.term, "states": self.out_states}
+        fetches = dict(self._act_fetches)
+        fetches["_outputs"] = self.outputs
+        fetches["_states"] = self.out_states
         out = session.run(fetches, feed)
-        return out, out.pop("states")
+        return out, out.pop("_outputs"), out.pop("_states")
+
+    def act(self, session, outputs, seed, force_eos, greedy=False):
+        """The act half only, from fed advance outputs (no LSTM work)."""
+        feed = dict(zip(self.outputs, outputs))
+        feed.update({self.seed: seed, self.force_eos: force_eos, self.greedy: greedy})
+        return session.run(self._act_fetches, feed)
 
 
 def take_states(states, index):
@@ -115,13 +137,32 @@ def new_seed(rng):
     return np.array([rng.randint(SEED_MAX), rng.randint(SEED_MAX)], np.int64)
 
 
+class _Rows(object):
+    """The live sequences of a loop: numpy columns kept aligned under `keep`."""
+
+    def __init__(self, **columns):
+        self.__dict__.update(columns)
+
+    def keep(self, index):
+        for name, value in list(vars(self).items()):
+            if isinstance(value, list):  # flat states per model
+                setattr(self, name, take_states(value, index))
+            else:
+                setattr(self, name, value[index])
+
+
 class Generator(object):
     """Batched generation of sessions with per-position q_D.
 
     models/session: a ModelGraph with user and agent (and discriminator for q_D) and its
     session; max_len: the longest generated session in clicks (SPEC 4: 2 * floor(mean training
     length)); n_rollouts: N continuations per prefix; max_rows: the most sequences advanced by one
-    `session.run` (rows beyond it are processed in chunks).
+    `session.run` (rows beyond it are processed in chunks, each with its own noise seed).
+
+    A prefix ending with position t's target click c_{t+1} is continued from the state after
+    consuming c_{t+1}; the main trajectory consumed exactly that click from exactly that state at
+    its next step, so the first rollout step reuses those LSTM outputs (`StepGraph.act`) and
+    only samples; rollouts then step normally until `_EOS` or max_len.
     """
 
     def __init__(self, models, session, max_len, n_rollouts=5, max_rows=4096,
@@ -140,20 +181,34 @@ class Generator(object):
         self.record_rollouts = bool(record_rollouts)
         self.rollouts = []
 
-    def _step(self, click, states, lengths, rng):
-        """Advance rows (in chunks of max_rows); force `_EOS` where lengths == max_len."""
-        force = lengths >= self.max_len
-        outs, new_states = [], []
-        for start in range(0, len(click), self.max_rows):
-            part = slice(start, start + self.max_rows)
-            out, st = self.step_graph.run(self.session, click[part],
-                                          [[a[part] for a in flat] for flat in states],
-                                          new_seed(rng), force[part])
+    def _chunks(self, n):
+        return [slice(start, start + self.max_rows) for start in range(0, n, self.max_rows)]
+
+    def _step(self, rows, rng):
+        """A whole step (advance + act) for `rows`, in chunks of max_rows."""
+        force = rows.lengths >= self.max_len
+        acts, outputs, states = [], [], []
+        for part in self._chunks(len(rows.click)):
+            act, out, st = self.step_graph.run(
+                self.session, rows.click[part], [[a[part] for a in flat] for flat in rows.states],
+                new_seed(rng), force[part])
             self.calls += 1
-            outs.append(out)
-            new_states.append(st)
-        merged = dict((k, np.concatenate([o[k] for o in outs])) for k in outs[0])
-        return merged, concat_states(new_states)
+            acts.append(act)
+            outputs.append(out)
+            states.append(st)
+        merged = dict((k, np.concatenate([a[k] for a in acts])) for k in acts[0])
+        outputs = [np.concatenate([o[j] for o in outputs]) for j in range(len(outputs[0]))]
+        return merged, outputs, concat_states(states)
+
+    def _act(self, outputs, lengths, rng):
+        """The act half for rows whose advance outputs are known, in chunks of max_rows."""
+        force = lengths >= self.max_len
+        acts = []
+        for part in self._chunks(len(lengths)):
+            acts.append(self.step_graph.act(self.session, [o[part] for o in outputs],
+                                            new_seed(rng), force[part]))
+            self.calls += 1
+        return dict((k, np.concatenate([a[k] for a in acts])) for k in acts[0])
 
     def generate(self, first_clicks, rng, with_q_d=True):
         """Generate one session per entry of `first_clicks` (vocabulary indices).
@@ -171,41 +226,35 @@ class Generator(object):
         purchases = [[0] for _ in range(n)]
         end_lists = [None] * n
         d_full = np.zeros(n)
-        # prefixes to roll out: (session, position, states after the step, next click, length,
-        # D partial sum and count through the position)
+        # prefixes to roll out, one chunk per step p >= 1: the rows alive at step p end their
+        # prefix t = p - 1 with the click they now consume; kept: (session, t, advance outputs
+        # and states after consuming it, length, D partial sum and count through position t)
         prefixes = []
 
-        alive = np.arange(n)
-        click = np.array(first_clicks, np.int32)
-        states = self.step_graph.zero_states(n)
-        lengths = np.ones(n, np.int64)
-        dsum = np.zeros(n)
-        dcount = np.zeros(n)
-        while len(alive):
-            out, states = self._step(click, states, lengths, rng)
-            dsum = dsum + out["term"]
-            dcount = dcount + 1
-            ended = out["next_click"] == EOS
-            for row, i in enumerate(alive):
-                rec = out["rec"][row].tolist()
+        rows = _Rows(session=np.arange(n), click=np.array(first_clicks, np.int32),
+                     states=self.step_graph.zero_states(n), lengths=np.ones(n, np.int64),
+                     dsum=np.zeros(n), dcount=np.zeros(n))
+        while len(rows.session):
+            act, outputs, states = self._step(rows, rng)
+            if with_q_d and rows.lengths[0] > 1:
+                prefixes.append((rows.session, rows.lengths - 2, outputs, states, rows.lengths,
+                                 rows.dsum, rows.dcount))
+            rows.states = states
+            rows.dsum = rows.dsum + act["term"]
+            rows.dcount = rows.dcount + 1
+            ended = act["next_click"] == EOS
+            for row, i in enumerate(rows.session):
+                rec = act["rec"][row].tolist()
                 if ended[row]:
                     end_lists[i] = rec
-                    d_full[i] = sigmoid(dsum[row] / dcount[row])
+                    d_full[i] = sigmoid(rows.dsum[row] / rows.dcount[row])
                 else:
-                    clicks[i].append(int(out["next_click"][row]))
+                    clicks[i].append(int(act["next_click"][row]))
                     rec_lists[i].append(rec)
-                    purchases[i].append(int(out["purchase"][row]))
-            keep = np.nonzero(~ended)[0]
-            if with_q_d and len(keep):
-                prefixes.append((alive[keep], lengths[keep] - 1, take_states(states, keep),
-                                 out["next_click"][keep], lengths[keep] + 1, dsum[keep],
-                                 dcount[keep]))
-            alive = alive[keep]
-            click = out["next_click"][keep].astype(np.int32)
-            states = take_states(states, keep)
-            lengths = lengths[keep] + 1
-            dsum = dsum[keep]
-            dcount = dcount[keep]
+                    purchases[i].append(int(act["purchase"][row]))
+            rows.click = act["next_click"].astype(np.int32)
+            rows.lengths = rows.lengths + 1
+            rows.keep(np.nonzero(~ended)[0])
 
         q_d = None
         if with_q_d:
@@ -224,31 +273,31 @@ class Generator(object):
         n_prefix = len(session_of)
         reps = self.n_rollouts
         owner = np.repeat(np.arange(n_prefix), reps)
-        states = take_states(concat_states([p[2] for p in prefixes]), owner)
-        click = np.concatenate([p[3] for p in prefixes])[owner].astype(np.int32)
-        lengths = np.concatenate([p[4] for p in prefixes])[owner]
-        dsum = np.concatenate([p[5] for p in prefixes])[owner]
-        dcount = np.concatenate([p[6] for p in prefixes])[owner]
+        outputs = [np.concatenate([p[2][j] for p in prefixes])[owner]
+                   for j in range(len(prefixes[0][2]))]
+        rows = _Rows(rollout=np.arange(len(owner)), click=np.zeros(len(owner), np.int32),
+                     states=take_states(concat_states([p[3] for p in prefixes]), owner),
+                     lengths=np.concatenate([p[4] for p in prefixes])[owner],
+                     dsum=np.concatenate([p[5] for p in prefixes])[owner],
+                     dcount=np.concatenate([p[6] for p in prefixes])[owner])
         scores = np.zeros(len(owner))
-        alive = np.arange(len(owner))
         trails = [[] for _ in owner] if self.record_rollouts else None
-        while len(alive):
-            out, states = self._step(click, states, lengths, rng)
-            dsum = dsum + out["term"]
-            dcount = dcount + 1
-            ended = out["next_click"] == EOS
-            scores[alive[ended]] = sigmoid(dsum[ended] / dcount[ended])
+        act = self._act(outputs, rows.lengths, rng)  # first step: the LSTMs already ran
+        while True:
+            rows.dsum = rows.dsum + act["term"]
+            rows.dcount = rows.dcount + 1
+            ended = act["next_click"] == EOS
+            scores[rows.rollout[ended]] = sigmoid(rows.dsum[ended] / rows.dcount[ended])
             if trails is not None:
-                for row, r in enumerate(alive):
-                    trails[r].append((int(out["next_click"][row]), out["rec"][row].tolist(),
-                                      int(out["purchase"][row])))
-            keep = np.nonzero(~ended)[0]
-            alive = alive[keep]
-            click = out["next_click"][keep].astype(np.int32)
-            states = take_states(states, keep)
-            lengths = lengths[keep] + 1
-            dsum = dsum[keep]
-            dcount = dcount[keep]
+                for row, r in enumerate(rows.rollout):
+                    trails[r].append((int(act["next_click"][row]), act["rec"][row].tolist(),
+                                      int(act["purchase"][row])))
+            rows.click = act["next_click"].astype(np.int32)
+            rows.lengths = rows.lengths + 1
+            rows.keep(np.nonzero(~ended)[0])
+            if not len(rows.rollout):
+                break
+            act, _, rows.states = self._step(rows, rng)
         means = scores.reshape(n_prefix, reps).mean(axis=1)
         for j in range(n_prefix):
             q_d[session_of[j]][position[j]] = float(means[j])
