@@ -1,0 +1,437 @@
+"""Agent training throughput at the paper's sizes, against a plain matmul on the same machine.
+
+Prints figures; it is not a test. It builds the agent exactly as the `lstm` / `pg` baselines do
+(`ModelGraph(..., build=("agent",))`, 2 x 512 LSTM over 50-d embeddings, logits over all items,
+Adam with clipping) and times its training step (`agent.trainer.train_op` and `agent.loss`, fed by
+`ModelGraph.agent_feed` from `batching.make_batch` batches, REINFORCE weights) on synthetic
+CIKM-shaped sessions: 40,000 items (vocabulary 40,004), sessions of 2..40 clicks whose lengths
+follow a truncated power law with mean ~4.5 (CIKM Cup 2016 sessions: most are 2..4 clicks, a thin
+tail up to the 40-click cap), candidate lists of 10..100 items, item popularity Zipf-like.
+
+FLOPs are counted analytically, per predicting position (token), matmuls only:
+
+    LSTM forward   = sum over layers l of 4 gates x (in_l + H) x H x 2     (in_0 = E, in_l = H)
+    output forward = H x V x 2                                            (logits over all items)
+    forward        = LSTM forward + output forward
+    training step  = 3 x forward                                          (backward = 2 x forward)
+
+At E = 50, H = 512, 2 layers, V = 40,004: LSTM 6.50 MFLOP, output 40.96 MFLOP, step 142.4 MFLOP
+per token. The embedding lookup, the softmax / cross-entropy (~5 V flops per token, but memory-
+bound), the gate nonlinearities and the Adam update are not counted. "Useful" GFLOP/s counts
+the real positions of a batch (sum of session lengths); "executed" counts every padded position
+(B x max length), which is what dynamic_rnn and the output layer actually compute.
+
+Feeds (`--feed`):
+  trainer   batches as the trainer forms them (`iterate_batches` with a shuffling RandomState):
+            each batch is padded to its longest session, so most positions are padding;
+  bucketed  the same sessions, but each window of `--window` batches is sorted by length before
+            it is cut into batches, and the batches are then shuffled (length bucketing). The
+            batch composition changes (not the per-epoch data), so it is a proposal for the
+            trainer, not what it does today.
+Steps (`--step`):
+  model     the agent's own train op, as `models/agent.py` builds it (logits at every padded
+            position);
+  compact   a prototype built here, not in models/: the same loss, but the encoder states of the
+            real positions are gathered (`tf.where(mask)`, `gather_nd`) before the 40,004-way
+            output layer and the cross-entropy, so padding costs nothing there. Same variables,
+            same Adam settings (its own slots); the script checks that both losses agree.
+All four combinations are measured; the last line is `fraction_of_matmul_peak: <x>` for
+`--feed` / `--step` (default trainer / model, i.e. what the trainer does today): useful GFLOP/s
+of the training step / the best GFLOP/s of a 2048 x 2048 float32 tf.matmul measured in the same
+run (same thread settings).
+
+    .venv/bin/python benchmarks/training.py            # paper sizes (a few minutes on 2 cores)
+    .venv/bin/python benchmarks/training.py --quick    # tiny smoke run (seconds; numbers mean nothing)
+    .venv/bin/python benchmarks/training.py --profile  # + where the time of one step goes
+
+Figures of one run (2 CPU cores shared with other jobs, TF 2.21 CPU, oneDNN; matmul best
+179 GFLOP/s), fraction = useful GFLOP/s / matmul best:
+    model step,   trainer feed   21.6 sessions/s  14.3 GFLOP/s  0.080  (19% of positions real)
+    model step,   bucketed feed  91.3 sessions/s  55.1 GFLOP/s  0.308
+    compact step, trainer feed   64.7 sessions/s  42.9 GFLOP/s  0.240
+    compact step, bucketed feed 102.1 sessions/s  61.7 GFLOP/s  0.345
+Where a trainer-feed step of the model goes (32 x 25 positions, 159 real; op time summed):
+output-layer matmuls 49%, LSTM loop 34%, 40,004-way softmax cross-entropy 12%, Adam + clipping
+5%. Padding is the loss: the output layer and the softmax run on every padded position (5x the
+real ones here), and dynamic_rnn runs every sequence to the batch's longest.
+"""
+from __future__ import print_function
+
+import argparse
+import collections
+import os
+import re
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.join(os.path.dirname(HERE), "src")
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
+
+from irecgan.data.batching import iterate_batches, make_batch  # noqa: E402
+from irecgan.data.types import encoded  # noqa: E402
+from irecgan.data.vocab import N_SPECIAL  # noqa: E402
+from irecgan.models.common import Trainer  # noqa: E402
+from irecgan.models.graph import ModelGraph  # noqa: E402
+from irecgan.tfcompat import TF_VERSION, tf  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--items", type=int, default=40000, help="items (vocabulary = items + 4)")
+    p.add_argument("--hidden", type=int, default=512, help="LSTM units per layer")
+    p.add_argument("--layers", type=int, default=2, help="LSTM layers")
+    p.add_argument("--embed", type=int, default=50, help="embedding size")
+    p.add_argument("--batch", type=int, default=32, help="sessions per batch")
+    p.add_argument("--sessions", type=int, default=2000, help="synthetic sessions in the pool")
+    p.add_argument("--mean-length", type=float, default=4.5,
+                   help="target mean session length (clicks), 2..--max-length")
+    p.add_argument("--max-length", type=int, default=40, help="longest session (clicks)")
+    p.add_argument("--steps", type=int, default=24, help="timed training steps per feed")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps before timing")
+    p.add_argument("--window", type=int, default=20, help="batches per bucketing window")
+    p.add_argument("--feed", choices=["trainer", "bucketed"], default="trainer",
+                   help="the feed whose fraction is the last line")
+    p.add_argument("--step", choices=["model", "compact"], default="model",
+                   help="the training step whose fraction is the last line")
+    p.add_argument("--matmul-n", type=int, default=2048, help="matmul size n (n x n x n)")
+    p.add_argument("--matmul-repeats", type=int, default=10, help="timed matmuls")
+    p.add_argument("--threads", type=int, default=0,
+                   help="TF intra/inter-op threads (0: TensorFlow's default)")
+    p.add_argument("--profile", action="store_true",
+                   help="trace one step of each feed and print the time per op category")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.items, args.hidden, args.embed, args.batch = 2000, 64, 16, 16
+        args.sessions, args.steps, args.warmup, args.window = 200, 4, 1, 4
+        args.matmul_n, args.matmul_repeats = 512, 3
+    return args
+
+
+# ------------------------------------------------------------------------------------------------
+# FLOPs
+
+def flops_per_token(embed, hidden, layers, vocab):
+    """(LSTM forward, output forward, training step) FLOPs per predicting position."""
+    lstm = 0
+    size_in = embed
+    for _ in range(layers):
+        lstm += 4 * (size_in + hidden) * hidden * 2
+        size_in = hidden
+    output = hidden * vocab * 2
+    return lstm, output, 3 * (lstm + output)
+
+
+# ------------------------------------------------------------------------------------------------
+# Synthetic CIKM-shaped sessions
+
+def power_law_lengths(mean, lo, hi):
+    """P(L) proportional to L^-alpha on lo..hi, alpha solved so that E[L] = mean."""
+    lengths = np.arange(lo, hi + 1, dtype=np.float64)
+
+    def expected(alpha):
+        w = lengths ** -alpha
+        return float((w * lengths).sum() / w.sum())
+
+    a, b = 0.0, 20.0  # expected() decreases in alpha
+    if not expected(b) <= mean <= expected(a):
+        raise ValueError("mean length %.2f is not reachable on %d..%d" % (mean, lo, hi))
+    for _ in range(100):
+        mid = 0.5 * (a + b)
+        if expected(mid) > mean:
+            a = mid
+        else:
+            b = mid
+    w = lengths ** -a
+    return lengths.astype(np.int64), w / w.sum(), a
+
+
+def synthetic_sessions(n, n_items, rng, mean_length=4.5, max_length=40, list_min=10,
+                       list_max=100):
+    """`n` EncodedSession of 2..max_length clicks; items are vocabulary indices 4..n_items+3."""
+    values, probs, alpha = power_law_lengths(mean_length, 2, max_length)
+    lengths = rng.choice(values, size=n, p=probs)
+    ranks = np.arange(1, n_items + 1, dtype=np.float64)
+    popularity = 1.0 / (ranks + 10.0) ** 0.9
+    popularity /= popularity.sum()
+    total = int(lengths.sum())
+    clicks_all = rng.choice(n_items, size=total, p=popularity) + N_SPECIAL
+    list_sizes = rng.randint(list_min, list_max + 1, size=total)
+    shown_all = rng.choice(n_items, size=int(list_sizes.sum()), p=popularity) + N_SPECIAL
+    sessions, at, shown_at = [], 0, 0
+    for L in lengths:
+        clicks = [int(x) for x in clicks_all[at:at + L]]
+        rec_lists = [[]]
+        for j in range(1, L):
+            size = int(list_sizes[at + j])
+            shown = [int(x) for x in shown_all[shown_at:shown_at + size - 1]]
+            shown_at += size - 1
+            shown.insert(int(rng.randint(0, len(shown) + 1)), clicks[j])  # the click is shown
+            rec_lists.append(shown)
+        purchases = [int(x) for x in (rng.rand(L) < 0.03)]
+        sessions.append(encoded(clicks, rec_lists, purchases))
+        at += L
+    return sessions, alpha
+
+
+def trainer_batches(sessions, batch_size, rng):
+    return list(iterate_batches(sessions, batch_size, rng))
+
+
+def bucketed_batches(sessions, batch_size, rng, window):
+    """Shuffle, sort each window of `window` batches by length, cut, shuffle the batches."""
+    order = list(rng.permutation(len(sessions)))
+    span = batch_size * window
+    batches = []
+    for start in range(0, len(order), span):
+        chunk = sorted(order[start:start + span], key=lambda i: len(sessions[i].clicks))
+        for b in range(0, len(chunk), batch_size):
+            batches.append([sessions[i] for i in chunk[b:b + batch_size]])
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+# ------------------------------------------------------------------------------------------------
+# Measurements
+
+def session_config(threads):
+    return tf.ConfigProto(intra_op_parallelism_threads=threads,
+                          inter_op_parallelism_threads=threads)
+
+
+def matmul_gflops(n, repeats, threads, seed):
+    """Best and median GFLOP/s of an n x n x n float32 tf.matmul (inputs in variables)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(seed)
+        a = tf.get_variable("a", [n, n], initializer=tf.random_normal_initializer())
+        b = tf.get_variable("b", [n, n], initializer=tf.random_normal_initializer())
+        product = tf.matmul(a, b)
+        # the output stays inside TF: fetch a scalar that depends on all of it
+        checksum = tf.reduce_sum(product[:1])
+        init = tf.global_variables_initializer()
+    with tf.Session(graph=graph, config=session_config(threads)) as session:
+        session.run(init)
+        for _ in range(2):
+            session.run(checksum)
+        times = []
+        for _ in range(repeats):
+            start = time.time()
+            session.run(checksum)
+            times.append(time.time() - start)
+    flops = 2.0 * n ** 3
+    return flops / min(times) / 1e9, flops / float(np.median(times)) / 1e9
+
+
+def feeds_for(models, batches, rng, vocab):
+    """(feed dicts, real positions, executed positions, seconds spent in make_batch)."""
+    feeds, real, executed = [], [], []
+    start = time.time()
+    for chunk in batches:
+        batch = make_batch(chunk, rng, vocab)
+        feeds.append(models.agent_feed(batch, "returns"))
+        real.append(float(batch["mask"].sum()))
+        executed.append(float(batch["mask"].size))
+    return feeds, np.array(real), np.array(executed), time.time() - start
+
+
+def time_steps(session, fetches, feeds, warmup):
+    for feed in feeds[:warmup]:
+        session.run(fetches, feed)
+    times = []
+    for feed in feeds[warmup:]:
+        start = time.time()
+        session.run(fetches, feed)
+        times.append(time.time() - start)
+    return np.array(times)
+
+
+CATEGORIES = [  # first match wins; matched against "op_type node_name"
+    ("softmax cross-entropy (+grad)", r"SparseSoftmaxCrossEntropy"),
+    ("Adam on the output layer", r"Adam.*policy"),
+    ("Adam on the other variables", r"Adam"),
+    ("gradient clipping (global norm)", r"global_norm|clip_by_global_norm|^L2Loss"),
+    ("LSTM loop (fwd+grad)", r"rnn_unroll|^(Enter|Exit|NextIteration|Merge|Switch|LoopCond|"
+                             r"StackPushV2|StackPopV2|StackV2) "),
+    ("output layer matmul+bias (fwd+grad)",
+     r"agent(_\d+)?/(compact/)?(MatMul|add|Reshape\w*)(_grad)?(/|$)"),
+    ("embedding lookup (+grad)", r"embedding"),
+]
+
+
+def compact_step(models, clip_norm=5.0):
+    """The agent's REINFORCE loss with the output layer applied to real positions only.
+
+    Reuses the agent's placeholders and variables (encoder, output layer); a second Trainer
+    (its own Adam slots, learning rate and step counter under agent/train_compact) minimises it.
+    Returns (loss, train_op, initializer of the new variables)."""
+    agent = models.agent
+    with models.graph.as_default():
+        before = set(tf.global_variables())
+        with tf.variable_scope("agent"), tf.name_scope("compact"):
+            states, _ = agent.encoder.encode(agent.clicks[:, :-1], agent.lengths)
+            where = tf.where(agent.mask > 0)                       # [N, 2] real positions
+            real_states = tf.gather_nd(states, where)               # [N, H]
+            targets = tf.gather_nd(agent.clicks[:, 1:], where)      # [N]
+            weights = tf.gather_nd(agent.returns, where)            # [N]
+            logits = agent.output_layer(real_states)                # [N, V]
+            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+            loss = (tf.reduce_sum(tf.stop_gradient(weights) * nll)
+                    / tf.maximum(tf.reduce_sum(agent.mask), 1.0))
+            trainer = Trainer(loss, agent.variables, agent.trainer.learning_rate, clip_norm,
+                              name="train_compact")
+        init = tf.variables_initializer([v for v in tf.global_variables() if v not in before])
+    return loss, trainer.train_op, init
+
+
+def profile_step(session, fetches, feed, models):
+    """Traced step: {category: ms}, {op type: ms}, wall ms, the output-layer matmul shapes."""
+    options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
+    metadata = tf.RunMetadata()
+    start = time.time()
+    session.run(fetches, feed, options=options, run_metadata=metadata)
+    wall = (time.time() - start) * 1e3
+    by_cat = collections.OrderedDict((name, 0.0) for name, _ in CATEGORIES)
+    by_cat["other"] = 0.0
+    by_type = collections.Counter()
+    for device in metadata.step_stats.dev_stats:
+        for node in device.node_stats:
+            label = node.timeline_label or ""
+            match = re.search(r"= (\w+)\(", label)
+            op_type = match.group(1) if match else node.node_name.split(":")[0]
+            ms = (node.all_end_rel_micros or node.op_end_rel_micros) / 1e3
+            key = "%s %s" % (op_type, node.node_name)
+            for name, pattern in CATEGORIES:
+                if re.search(pattern, key):
+                    by_cat[name] += ms
+                    break
+            else:
+                by_cat["other"] += ms
+            by_type[op_type] += ms
+    return by_cat, by_type, wall
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    vocab = args.items + N_SPECIAL
+    lstm_f, out_f, step_f = flops_per_token(args.embed, args.hidden, args.layers, vocab)
+    print("TensorFlow %s, numpy %s, %d CPU(s) visible, threads=%d%s" % (
+        TF_VERSION, np.__version__, os.cpu_count() or 0, args.threads,
+        ", QUICK (tiny sizes)" if args.quick else ""))
+    print("agent: %d x %d LSTM, %d-d embeddings, vocabulary %d, batch %d" % (
+        args.layers, args.hidden, args.embed, vocab, args.batch))
+    print("FLOPs per token: LSTM fwd %.2f M + output fwd %.2f M; training step 3 x fwd = %.1f M"
+          % (lstm_f / 1e6, out_f / 1e6, step_f / 1e6))
+
+    rng = np.random.RandomState(args.seed)
+    start = time.time()
+    sessions, alpha = synthetic_sessions(args.sessions, args.items, rng, args.mean_length,
+                                         args.max_length)
+    lengths = np.array([len(s.clicks) for s in sessions])
+    print("data: %d sessions (%.1f s to make), length mean %.2f, median %d, p90 %d, max %d, "
+          "%.0f%% of length 2 (power law alpha %.2f); lists 10..100 items" % (
+              len(sessions), time.time() - start, lengths.mean(), np.median(lengths),
+              np.percentile(lengths, 90), lengths.max(), 100.0 * np.mean(lengths == 2), alpha))
+
+    peak, median = matmul_gflops(args.matmul_n, args.matmul_repeats, args.threads, args.seed)
+    print("matmul %d^3 float32 (before): best %.1f GFLOP/s, median %.1f GFLOP/s" % (
+        args.matmul_n, peak, median))
+
+    start = time.time()
+    models = ModelGraph(vocab, embed_dim=args.embed, hidden=args.hidden, layers=args.layers,
+                        seed=args.seed, build=("agent",))
+    agent = models.agent
+    compact_loss, compact_train, compact_init = compact_step(models)
+    steps = {"model": [agent.loss, agent.trainer.train_op],
+             "compact": [compact_loss, compact_train]}
+    session = tf.Session(graph=models.graph, config=session_config(args.threads))
+    session.run(models.init_op)
+    session.run(compact_init)
+    print("graph built and initialised in %.1f s" % (time.time() - start))
+
+    n_batches = args.warmup + args.steps
+    feeds = {}
+    for feed_name in ("trainer", "bucketed"):
+        feed_rng = np.random.RandomState(args.seed + 1)
+        if feed_name == "trainer":
+            batches = trainer_batches(sessions, args.batch, feed_rng)
+        else:
+            batches = bucketed_batches(sessions, args.batch, feed_rng, args.window)
+        batches = batches[:n_batches]
+        if len(batches) < n_batches:
+            raise SystemExit("--sessions too small for --warmup + --steps batches")
+        feeds[feed_name] = (batches,) + feeds_for(models, batches, feed_rng, vocab)
+
+    # the prototype computes the same loss (before any training step changed the weights)
+    probe = feeds["trainer"][1][0]
+    full, compact = session.run([agent.loss, compact_loss], probe)
+    print("compact step check: model loss %.6f, compact loss %.6f (relative difference %.1e)"
+          % (full, compact, abs(full - compact) / max(abs(full), 1e-12)))
+
+    results = {}
+    for step_name in ("model", "compact"):
+        for feed_name in ("trainer", "bucketed"):
+            batches, feed_dicts, real, executed, t_make = feeds[feed_name]
+            times = time_steps(session, steps[step_name], feed_dicts, args.warmup)
+            real, executed = real[args.warmup:], executed[args.warmup:]
+            n_sessions = sum(len(b) for b in batches[args.warmup:])
+            t_step = float(times.sum())
+            t_make_timed = t_make * float(len(times)) / len(batches)
+            useful = step_f * real.sum() / t_step / 1e9
+            done = step_f * executed.sum() / t_step / 1e9
+            results[step_name, feed_name] = useful
+            print("")
+            print("step %s, feed %s: %d timed steps, %.3f s/step (median %.3f); %.0f%% of the "
+                  "%.0f positions/batch are real (%.1f)" % (
+                      step_name, feed_name, len(times), times.mean(), np.median(times),
+                      100.0 * real.sum() / executed.sum(), executed.mean(), real.mean()))
+            print("  throughput: %.1f sessions/s in session.run, %.1f sessions/s with make_batch "
+                  "(%.1f ms/batch in make_batch)" % (
+                      n_sessions / t_step, n_sessions / (t_step + t_make_timed),
+                      1e3 * t_make / len(batches)))
+            if step_name == "model":
+                print("  GFLOP/s: %.1f useful (real positions), %.1f executed (every padded "
+                      "position); fraction of the matmul best so far %.3f useful, %.3f executed"
+                      % (useful, done, useful / peak, done / peak))
+            else:  # the output layer runs on real positions only: "executed" means little
+                print("  GFLOP/s: %.1f useful (real positions); fraction of the matmul best so "
+                      "far %.3f" % (useful, useful / peak))
+            if args.profile:
+                # trace the batch whose padded size is closest to the mean (a typical one)
+                typical = int(np.argmin(np.abs(executed - executed.mean()))) + args.warmup
+                by_cat, by_type, wall = profile_step(session, steps[step_name],
+                                                     feed_dicts[typical], models)
+                total = sum(by_cat.values())
+                shape = feed_dicts[typical][agent.clicks].shape
+                print("  profile of one traced step (%.0f ms wall, %.0f ms summed over ops, "
+                      "%d x %d positions, %d real):" % (
+                          wall, total, shape[0], shape[1] - 1,
+                          int(feed_dicts[typical][agent.mask].sum())))
+                for name, ms in by_cat.items():
+                    print("    %-38s %8.1f ms  %5.1f%%" % (name, ms,
+                                                         100.0 * ms / max(total, 1e-9)))
+                print("    top op types (ms): %s" % ", ".join(
+                    "%s %.0f" % (k, v) for k, v in by_type.most_common(8)))
+    session.close()
+
+    # measured again after the agent, and the best of both is the peak: on a shared machine
+    # the load changes during the run, and this keeps the fractions on the conservative side
+    after, median = matmul_gflops(args.matmul_n, args.matmul_repeats, args.threads, args.seed)
+    print("")
+    print("matmul %d^3 float32 (after): best %.1f GFLOP/s, median %.1f GFLOP/s; peak used: "
+          "%.1f GFLOP/s" % (args.matmul_n, after, median, max(peak, after)))
+    peak = max(peak, after)
+    print("fraction of matmul peak (useful GFLOP/s / matmul best), target 0.30:")
+    for step_name in ("model", "compact"):
+        print("  step %-8s feed trainer %.3f, feed bucketed %.3f" % (
+            step_name, results[step_name, "trainer"] / peak,
+            results[step_name, "bucketed"] / peak))
+    print("fraction_of_matmul_peak: %.3f" % (results[args.step, args.feed] / peak))
+
+
+if __name__ == "__main__":
+    main()
