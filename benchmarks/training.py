@@ -22,21 +22,14 @@ the real positions of a batch (sum of session lengths); "executed" counts every 
 (B x max length), which is what dynamic_rnn and the output layer actually compute.
 
 Feeds (`--feed`):
-  trainer   batches as the trainer forms them (`iterate_batches` with a shuffling RandomState):
-            each batch is padded to its longest session, so most positions are padding;
-  bucketed  the same sessions, but each window of `--window` batches is sorted by length before
-            it is cut into batches, and the batches are then shuffled (length bucketing). The
-            batch composition changes (not the per-epoch data), so it is a proposal for the
-            trainer, not what it does today.
-Steps (`--step`):
-  model     the agent's own train op, as `models/agent.py` builds it (logits at every padded
-            position);
-  compact   a prototype built here, not in models/: the same loss, but the encoder states of the
-            real positions are gathered (`tf.where(mask)`, `gather_nd`) before the 40,004-way
-            output layer and the cross-entropy, so padding costs nothing there. Same variables,
-            same Adam settings (its own slots); the script checks that both losses agree.
-All four combinations are measured; the last line is `fraction_of_matmul_peak: <x>` for
-`--feed` / `--step` (default trainer / model, i.e. what the trainer does today): useful GFLOP/s
+  trainer     batches exactly as the trainer forms them: `iterate_batches` with a shuffling
+              RandomState and the default length bucketing (`experiment.DEFAULTS["bucket_window"]`
+              batches per window are sorted by length before cutting, then shuffled);
+  unbucketed  plain shuffled batches (`--bucket_window=0`): each batch is padded to its longest
+              session, so most positions are padding.
+The step is the agent's own train op as `models/agent.py` builds it: the LSTM runs over the
+padded batch, the 40,004-way output layer and its cross-entropy only over the real positions.
+The last line is `fraction_of_matmul_peak: <x>` for `--feed` (default trainer): useful GFLOP/s
 of the training step / the best GFLOP/s of a 2048 x 2048 float32 tf.matmul measured in the same
 run (same thread settings).
 
@@ -44,16 +37,10 @@ run (same thread settings).
     .venv/bin/python benchmarks/training.py --quick    # tiny smoke run (seconds; numbers mean nothing)
     .venv/bin/python benchmarks/training.py --profile  # + where the time of one step goes
 
-Figures of one run (2 CPU cores shared with other jobs, TF 2.21 CPU, oneDNN; matmul best
-179 GFLOP/s), fraction = useful GFLOP/s / matmul best:
-    model step,   trainer feed   21.6 sessions/s  14.3 GFLOP/s  0.080  (19% of positions real)
-    model step,   bucketed feed  91.3 sessions/s  55.1 GFLOP/s  0.308
-    compact step, trainer feed   64.7 sessions/s  42.9 GFLOP/s  0.240
-    compact step, bucketed feed 102.1 sessions/s  61.7 GFLOP/s  0.345
-Where a trainer-feed step of the model goes (32 x 25 positions, 159 real; op time summed):
-output-layer matmuls 49%, LSTM loop 34%, 40,004-way softmax cross-entropy 12%, Adam + clipping
-5%. Padding is the loss: the output layer and the softmax run on every padded position (5x the
-real ones here), and dynamic_rnn runs every sequence to the batch's longest.
+Figures of a run before the trainer computed the output layer on real positions only and
+bucketed by length (same machine, shared): 21.6 sessions/s, 0.080 of the matmul peak; the same
+data with the prototype of both changes reached 0.345. Figures of the current code: see the
+closing notes of the issue and `python benchmarks/training.py`.
 """
 from __future__ import print_function
 
@@ -72,6 +59,7 @@ if SRC not in sys.path:
     sys.path.insert(0, SRC)
 
 from irecgan.data.batching import iterate_batches, make_batch  # noqa: E402
+from irecgan.experiment import DEFAULTS  # noqa: E402
 from irecgan.data.types import encoded  # noqa: E402
 from irecgan.data.vocab import N_SPECIAL  # noqa: E402
 from irecgan.models.common import Trainer  # noqa: E402
@@ -92,11 +80,10 @@ def parse_args(argv=None):
     p.add_argument("--max-length", type=int, default=40, help="longest session (clicks)")
     p.add_argument("--steps", type=int, default=24, help="timed training steps per feed")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps before timing")
-    p.add_argument("--window", type=int, default=20, help="batches per bucketing window")
-    p.add_argument("--feed", choices=["trainer", "bucketed"], default="trainer",
+    p.add_argument("--window", type=int, default=DEFAULTS["bucket_window"],
+                   help="batches per bucketing window of the trainer feed")
+    p.add_argument("--feed", choices=["trainer", "unbucketed"], default="trainer",
                    help="the feed whose fraction is the last line")
-    p.add_argument("--step", choices=["model", "compact"], default="model",
-                   help="the training step whose fraction is the last line")
     p.add_argument("--matmul-n", type=int, default=2048, help="matmul size n (n x n x n)")
     p.add_argument("--matmul-repeats", type=int, default=10, help="timed matmuls")
     p.add_argument("--threads", type=int, default=0,
@@ -179,20 +166,8 @@ def synthetic_sessions(n, n_items, rng, mean_length=4.5, max_length=40, list_min
     return sessions, alpha
 
 
-def trainer_batches(sessions, batch_size, rng):
-    return list(iterate_batches(sessions, batch_size, rng))
-
-
-def bucketed_batches(sessions, batch_size, rng, window):
-    """Shuffle, sort each window of `window` batches by length, cut, shuffle the batches."""
-    order = list(rng.permutation(len(sessions)))
-    span = batch_size * window
-    batches = []
-    for start in range(0, len(order), span):
-        chunk = sorted(order[start:start + span], key=lambda i: len(sessions[i].clicks))
-        for b in range(0, len(chunk), batch_size):
-            batches.append([sessions[i] for i in chunk[b:b + batch_size]])
-    return [batches[i] for i in rng.permutation(len(batches))]
+def trainer_batches(sessions, batch_size, rng, window):
+    return list(iterate_batches(sessions, batch_size, rng, bucket_window=window))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -258,34 +233,9 @@ CATEGORIES = [  # first match wins; matched against "op_type node_name"
     ("LSTM loop (fwd+grad)", r"rnn_unroll|^(Enter|Exit|NextIteration|Merge|Switch|LoopCond|"
                              r"StackPushV2|StackPopV2|StackV2) "),
     ("output layer matmul+bias (fwd+grad)",
-     r"agent(_\d+)?/(compact/)?(MatMul|add|Reshape\w*)(_grad)?(/|$)"),
+     r"agent(_\d+)?/(policy/)?(MatMul|add|Reshape\w*|GatherNd\w*)(_grad)?(/|$)"),
     ("embedding lookup (+grad)", r"embedding"),
 ]
-
-
-def compact_step(models, clip_norm=5.0):
-    """The agent's REINFORCE loss with the output layer applied to real positions only.
-
-    Reuses the agent's placeholders and variables (encoder, output layer); a second Trainer
-    (its own Adam slots, learning rate and step counter under agent/train_compact) minimises it.
-    Returns (loss, train_op, initializer of the new variables)."""
-    agent = models.agent
-    with models.graph.as_default():
-        before = set(tf.global_variables())
-        with tf.variable_scope("agent"), tf.name_scope("compact"):
-            states, _ = agent.encoder.encode(agent.clicks[:, :-1], agent.lengths)
-            where = tf.where(agent.mask > 0)                       # [N, 2] real positions
-            real_states = tf.gather_nd(states, where)               # [N, H]
-            targets = tf.gather_nd(agent.clicks[:, 1:], where)      # [N]
-            weights = tf.gather_nd(agent.returns, where)            # [N]
-            logits = agent.output_layer(real_states)                # [N, V]
-            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
-            loss = (tf.reduce_sum(tf.stop_gradient(weights) * nll)
-                    / tf.maximum(tf.reduce_sum(agent.mask), 1.0))
-            trainer = Trainer(loss, agent.variables, agent.trainer.learning_rate, clip_norm,
-                              name="train_compact")
-        init = tf.variables_initializer([v for v in tf.global_variables() if v not in before])
-    return loss, trainer.train_op, init
 
 
 def profile_step(session, fetches, feed, models):
@@ -345,77 +295,56 @@ def main(argv=None):
     models = ModelGraph(vocab, embed_dim=args.embed, hidden=args.hidden, layers=args.layers,
                         seed=args.seed, build=("agent",))
     agent = models.agent
-    compact_loss, compact_train, compact_init = compact_step(models)
-    steps = {"model": [agent.loss, agent.trainer.train_op],
-             "compact": [compact_loss, compact_train]}
+    step = [agent.loss, agent.trainer.train_op]
     session = tf.Session(graph=models.graph, config=session_config(args.threads))
     session.run(models.init_op)
-    session.run(compact_init)
     print("graph built and initialised in %.1f s" % (time.time() - start))
 
     n_batches = args.warmup + args.steps
     feeds = {}
-    for feed_name in ("trainer", "bucketed"):
+    for feed_name in ("trainer", "unbucketed"):
         feed_rng = np.random.RandomState(args.seed + 1)
-        if feed_name == "trainer":
-            batches = trainer_batches(sessions, args.batch, feed_rng)
-        else:
-            batches = bucketed_batches(sessions, args.batch, feed_rng, args.window)
-        batches = batches[:n_batches]
+        window = args.window if feed_name == "trainer" else 0
+        batches = trainer_batches(sessions, args.batch, feed_rng, window)[:n_batches]
         if len(batches) < n_batches:
             raise SystemExit("--sessions too small for --warmup + --steps batches")
         feeds[feed_name] = (batches,) + feeds_for(models, batches, feed_rng, vocab)
 
-    # the prototype computes the same loss (before any training step changed the weights)
-    probe = feeds["trainer"][1][0]
-    full, compact = session.run([agent.loss, compact_loss], probe)
-    print("compact step check: model loss %.6f, compact loss %.6f (relative difference %.1e)"
-          % (full, compact, abs(full - compact) / max(abs(full), 1e-12)))
-
     results = {}
-    for step_name in ("model", "compact"):
-        for feed_name in ("trainer", "bucketed"):
-            batches, feed_dicts, real, executed, t_make = feeds[feed_name]
-            times = time_steps(session, steps[step_name], feed_dicts, args.warmup)
-            real, executed = real[args.warmup:], executed[args.warmup:]
-            n_sessions = sum(len(b) for b in batches[args.warmup:])
-            t_step = float(times.sum())
-            t_make_timed = t_make * float(len(times)) / len(batches)
-            useful = step_f * real.sum() / t_step / 1e9
-            done = step_f * executed.sum() / t_step / 1e9
-            results[step_name, feed_name] = useful
-            print("")
-            print("step %s, feed %s: %d timed steps, %.3f s/step (median %.3f); %.0f%% of the "
-                  "%.0f positions/batch are real (%.1f)" % (
-                      step_name, feed_name, len(times), times.mean(), np.median(times),
-                      100.0 * real.sum() / executed.sum(), executed.mean(), real.mean()))
-            print("  throughput: %.1f sessions/s in session.run, %.1f sessions/s with make_batch "
-                  "(%.1f ms/batch in make_batch)" % (
-                      n_sessions / t_step, n_sessions / (t_step + t_make_timed),
-                      1e3 * t_make / len(batches)))
-            if step_name == "model":
-                print("  GFLOP/s: %.1f useful (real positions), %.1f executed (every padded "
-                      "position); fraction of the matmul best so far %.3f useful, %.3f executed"
-                      % (useful, done, useful / peak, done / peak))
-            else:  # the output layer runs on real positions only: "executed" means little
-                print("  GFLOP/s: %.1f useful (real positions); fraction of the matmul best so "
-                      "far %.3f" % (useful, useful / peak))
-            if args.profile:
-                # trace the batch whose padded size is closest to the mean (a typical one)
-                typical = int(np.argmin(np.abs(executed - executed.mean()))) + args.warmup
-                by_cat, by_type, wall = profile_step(session, steps[step_name],
-                                                     feed_dicts[typical], models)
-                total = sum(by_cat.values())
-                shape = feed_dicts[typical][agent.clicks].shape
-                print("  profile of one traced step (%.0f ms wall, %.0f ms summed over ops, "
-                      "%d x %d positions, %d real):" % (
-                          wall, total, shape[0], shape[1] - 1,
-                          int(feed_dicts[typical][agent.mask].sum())))
-                for name, ms in by_cat.items():
-                    print("    %-38s %8.1f ms  %5.1f%%" % (name, ms,
-                                                         100.0 * ms / max(total, 1e-9)))
-                print("    top op types (ms): %s" % ", ".join(
-                    "%s %.0f" % (k, v) for k, v in by_type.most_common(8)))
+    for feed_name in ("trainer", "unbucketed"):
+        batches, feed_dicts, real, executed, t_make = feeds[feed_name]
+        times = time_steps(session, step, feed_dicts, args.warmup)
+        real, executed = real[args.warmup:], executed[args.warmup:]
+        n_sessions = sum(len(b) for b in batches[args.warmup:])
+        t_step = float(times.sum())
+        t_make_timed = t_make * float(len(times)) / len(batches)
+        useful = step_f * real.sum() / t_step / 1e9
+        results[feed_name] = useful
+        print("")
+        print("feed %s: %d timed steps, %.3f s/step (median %.3f); %.0f%% of the %.0f padded "
+              "positions/batch are real (%.1f)" % (
+                  feed_name, len(times), times.mean(), np.median(times),
+                  100.0 * real.sum() / executed.sum(), executed.mean(), real.mean()))
+        print("  throughput: %.1f sessions/s in session.run, %.1f sessions/s with make_batch "
+              "(%.1f ms/batch in make_batch)" % (
+                  n_sessions / t_step, n_sessions / (t_step + t_make_timed),
+                  1e3 * t_make / len(batches)))
+        print("  GFLOP/s: %.1f useful (real positions); fraction of the matmul best so far %.3f"
+              % (useful, useful / peak))
+        if args.profile:
+            # trace the batch whose padded size is closest to the mean (a typical one)
+            typical = int(np.argmin(np.abs(executed - executed.mean()))) + args.warmup
+            by_cat, by_type, wall = profile_step(session, step, feed_dicts[typical], models)
+            total = sum(by_cat.values())
+            shape = feed_dicts[typical][agent.clicks].shape
+            print("  profile of one traced step (%.0f ms wall, %.0f ms summed over ops, "
+                  "%d x %d positions, %d real):" % (
+                      wall, total, shape[0], shape[1] - 1,
+                      int(feed_dicts[typical][agent.mask].sum())))
+            for name, ms in by_cat.items():
+                print("    %-38s %8.1f ms  %5.1f%%" % (name, ms, 100.0 * ms / max(total, 1e-9)))
+            print("    top op types (ms): %s" % ", ".join(
+                "%s %.0f" % (k, v) for k, v in by_type.most_common(8)))
     session.close()
 
     # measured again after the agent, and the best of both is the peak: on a shared machine
@@ -425,13 +354,10 @@ def main(argv=None):
     print("matmul %d^3 float32 (after): best %.1f GFLOP/s, median %.1f GFLOP/s; peak used: "
           "%.1f GFLOP/s" % (args.matmul_n, after, median, max(peak, after)))
     peak = max(peak, after)
-    print("fraction of matmul peak (useful GFLOP/s / matmul best), target 0.30:")
-    for step_name in ("model", "compact"):
-        print("  step %-8s feed trainer %.3f, feed bucketed %.3f" % (
-            step_name, results[step_name, "trainer"] / peak,
-            results[step_name, "bucketed"] / peak))
-    print("fraction_of_matmul_peak: %.3f" % (results[args.step, args.feed] / peak))
-
+    print("fraction of matmul peak (useful GFLOP/s / matmul best), target 0.30: trainer feed "
+          "%.3f, unbucketed feed %.3f" % (results["trainer"] / peak,
+                                          results["unbucketed"] / peak))
+    print("fraction_of_matmul_peak: %.3f" % (results[args.feed] / peak))
 
 if __name__ == "__main__":
     main()

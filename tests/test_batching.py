@@ -165,3 +165,21 @@ def test_iterate_batches():
     assert list(iterate_batches([], 3)) == []
     with pytest.raises(ValueError):
         list(iterate_batches(items, 0))
+
+
+def test_bucketed_batches_cover_every_session_once_with_similar_lengths():
+    # 40 sessions of lengths 1..8 (each length 5 times), batches of 4, windows of 5 batches
+    sessions = [encoded([4] * (1 + i % 8), [[]] * (1 + i % 8), [0] * (1 + i % 8))
+                for i in range(40)]
+    batches = list(iterate_batches(sessions, 4, np.random.RandomState(0), bucket_window=5))
+    seen = sorted(id(s) for b in batches for s in b)
+    assert seen == sorted(id(s) for s in sessions)
+    assert [len(b) for b in batches] == [4] * 10
+    # within a window the sessions are sorted by length before cutting: each batch spans few
+    # lengths, far fewer than a random batch of 4 from lengths 1..8 usually does
+    spread = [max(len(s.clicks) for s in b) - min(len(s.clicks) for s in b) for b in batches]
+    assert np.mean(spread) <= 2.0
+    again = list(iterate_batches(sessions, 4, np.random.RandomState(0), bucket_window=5))
+    assert [[id(s) for s in b] for b in again] == [[id(s) for s in b] for b in batches]
+    other = list(iterate_batches(sessions, 4, np.random.RandomState(1), bucket_window=5))
+    assert [[id(s) for s in b] for b in other] != [[id(s) for s in b] for b in batches]

@@ -123,6 +123,20 @@ def test_reinforce_loss_hand_computed():
     assert abs(loss - 2.5) < 1e-6
 
 
+def test_agent_loss_is_return_weighted_nll_over_real_positions(models):
+    batch = hand_batch(np.random.RandomState(4))
+    a = models.agent
+    with tf.Session(graph=models.graph) as sess:
+        sess.run(models.init_op)
+        log_pi, loss = sess.run([a.log_pi, a.loss], models.agent_feed(batch))
+    targets = batch["clicks"][:, 1:]
+    nll = -np.take_along_axis(log_pi, targets[..., None], -1)[..., 0]
+    m = batch["mask"]
+    # sum_t R_t * nll_t over the 5 real positions / 5; padding (session 2, t = 2) left out
+    expected = (batch["returns"] * nll * m).sum() / m.sum()
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+
+
 def test_user_losses_match_numpy_recomputation(models):
     batch = hand_batch(np.random.RandomState(1), purchase=True)
     u = models.user

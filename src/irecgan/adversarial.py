@@ -80,7 +80,8 @@ class AdversarialTraining(object):
     def _train_pass(self, sessions, train_op, loss, feed_fn, rng):
         """One shuffled pass; returns the position-weighted mean loss."""
         total, weight = 0.0, 0.0
-        for chunk in iterate_batches(sessions, self.c["batch_size"], rng):
+        for chunk in iterate_batches(sessions, self.c["batch_size"], rng,
+                                     self.c["bucket_window"]):
             batch = self.batch_maker(chunk, rng)
             value, _ = self.session.run([loss, train_op], feed_fn(batch))
             w = float(batch["mask"].sum())

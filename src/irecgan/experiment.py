@@ -33,6 +33,8 @@ DEFAULTS = dict(
     layers=2,
     k=10,                   # items recommended per step
     batch_size=32,
+    bucket_window=20,       # length bucketing of training batches over windows of this many
+                            # batches (0: plain shuffled batches); see batching.iterate_batches
     agent_epochs=50,
     user_epochs=50,
     agent_lr=1e-4,
@@ -164,11 +166,11 @@ def run(run_dir, config, show_progress=True, log=None):
         pretrain(runner, agent_task(models, weighting), data.train, data.valid,
                  config["agent_epochs"], config["batch_size"], batch_maker,
                  seed=config["seed"], phase="agent", show_progress=show_progress,
-                 extra_metrics=evaluator.pretrain_epoch)
+                 extra_metrics=evaluator.pretrain_epoch, bucket_window=config["bucket_window"])
         if method not in BASELINES:
             pretrain(runner, user_task(models), data.train, data.valid, config["user_epochs"],
                      config["batch_size"], batch_maker, seed=config["seed"] + 1, phase="user",
-                     show_progress=show_progress)
+                     show_progress=show_progress, bucket_window=config["bucket_window"])
             AdversarialTraining(runner, models, data, batch_maker, config,
                                 evaluator.adversarial_epoch,
                                 use_disc=(method == "irecgan")).run(seed=config["seed"] + 2)

@@ -37,17 +37,18 @@ def n_batches(n_sessions, batch_size):
 
 
 def run_epoch(session, sessions, batch_size, batch_maker, feed_fn, fetches, rng,
-              train_op=None, desc=None, show_progress=True):
+              train_op=None, desc=None, show_progress=True, bucket_window=0):
     """One pass over `sessions` (shuffled by `rng` when training).
 
     feed_fn(batch) -> feed_dict; fetches: dict name -> scalar tensor (a loss averaged over the
     batch's predicting positions). Returns name -> mean over the epoch, each batch weighted by its
-    number of predicting positions, plus `positions` and `sessions`.
+    number of predicting positions, plus `positions` and `sessions`. bucket_window: length
+    bucketing of training batches (see data.batching.iterate_batches).
     """
     order_rng = rng if train_op is not None else None
     total = dict((k, 0.0) for k in fetches)
     positions = 0.0
-    batches = iterate_batches(sessions, batch_size, order_rng)
+    batches = iterate_batches(sessions, batch_size, order_rng, bucket_window)
     for chunk in progress(batches, n_batches(len(sessions), batch_size), desc, show_progress):
         batch = batch_maker(chunk, rng)
         ops = dict(fetches)

@@ -59,7 +59,7 @@ def evaluate(session, task, sessions, batch_size, batch_maker, ks=(1, 3, 5, 10))
 
 
 def pretrain(runner, task, train, valid, epochs, batch_size, batch_maker, seed, phase,
-             show_progress=True, extra_metrics=None):
+             show_progress=True, extra_metrics=None, bucket_window=0):
     """Train `task` for `epochs` epochs, resuming from the runner's state.
 
     Logs one metrics record per epoch (phase, epoch, train loss, valid loss and P@k, plus
@@ -77,7 +77,7 @@ def pretrain(runner, task, train, valid, epochs, batch_size, batch_maker, seed, 
         stats = run_epoch(runner.session, train, batch_size, batch_maker, task.feed_fn,
                           {"loss": task.loss}, rng, train_op=task.train_op,
                           desc="%s %d/%d" % (phase, epoch + 1, epochs),
-                          show_progress=show_progress)
+                          show_progress=show_progress, bucket_window=bucket_window)
         losses.append(stats["loss"])
         decayed = False
         if task.decay_op is not None and should_decay(losses):

@@ -34,6 +34,9 @@ flags.DEFINE_integer("hidden", D["hidden"], "LSTM units per layer.")
 flags.DEFINE_integer("layers", D["layers"], "LSTM layers.")
 flags.DEFINE_integer("k", D["k"], "Items recommended per step.")
 flags.DEFINE_integer("batch_size", D["batch_size"], "Sessions per batch.")
+flags.DEFINE_integer("bucket_window", D["bucket_window"],
+                     "Length bucketing: sort windows of this many batches by session length "
+                     "before cutting batches, then shuffle the batches (0: off).")
 flags.DEFINE_integer("agent_epochs", D["agent_epochs"], "Epochs of agent training (pretraining).")
 flags.DEFINE_integer("user_epochs", D["user_epochs"], "Epochs of user-model pretraining.")
 flags.DEFINE_float("agent_lr", D["agent_lr"], "Agent learning rate (Adam).")

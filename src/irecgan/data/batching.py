@@ -136,14 +136,30 @@ def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15
     }
 
 
-def iterate_batches(sessions, batch_size, rng=None):
+def iterate_batches(sessions, batch_size, rng=None, bucket_window=0):
     """Yield lists of at most `batch_size` sessions covering `sessions` once (the last batch may
     be smaller): in the given order, or in the order `rng.permutation` gives when `rng` (a
-    `np.random.RandomState`) is passed."""
+    `np.random.RandomState`) is passed.
+
+    bucket_window > 0 (with `rng`): length bucketing. The shuffled sessions are cut into windows
+    of `bucket_window * batch_size`, each window is sorted by session length (stable) and cut
+    into batches, and the order of all batches is shuffled. Batches then hold sessions of similar
+    length, so far fewer padded positions are computed; every session is still seen once per
+    pass and the batch order is random.
+    """
     batch_size = int(batch_size)
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1, got %d" % batch_size)
     order = range(len(sessions)) if rng is None else rng.permutation(len(sessions))
     order = list(order)
-    for start in range(0, len(order), batch_size):
-        yield [sessions[j] for j in order[start:start + batch_size]]
+    if rng is None or bucket_window <= 0:
+        for start in range(0, len(order), batch_size):
+            yield [sessions[j] for j in order[start:start + batch_size]]
+        return
+    window = int(bucket_window) * batch_size
+    batches = []
+    for begin in range(0, len(order), window):
+        part = sorted(order[begin:begin + window], key=lambda j: len(sessions[j].clicks))
+        batches.extend(part[start:start + batch_size] for start in range(0, len(part), batch_size))
+    for b in rng.permutation(len(batches)):
+        yield [sessions[j] for j in batches[b]]

@@ -1,6 +1,6 @@
 """The agent A (SPEC 3.2): an LSTM policy over all items, trained by return-weighted REINFORCE."""
-from irecgan.models.common import (N_SPECIAL, SequenceEncoder, Trainer, gather_last, gumbel,
-                                   masked_mean, scope_trainables)
+from irecgan.models.common import (N_SPECIAL, SequenceEncoder, Trainer, gumbel, masked_mean,
+                                   scope_trainables)
 from irecgan.tfcompat import Dense, tf
 
 SCOPE = "agent"
@@ -13,8 +13,9 @@ class Agent(object):
       clicks [B, n+1], lengths [B], mask [B, n], returns [B, n] (the REINFORCE weights;
       all ones for plain MLE), rec_lists [B, n, K] (for offline evaluation).
     Tensors:
-      logits [B, n, V], log_pi [B, n, V], nll [B, n] (-log pi(target)), loss (scalar),
-      cand_probs [B, n, K] = pi at each candidate (offline P@k).
+      logits [B, n, V], log_pi [B, n, V] (every position, for evaluation and acting),
+      loss (scalar) = reinforce_loss(-log pi(target), returns, mask), computed on the real
+      positions only (`real_nll` [N]); cand_probs [B, n, K] = pi at each candidate (P@k).
     One-step graph (`step`): click [B] + fed state -> logits and the new state, used by
       generation and online evaluation; `recommend` turns logits into k items.
     """
@@ -38,9 +39,15 @@ class Agent(object):
             states, _ = self.encoder.encode(inputs, self.lengths)
             self.logits = self.output_layer(states)
             self.log_pi = tf.nn.log_softmax(self.logits, axis=-1)
-            self.nll = tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=targets, logits=self.logits)
-            self.loss = reinforce_loss(self.nll, self.returns, self.mask)
+            # The loss needs the policy at real positions only: the output layer and the softmax
+            # over all items run on those rows (padding is most of a batch of mixed lengths,
+            # and with 40,000 items this layer is most of the work).
+            real = tf.where(self.mask > 0)                                    # [N, 2]
+            real_logits = self.output_layer(tf.gather_nd(states, real))      # [N, V]
+            self.real_nll = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=tf.gather_nd(targets, real), logits=real_logits)
+            self.loss = reinforce_loss(self.real_nll, tf.gather_nd(self.returns, real),
+                                       tf.ones_like(self.real_nll))
             pi = tf.exp(self.log_pi)
             self.cand_probs = tf.gather(pi, self.rec_lists, batch_dims=2)
 
@@ -81,6 +88,6 @@ def reinforce_loss(nll, weights, mask):
     """sum_t w_t * mask_t * nll_t / sum(mask): REINFORCE with the return as weight (SPEC 3.2).
 
     The weights enter through stop_gradient (they are data, not a function of the policy).
-    nll, weights, mask: [B, T].
+    nll, weights, mask: any one shape ([B, T], or [N] for the real positions with mask 1).
     """
     return masked_mean(tf.stop_gradient(weights) * nll, mask)
