@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Reproduce the CIKM Cup 2016 (DIGINETICA) table: lstm, pg, irecgan_nod and irecgan, 5 seeds,
+# the paper's sizes, offline P@10 / P@1 on the test split, next to the published figures.
+#
+#   ./run_cikm.sh --raw_dir=DIR        the competition files (train-queries.csv, train-clicks.csv,
+#                                      train-purchases.csv, ...); the converter runs first
+#   ./run_cikm.sh --processed=FILE     the authors' processed file (or any processed log)
+#   SMOKE=1 ./run_cikm.sh --raw_dir=DIR   every phase at toy size, 2 seeds (CI uses synthetic
+#                                      raw files: irecgan-prepare-cikm --synthetic_out=DIR)
+#
+# Options: --preset=paper|cpu (default paper: configs/paper.cfg; cpu: configs/sim_cpu.cfg sizes)
+#          --seeds="1 2 3 4 5"  --jobs=N  --runs=DIR (default runs/cikm)  --out=DIR (default
+#          results/cikm)  --methods="lstm pg irecgan_nod irecgan"  --symbols=40000
+# Killing it and running it again finishes the remaining runs only.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PY=${PY:-python3}
+if [ -x .venv/bin/python ] && [ -z "${VIRTUAL_ENV:-}" ]; then PY=.venv/bin/python; fi
+RAW=""
+PROCESSED=""
+PRESET=paper
+SEEDS="1 2 3 4 5"
+JOBS=$(nproc 2>/dev/null || echo 2)
+RUNS=runs/cikm
+OUT=results/cikm
+METHODS="lstm pg irecgan_nod irecgan"
+SYMBOLS=40000
+for arg in "$@"; do
+  case "$arg" in
+    --raw_dir=*) RAW=${arg#*=} ;;
+    --processed=*) PROCESSED=${arg#*=} ;;
+    --preset=*) PRESET=${arg#*=} ;;
+    --seeds=*) SEEDS=${arg#*=} ;;
+    --jobs=*) JOBS=${arg#*=} ;;
+    --runs=*) RUNS=${arg#*=} ;;
+    --out=*) OUT=${arg#*=} ;;
+    --methods=*) METHODS=${arg#*=} ;;
+    --symbols=*) SYMBOLS=${arg#*=} ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "run_cikm.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [ -n "$RAW" ] && [ -n "$PROCESSED" ] || [ -z "$RAW$PROCESSED" ]; then
+  echo "run_cikm.sh: give exactly one of --raw_dir=DIR or --processed=FILE" >&2; exit 2
+fi
+case "$PRESET" in
+  paper) CFG=configs/paper.cfg ;;
+  cpu) CFG=configs/sim_cpu.cfg ;;
+  *) echo "run_cikm.sh: unknown preset $PRESET (paper or cpu)" >&2; exit 2 ;;
+esac
+if [ "${SMOKE:-0}" = 1 ]; then
+  CFG=configs/smoke.cfg; SEEDS="1 2"
+  RUNS=${RUNS%/}_smoke; OUT=${OUT%/}_smoke
+fi
+DATA=$RUNS/data
+mkdir -p "$DATA" "$OUT"
+start=$(date +%s)
+
+if [ -n "$RAW" ]; then
+  LOG=$DATA/cikm.log
+  if [ ! -f "$LOG" ]; then
+    "$PY" -m irecgan.cli.prepare_cikm --raw_dir="$RAW" --out="$LOG" \
+        --report_json="$DATA/convert_report.json" | tee "$DATA/convert_report.txt"
+  fi
+else
+  LOG=$PROCESSED
+  [ -f "$LOG" ] || { echo "run_cikm.sh: $LOG does not exist" >&2; exit 2; }
+fi
+"$PY" -m irecgan.cli.inspect_log "$LOG" > "$DATA/inspect.txt"
+
+jobs_file=$RUNS/jobs.txt
+: > "$jobs_file"
+todo=0
+for method in $METHODS; do
+  for seed in $SEEDS; do
+    dir=$RUNS/runs/cikm/$method/seed$seed
+    [ -f "$dir/results.json" ] && continue
+    todo=$((todo + 1))
+    mkdir -p "$(dirname "$dir")"
+    echo "$PY -m irecgan.cli.train --flagfile=$CFG --method=$method --data=$LOG --symbols=$SYMBOLS --split=fold --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { echo FAILED $dir, see $dir.log; exit 255; }" >> "$jobs_file"
+  done
+done
+echo "run_cikm.sh: $todo runs to do ($JOBS at a time), preset $CFG, seeds: $SEEDS"
+if [ "$todo" -gt 0 ]; then
+  tr '\n' '\0' < "$jobs_file" | xargs -0 -P "$JOBS" -I{} bash -c '{}'
+fi
+"$PY" -m irecgan.cli.report --out="$OUT" --published=cikm \
+    --title="CIKM Cup 2016 ($(basename "$CFG" .cfg), seeds: $SEEDS)" "$RUNS/runs"
+echo "run_cikm.sh: finished in $(( $(date +%s) - start )) s; table in $OUT/table.md"

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Reproduce the simulator tables: the paper's MDP (logs of the `random` and `max` logging
+# policies, one MDP) and the neural-oracle user (top-20 lists of its logging LSTM).
+# Trains lstm, pg, irecgan_nod and irecgan for every seed on each log, evaluates offline P@k and
+# online reward (+ coverage@k on the MDP), and writes results/sim/table.md, table.csv and plots.
+#
+#   ./run_sim.sh                    CPU preset (configs/sim_cpu.cfg), 5 seeds
+#   ./run_sim.sh --preset=paper     the paper's sizes (configs/paper.cfg), for GPU hosts
+#   SMOKE=1 ./run_sim.sh            every phase at toy size, 2 seeds, a couple of minutes
+#
+# Options: --seeds="1 2 3 4 5"  --jobs=N (parallel runs, default: number of cores)
+#          --sessions=10000 (logged sessions per log)  --runs=DIR (default runs/sim)
+#          --out=DIR (default results/sim)  --methods="lstm pg irecgan_nod irecgan"
+# Killing it and running it again finishes the remaining runs only: finished runs (with
+# results.json) are skipped, unfinished ones resume from their last checkpoint.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PY=${PY:-python3}
+if [ -x .venv/bin/python ] && [ -z "${VIRTUAL_ENV:-}" ]; then PY=.venv/bin/python; fi
+PRESET=cpu
+SEEDS="1 2 3 4 5"
+JOBS=$(nproc 2>/dev/null || echo 2)
+SESSIONS=10000
+POLICY_SESSIONS=1000
+RUNS=runs/sim
+OUT=results/sim
+METHODS="lstm pg irecgan_nod irecgan"
+for arg in "$@"; do
+  case "$arg" in
+    --preset=*) PRESET=${arg#*=} ;;
+    --seeds=*) SEEDS=${arg#*=} ;;
+    --jobs=*) JOBS=${arg#*=} ;;
+    --sessions=*) SESSIONS=${arg#*=} ;;
+    --runs=*) RUNS=${arg#*=} ;;
+    --out=*) OUT=${arg#*=} ;;
+    --methods=*) METHODS=${arg#*=} ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "run_sim.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$PRESET" in
+  cpu) CFG=configs/sim_cpu.cfg ;;
+  paper) CFG=configs/paper.cfg ;;
+  *) echo "run_sim.sh: unknown preset $PRESET (cpu or paper)" >&2; exit 2 ;;
+esac
+if [ "${SMOKE:-0}" = 1 ]; then
+  CFG=configs/smoke.cfg; SEEDS="1 2"; SESSIONS=400; POLICY_SESSIONS=100
+  RUNS=${RUNS%/}_smoke; OUT=${OUT%/}_smoke
+fi
+DATA=$RUNS/data
+mkdir -p "$DATA" "$OUT"
+start=$(date +%s)
+
+# -- 1. the logs (written to a temporary name, renamed when complete) ------------------------
+simulate() {  # name, flags...
+  local name=$1; shift
+  if [ ! -f "$DATA/$name.log" ]; then
+    "$PY" -m irecgan.cli.simulate "$@" --sessions="$SESSIONS" --seed=1 \
+        --out="$DATA/$name.log.tmp" --params_out="$DATA/$name.params.npz" --eval_sessions=0
+    mv "$DATA/$name.log.tmp" "$DATA/$name.log"
+  fi
+}
+simulate mdp_random --env=mdp --policy=random
+simulate mdp_max --env=mdp --policy=max --params="$DATA/mdp_random.params.npz"
+simulate neural --env=neural
+
+# -- 2. the runs ------------------------------------------------------------------------------
+dataset_flags() {
+  case "$1" in
+    mdp_random|mdp_max)
+      echo "--n_items=50 --k=10 --split=fold --env_params=$DATA/mdp_random.params.npz" ;;
+    neural)
+      echo "--n_items=99 --k=20 --split=ratio --env_params=$DATA/neural.params.npz" ;;
+  esac
+}
+jobs_file=$RUNS/jobs.txt
+: > "$jobs_file"
+todo=0
+for dataset in mdp_random mdp_max neural; do
+  for method in $METHODS; do
+    for seed in $SEEDS; do
+      dir=$RUNS/runs/$dataset/$method/seed$seed
+      [ -f "$dir/results.json" ] && continue
+      todo=$((todo + 1))
+      echo "$PY -m irecgan.cli.train --flagfile=$CFG --method=$method --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { echo FAILED $dir, see $dir.log; exit 255; }" >> "$jobs_file"
+      mkdir -p "$(dirname "$dir")"
+    done
+  done
+done
+echo "run_sim.sh: $todo runs to do ($JOBS at a time), preset $CFG, seeds: $SEEDS"
+if [ "$todo" -gt 0 ]; then
+  tr '\n' '\0' < "$jobs_file" | xargs -0 -P "$JOBS" -I{} bash -c '{}'
+fi
+
+# -- 3. the table and the plots ------------------------------------------------------------------
+"$PY" -m irecgan.cli.report --out="$OUT" --published=sim \
+    --env_params="mdp_random=$DATA/mdp_random.params.npz" \
+    --env_params="mdp_max=$DATA/mdp_random.params.npz" \
+    --env_params="neural=$DATA/neural.params.npz" --policy_sessions=$POLICY_SESSIONS \
+    --title="Simulators ($(basename "$CFG" .cfg), seeds: $SEEDS)" "$RUNS/runs"
+echo "run_sim.sh: finished in $(( $(date +%s) - start )) s; table in $OUT/table.md"
