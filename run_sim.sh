@@ -16,8 +16,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PY=${PY:-python3}
-if [ -x .venv/bin/python ] && [ -z "${VIRTUAL_ENV:-}" ]; then PY=.venv/bin/python; fi
+# the interpreter: $PY if set, else the README's .venv if present, else python3
+if [ -z "${PY:-}" ]; then
+  PY=python3
+  if [ -x .venv/bin/python ] && [ -z "${VIRTUAL_ENV:-}" ]; then PY=.venv/bin/python; fi
+fi
 PRESET=cpu
 SEEDS="1 2 3 4 5"
 JOBS=$(nproc 2>/dev/null || echo 2)
