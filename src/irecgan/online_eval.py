@@ -10,18 +10,13 @@ from irecgan.errors import UserError
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
 from irecgan.sim import online
-from irecgan.sim.paramfile import KIND_KEY
+from irecgan.sim.paramfile import read_kind
 from irecgan.tfcompat import tf
 
 
 def load_environment(path):
     """The simulator whose parameters are in `path` (an MDP or a neural oracle file)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            kind = (str(np.asarray(data[KIND_KEY]).reshape(-1)[0])
-                    if KIND_KEY in data.files else None)
-    except (IOError, OSError, ValueError) as err:
-        raise UserError("cannot read simulator parameters %s: %s" % (path, err))
+    kind = read_kind(path)
     if kind == mdp_sim.KIND:
         return mdp_sim.MDP.load(path)
     if kind == neural_sim.KIND:

@@ -26,7 +26,6 @@ import io
 import json
 import math
 import os
-import zipfile
 
 import numpy as np
 
@@ -116,19 +115,24 @@ def _json_error(path, err):
     return UserError("%s:%d: invalid JSON: %s" % (path, err.lineno, err.msg))
 
 
-def read_json_object(path):
-    """A JSON object from `path`; `UserError` naming the file (and line) when it is unreadable."""
+def read_json(path):
+    """The JSON value in `path`; `UserError` naming the file (and line) when it is unreadable."""
     try:
         with io.open(path, "r", encoding="utf-8") as handle:
             text = handle.read()
     except (IOError, OSError, UnicodeDecodeError) as err:
         raise UserError("cannot read %s: %s" % (path, " ".join(str(err).split())))
     try:
-        obj = json.loads(text)
+        return json.loads(text)
     except ValueError as err:
         if hasattr(err, "lineno"):
             raise _json_error(path, err)
         raise UserError("%s: invalid JSON: %s" % (path, err))
+
+
+def read_json_object(path):
+    """A JSON object from `path` (see `read_json`)."""
+    obj = read_json(path)
     if not isinstance(obj, dict):
         raise UserError("%s:1: expected a JSON object, got %s" % (path, type(obj).__name__))
     return obj
@@ -337,17 +341,7 @@ def policy_row(entry, source="policy rows"):
 
 def read_policy_rows(path):
     """The policy rows of a JSON file (a list of dicts as `policy_rows` returns)."""
-    try:
-        with io.open(path, "r", encoding="utf-8") as handle:
-            text = handle.read()
-    except (IOError, OSError, UnicodeDecodeError) as err:
-        raise UserError("cannot read %s: %s" % (path, " ".join(str(err).split())))
-    try:
-        entries = json.loads(text)
-    except ValueError as err:
-        if hasattr(err, "lineno"):
-            raise _json_error(path, err)
-        raise UserError("%s: invalid JSON: %s" % (path, err))
+    entries = read_json(path)
     if not isinstance(entries, list):
         raise UserError("%s: expected a JSON list of policy rows" % path)
     return entries
@@ -394,18 +388,8 @@ def environment_policies(path, rng):
     from irecgan.sim import mdp as mdp_sim
     from irecgan.sim import neural as neural_sim
     from irecgan.sim import online
-    from irecgan.sim.paramfile import KIND_KEY
-    if not os.path.isfile(path):
-        raise UserError("parameter file %s does not exist" % path)
-    if not zipfile.is_zipfile(path):
-        raise UserError("parameter file %s is not a .npz archive" % path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            kind = (str(np.asarray(data[KIND_KEY]).reshape(-1)[0])
-                    if KIND_KEY in data.files else None)
-    except (IOError, OSError, ValueError, KeyError, IndexError, zipfile.BadZipfile) as err:
-        raise UserError("cannot read simulator parameters %s: %s"
-                        % (path, " ".join(str(err).split()) or type(err).__name__))
+    from irecgan.sim.paramfile import read_kind
+    kind = read_kind(path)
     policies = collections.OrderedDict()
     if kind == mdp_sim.KIND:
         env = mdp_sim.MDP.load(path)

@@ -1,6 +1,6 @@
 """The agent A (SPEC 3.2): an LSTM policy over all items, trained by return-weighted REINFORCE."""
-from irecgan.models.common import (N_SPECIAL, SequenceEncoder, Trainer, gumbel, masked_mean,
-                                   scope_trainables)
+from irecgan.models.common import (N_SPECIAL, SequenceEncoder, Trainer, batch_placeholders,
+                                   gumbel, masked_mean, scope_trainables)
 from irecgan.tfcompat import Dense, tf
 
 SCOPE = "agent"
@@ -25,11 +25,7 @@ class Agent(object):
         self.vocab_size = int(vocab_size)
         self.k = int(k)
         with tf.variable_scope(SCOPE):
-            self.clicks = tf.placeholder(tf.int32, [None, None], name="clicks")
-            self.lengths = tf.placeholder(tf.int32, [None], name="lengths")
-            self.mask = tf.placeholder(tf.float32, [None, None], name="mask")
-            self.returns = tf.placeholder(tf.float32, [None, None], name="returns")
-            self.rec_lists = tf.placeholder(tf.int32, [None, None, None], name="rec_lists")
+            batch_placeholders(self, ["clicks", "lengths", "mask", "returns", "rec_lists"])
 
             self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers)
             self.output_layer = Dense(hidden, vocab_size, name="policy")

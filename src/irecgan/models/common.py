@@ -5,6 +5,24 @@ N_SPECIAL = 4  # _PAD, _UNK, _GO, _EOS
 NEG_INF = -1e9
 
 
+def batch_placeholders(owner, names):
+    """Placeholders for batch-dict keys (data.batching.make_batch), as attributes of `owner`.
+
+    All have None batch/time/candidate dimensions: clicks [B, n+1], lengths [B], mask [B, n],
+    returns [B, n], rec_lists / rec_mask [B, n, K], target_index [B, n], purchase [B, n],
+    q_d [B, n].
+    """
+    specs = {"clicks": (tf.int32, [None, None]), "lengths": (tf.int32, [None]),
+             "mask": (tf.float32, [None, None]), "returns": (tf.float32, [None, None]),
+             "rec_lists": (tf.int32, [None, None, None]),
+             "rec_mask": (tf.float32, [None, None, None]),
+             "target_index": (tf.int32, [None, None]), "purchase": (tf.int32, [None, None]),
+             "q_d": (tf.float32, [None, None])}
+    for name in names:
+        dtype, shape = specs[name]
+        setattr(owner, name, tf.placeholder(dtype, shape, name=name))
+
+
 def embedding_initializer(n_special=N_SPECIAL):
     """Special tokens start at zero, items at N(0, 1) (SPEC 2.2)."""
 

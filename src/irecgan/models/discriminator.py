@@ -1,6 +1,6 @@
 """The discriminator D (SPEC 3.3): scores a session as real (offline) or generated."""
-from irecgan.models.common import (SequenceEncoder, Trainer, masked_log_softmax,
-                                   scope_trainables)
+from irecgan.models.common import (SequenceEncoder, Trainer, batch_placeholders,
+                                   masked_log_softmax, scope_trainables)
 from irecgan.tfcompat import Dense, tf
 
 SCOPE = "discriminator"
@@ -26,13 +26,8 @@ class Discriminator(object):
                  learning_rate=1e-4, clip_norm=5.0):
         self.use_purchase = bool(use_purchase)
         with tf.variable_scope(SCOPE):
-            self.clicks = tf.placeholder(tf.int32, [None, None], name="clicks")
-            self.lengths = tf.placeholder(tf.int32, [None], name="lengths")
-            self.mask = tf.placeholder(tf.float32, [None, None], name="mask")
-            self.rec_lists = tf.placeholder(tf.int32, [None, None, None], name="rec_lists")
-            self.rec_mask = tf.placeholder(tf.float32, [None, None, None], name="rec_mask")
-            self.target_index = tf.placeholder(tf.int32, [None, None], name="target_index")
-            self.purchase = tf.placeholder(tf.int32, [None, None], name="purchase")
+            batch_placeholders(self, ["clicks", "lengths", "mask", "rec_lists", "rec_mask",
+                                      "target_index", "purchase"])
             self.labels = tf.placeholder(tf.float32, [None], name="labels")
 
             self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers)

@@ -1,6 +1,6 @@
 """The user behaviour model U (SPEC 3.1): click distribution over the shown list, purchase head."""
-from irecgan.models.common import (SequenceEncoder, Trainer, gather_last, gumbel,
-                                   masked_log_softmax, masked_mean, scope_trainables)
+from irecgan.models.common import (SequenceEncoder, Trainer, batch_placeholders, gather_last,
+                                   gumbel, masked_log_softmax, masked_mean, scope_trainables)
 from irecgan.tfcompat import Dense, tf
 
 SCOPE = "user"
@@ -25,14 +25,8 @@ class UserModel(object):
         self.purchase_head = bool(purchase_head)
         self.embed_dim = int(embed_dim)
         with tf.variable_scope(SCOPE):
-            self.clicks = tf.placeholder(tf.int32, [None, None], name="clicks")
-            self.lengths = tf.placeholder(tf.int32, [None], name="lengths")
-            self.mask = tf.placeholder(tf.float32, [None, None], name="mask")
-            self.rec_lists = tf.placeholder(tf.int32, [None, None, None], name="rec_lists")
-            self.rec_mask = tf.placeholder(tf.float32, [None, None, None], name="rec_mask")
-            self.target_index = tf.placeholder(tf.int32, [None, None], name="target_index")
-            self.purchase = tf.placeholder(tf.int32, [None, None], name="purchase")
-            self.q_d = tf.placeholder(tf.float32, [None, None], name="q_d")
+            batch_placeholders(self, ["clicks", "lengths", "mask", "rec_lists", "rec_mask",
+                                      "target_index", "purchase", "q_d"])
 
             self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers)
             self.pref_layer = Dense(hidden, embed_dim, name="preference")

@@ -61,5 +61,21 @@ def load_arrays(path, kind, required):
     return arrays
 
 
+def read_kind(path):
+    """The `kind` tag of a parameter file (None when it has none); `UserError` when the file is
+    missing or not a readable `.npz` archive."""
+    if not os.path.isfile(path):
+        raise UserError("parameter file %s does not exist" % path)
+    if not zipfile.is_zipfile(path):
+        raise UserError("parameter file %s is not a .npz archive" % path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if KIND_KEY not in data.files:
+                return None
+            return str(np.asarray(data[KIND_KEY]).reshape(-1)[0])
+    except (IOError, OSError, ValueError, KeyError, IndexError, zipfile.BadZipfile) as err:
+        raise UserError("cannot read parameter file %s: %s" % (path, _reason(err)))
+
+
 def _reason(err):
     return " ".join(str(err).split()) or type(err).__name__
