@@ -19,6 +19,7 @@ in it: no config, metrics, events or checkpoint files are written, truncated or 
 run can be evaluated while it trains.
 """
 import io
+import itertools
 import json
 import os
 import sys
@@ -31,6 +32,7 @@ from irecgan.errors import UserError
 from irecgan.tfcompat import tf
 
 CONFIG = "config.json"
+_WRITERS = itertools.count()
 METRICS = "metrics.jsonl"
 RESULTS = "results.json"
 
@@ -109,7 +111,10 @@ class Runner(object):
             self.saver = tf.train.Saver(variables, max_to_keep=None)
         self.checkpointer = Checkpointer(os.path.join(run_dir, "checkpoints"), self.saver,
                                          keep=keep_checkpoints, read_only=read_only)
-        self.writer = None if read_only else tf.summary.FileWriter(run_dir)
+        # events files are named by the second they are opened in and the host: a suffix keeps
+        # a resumed run from overwriting its predecessor's file when both open in one second
+        self.writer = None if read_only else tf.summary.FileWriter(
+            run_dir, filename_suffix=".%d.%d" % (os.getpid(), next(_WRITERS)))
         self.state = self._restore_or_init()
         self._start = time.time()
         self._elapsed_before = float(self.state.get("elapsed_s", 0.0))
