@@ -747,18 +747,24 @@ def plot_online_reward(path, dataset, runs, policy=()):
                            color=method_color(row["method"], "policy"), alpha=0.6)
                 ax.annotate(row["method"], (ax.get_xlim()[0], row["reward"][0]),
                             fontsize=7, va="bottom")
-        _mark_adversarial(ax, runs)
-        _integer_epochs(ax)
-        ax.set_xlabel("epoch (agent pretraining, then adversarial)")
-        ax.set_ylabel("online reward per session (mean over seeds)")
-        ax.set_title("%s: online reward (%s)" % (dataset, _seed_count_text(runs)))
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        _decorate_epoch_axes(ax, runs, "online reward per session (mean over seeds)",
+                             "%s: online reward (%s)" % (dataset, _seed_count_text(runs)))
         fig.tight_layout()
         fig.savefig(path, dpi=100)
     finally:
         plt.close(fig)
     return True
+
+
+def _decorate_epoch_axes(ax, runs, ylabel, title):
+    """Labels, grid, legend and the start-of-adversarial-training mark of a per-epoch plot."""
+    _mark_adversarial(ax, runs)
+    _integer_epochs(ax)
+    ax.set_xlabel("epoch (agent pretraining, then adversarial)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
 
 
 def plot_precision(path, dataset, runs):
@@ -772,13 +778,8 @@ def plot_precision(path, dataset, runs):
     try:
         for ax, (k, curves) in zip(axes[0], panels):
             _plot_curves(ax, curves)
-            _mark_adversarial(ax, runs)
-            _integer_epochs(ax)
-            ax.set_xlabel("epoch (agent pretraining, then adversarial)")
-            ax.set_ylabel("valid P@%d (%%)" % k)
-            ax.set_title("%s: valid P@%d (%s)" % (dataset, k, _seed_count_text(runs)))
-            ax.grid(True, alpha=0.3)
-            ax.legend(fontsize=8)
+            _decorate_epoch_axes(ax, runs, "valid P@%d (%%)" % k, "%s: valid P@%d (%s)" % (
+                dataset, k, _seed_count_text(runs)))
         fig.tight_layout()
         fig.savefig(path, dpi=100)
     finally:

@@ -41,10 +41,7 @@ def load_arrays(path, kind, required):
 
     Raises `UserError` when the file is missing or unreadable, is not such a file, was written for
     another simulator (`kind` differs), or lacks one of the `required` names."""
-    if not os.path.isfile(path):
-        raise UserError("parameter file %s does not exist" % path)
-    if not zipfile.is_zipfile(path):
-        raise UserError("parameter file %s is not a .npz archive" % path)
+    _check_archive(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = dict((name, data[name]) for name in data.files)
@@ -64,10 +61,7 @@ def load_arrays(path, kind, required):
 def read_kind(path):
     """The `kind` tag of a parameter file (None when it has none); `UserError` when the file is
     missing or not a readable `.npz` archive."""
-    if not os.path.isfile(path):
-        raise UserError("parameter file %s does not exist" % path)
-    if not zipfile.is_zipfile(path):
-        raise UserError("parameter file %s is not a .npz archive" % path)
+    _check_archive(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             if KIND_KEY not in data.files:
@@ -75,6 +69,13 @@ def read_kind(path):
             return str(np.asarray(data[KIND_KEY]).reshape(-1)[0])
     except (IOError, OSError, ValueError, KeyError, IndexError, zipfile.BadZipfile) as err:
         raise UserError("cannot read parameter file %s: %s" % (path, _reason(err)))
+
+
+def _check_archive(path):
+    if not os.path.isfile(path):
+        raise UserError("parameter file %s does not exist" % path)
+    if not zipfile.is_zipfile(path):
+        raise UserError("parameter file %s is not a .npz archive" % path)
 
 
 def _reason(err):
