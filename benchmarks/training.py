@@ -62,7 +62,6 @@ from irecgan.data.batching import iterate_batches, make_batch  # noqa: E402
 from irecgan.experiment import DEFAULTS  # noqa: E402
 from irecgan.data.types import encoded  # noqa: E402
 from irecgan.data.vocab import N_SPECIAL  # noqa: E402
-from irecgan.models.common import Trainer  # noqa: E402
 from irecgan.models.graph import ModelGraph  # noqa: E402
 from irecgan.tfcompat import TF_VERSION, tf  # noqa: E402
 

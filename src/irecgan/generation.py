@@ -22,7 +22,7 @@ import numpy as np
 
 from irecgan.data.types import encoded
 from irecgan.data.vocab import EOS, PAD
-from irecgan.tfcompat import flatten_state, tf, unflatten_state
+from irecgan.tfcompat import flatten_state, tf
 
 SEED_MAX = 2 ** 31 - 1
 
