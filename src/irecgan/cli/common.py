@@ -2,6 +2,8 @@
 import functools
 import sys
 
+from absl import app, flags
+
 from irecgan.errors import UserError
 
 
@@ -17,3 +19,22 @@ def guarded(main):
             sys.stderr.flush()
             sys.exit(2)
     return wrapper
+
+
+def run_cli(main, module_name):
+    """Run an absl `main` as a console script.
+
+    `--help` lists the flags of `module_name` (absl lists those of the module named by
+    sys.argv[0], which for a console script is the wrapper, not this module), and a bad or
+    missing flag is one line on stderr with exit status 2 instead of absl's usage dump.
+    """
+    values = flags.FLAGS
+    for flag in values.get_key_flags_for_module(module_name):
+        values.register_key_flag_for_module(sys.argv[0], flag)
+    app.define_help_flags()  # --help/--helpfull are known to the early parse too
+    try:
+        values(sys.argv)  # absl parses again in app.run, which then succeeds
+    except flags.Error as err:
+        sys.stderr.write("error: %s\n" % " ".join(str(err).split()))
+        sys.exit(2)
+    app.run(main)

@@ -5,10 +5,10 @@
 import json
 import os
 
-from absl import app, flags
+from absl import flags
 
 from irecgan import experiment
-from irecgan.cli.common import guarded
+from irecgan.cli.common import guarded, run_cli
 from irecgan.errors import UserError
 from irecgan.pretrain import agent_task, evaluate
 from irecgan.runner import CONFIG, read_json
@@ -43,7 +43,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    run_cli(main, __name__)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ e.g. `error: log.txt:7: field 'purchase': purchase not 0/1 (got '2')`).
 import collections
 import sys
 
-from absl import app, flags
+from absl import flags
 
-from irecgan.cli.common import guarded
+from irecgan.cli.common import guarded, run_cli
 from irecgan.data.logfile import read_log
 from irecgan.errors import UserError
 
@@ -108,7 +108,7 @@ def main(argv):
 
 
 def run():
-    app.run(guarded(main))
+    run_cli(guarded(main), __name__)
 
 
 if __name__ == "__main__":

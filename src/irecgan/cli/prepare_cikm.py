@@ -14,11 +14,11 @@ import json
 import sys
 import time
 
-from absl import app, flags
+from absl import flags
 
 from irecgan.cikm.convert import ORDERS, convert
 from irecgan.cikm.synth import write_synthetic_raw
-from irecgan.cli.common import guarded
+from irecgan.cli.common import guarded, run_cli
 from irecgan.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -85,7 +85,7 @@ def main(argv):
 
 
 def run():
-    app.run(guarded(main))
+    run_cli(guarded(main), __name__)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,10 @@ import os
 import sys
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 from irecgan import report
-from irecgan.cli.common import guarded
+from irecgan.cli.common import guarded, run_cli
 from irecgan.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -128,7 +128,7 @@ def main(argv):
 
 
 def run():
-    app.run(guarded(main))
+    run_cli(guarded(main), __name__)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ import os
 import sys
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from irecgan.cli.common import guarded
+from irecgan.cli.common import guarded, run_cli
 from irecgan.data.logfile import write_sessions
 from irecgan.errors import UserError
 from irecgan.sim import mdp as mdp_sim
@@ -180,19 +180,8 @@ def main(argv):
     return 0
 
 
-def _parse_or_exit(argv):
-    """Parse flags like absl, but a bad flag is one line on stderr and exit status 2."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as err:
-        sys.stderr.write("error: %s\n" % " ".join(str(err).split()))
-        sys.exit(2)
-
-
 def run():
-    app.define_help_flags()  # --help/--helpfull are known to the early parse too
-    _parse_or_exit(sys.argv)  # absl's own parse (again, in app.run) then succeeds
-    app.run(guarded(main))
+    run_cli(guarded(main), __name__)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,10 @@
 
 Restarting the same command resumes from the run directory's newest complete checkpoint.
 """
-from absl import app, flags
+from absl import flags
 
 from irecgan import experiment
-from irecgan.cli.common import guarded
+from irecgan.cli.common import guarded, run_cli
 
 D = experiment.DEFAULTS
 FLAGS = flags.FLAGS
@@ -98,7 +98,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    run_cli(main, __name__)
 
 
 if __name__ == "__main__":
