@@ -17,8 +17,7 @@ import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "src"))
+import _common  # noqa: E402,F401  (puts this checkout's src/ on sys.path)
 
 from irecgan.data import logfile  # noqa: E402
 from irecgan.sim import mdp, neural, online  # noqa: E402

@@ -28,10 +28,7 @@ import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.join(os.path.dirname(HERE), "src")
-if SRC not in sys.path:
-    sys.path.insert(0, SRC)
+from _common import add_size_args  # noqa: E402  (puts this checkout's src/ on sys.path)
 
 from irecgan.data.vocab import N_SPECIAL  # noqa: E402
 from irecgan.generation import Generator, ReferenceGenerator  # noqa: E402
@@ -41,9 +38,7 @@ from irecgan.tfcompat import TF_VERSION, tf  # noqa: E402
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--hidden", type=int, default=512, help="LSTM units per layer")
-    p.add_argument("--layers", type=int, default=2, help="LSTM layers")
-    p.add_argument("--embed", type=int, default=50, help="embedding size")
+    add_size_args(p)
     p.add_argument("--items", type=int, default=50, help="items at the simulator sizes")
     p.add_argument("--large-items", type=int, default=40000,
                    help="items of the large-vocabulary run (0 skips it)")

@@ -48,15 +48,11 @@ import argparse
 import collections
 import os
 import re
-import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.join(os.path.dirname(HERE), "src")
-if SRC not in sys.path:
-    sys.path.insert(0, SRC)
+from _common import add_size_args  # noqa: E402  (puts this checkout's src/ on sys.path)
 
 from irecgan.data.batching import iterate_batches, make_batch  # noqa: E402
 from irecgan.experiment import DEFAULTS  # noqa: E402
@@ -69,9 +65,7 @@ from irecgan.tfcompat import TF_VERSION, tf  # noqa: E402
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--items", type=int, default=40000, help="items (vocabulary = items + 4)")
-    p.add_argument("--hidden", type=int, default=512, help="LSTM units per layer")
-    p.add_argument("--layers", type=int, default=2, help="LSTM layers")
-    p.add_argument("--embed", type=int, default=50, help="embedding size")
+    add_size_args(p)
     p.add_argument("--batch", type=int, default=32, help="sessions per batch")
     p.add_argument("--sessions", type=int, default=2000, help="synthetic sessions in the pool")
     p.add_argument("--mean-length", type=float, default=4.5,
