@@ -11,10 +11,20 @@
 # Options: --seeds="1 2 3 4 5"  --jobs=N (parallel runs, default: number of cores)
 #          --sessions=10000 (logged sessions per log)  --runs=DIR (default runs/sim)
 #          --out=DIR (default results/sim)  --methods="lstm pg irecgan_nod irecgan"
+#          --report_only (make the table and plots from the finished runs, run nothing)
+# GPUs and clusters (README, "Clusters and multi-GPU hosts"):
+#          --gpus=0,1,2,3 (one run per listed GPU at a time, each with its CUDA_VISIBLE_DEVICES)
+#          --launcher=slurm (submit the data preparation and a job array of the runs, print the
+#          job ids, exit; run it again when the array is done for the table) with
+#          --slurm_args="--partition=gpu --time=4:00:00" (sbatch options of both jobs)
+#          --slurm_gres=gpu:1 (per run)  --slurm_exec="PREFIX" (e.g. a container: apptainer exec
+#          --nv irecgan.sif)  --jobs=N (the array's %N throttle)  --dry_run (print, submit nothing)
 # Killing it and running it again finishes the remaining runs only: finished runs (with
 # results.json) are skipped, unfinished ones resume from their last checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")"
+. scripts/lib/launch.sh  # --gpus, --launcher=slurm, --report_only
+launch_init "$(basename "$0")" "$@"
 
 # the interpreter: $PY if set, else the README's .venv if present, else python3
 if [ -z "${PY:-}" ]; then
@@ -38,7 +48,8 @@ for arg in "$@"; do
     --runs=*) RUNS=${arg#*=} ;;
     --out=*) OUT=${arg#*=} ;;
     --methods=*) METHODS=${arg#*=} ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --gpus*|--launcher*|--slurm_*|--dry_run|--report_only) launch_option "$arg" ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run_sim.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -47,6 +58,7 @@ case "$PRESET" in
   paper) CFG=configs/paper.cfg ;;
   *) echo "run_sim.sh: unknown preset $PRESET (cpu or paper)" >&2; exit 2 ;;
 esac
+launch_check
 if [ "${SMOKE:-0}" = 1 ]; then
   CFG=configs/smoke.cfg; SEEDS="1 2"; SESSIONS=400; POLICY_SESSIONS=100
   RUNS=${RUNS%/}_smoke; OUT=${OUT%/}_smoke
@@ -64,9 +76,12 @@ simulate() {  # name, flags...
     mv "$DATA/$name.log.tmp" "$DATA/$name.log"
   fi
 }
-simulate mdp_random --env=mdp --policy=random
-simulate mdp_max --env=mdp --policy=max --params="$DATA/mdp_random.params.npz"
-simulate neural --env=neural
+if launch_prepare_wanted; then  # here, or in the Slurm data-preparation job
+  simulate mdp_random --env=mdp --policy=random
+  simulate mdp_max --env=mdp --policy=max --params="$DATA/mdp_random.params.npz"
+  simulate neural --env=neural
+fi
+launch_prepare_done
 
 # -- 2. the runs ------------------------------------------------------------------------------
 dataset_flags() {
@@ -92,9 +107,7 @@ for dataset in mdp_random mdp_max neural; do
   done
 done
 echo "run_sim.sh: $todo runs to do ($JOBS at a time), preset $CFG, seeds: $SEEDS"
-if [ "$todo" -gt 0 ]; then
-  tr '\n' '\0' < "$jobs_file" | xargs -0 -P "$JOBS" -I{} bash -c '{}'
-fi
+launch_runs "$jobs_file" "$todo"  # local (xargs -P $JOBS, or one per --gpus device) or Slurm
 
 # -- 3. the table and the plots ------------------------------------------------------------------
 "$PY" -m irecgan.cli.report --out="$OUT" --published=sim \

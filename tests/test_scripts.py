@@ -18,10 +18,9 @@ def run_script(args, tmp_path, name):
     return text
 
 
-def test_run_sim_smoke_then_rerun_does_only_what_is_missing(tmp_path):
-    runs, out = str(tmp_path / "runs"), str(tmp_path / "results")
+def test_run_sim_smoke_then_rerun_does_only_what_is_missing(sim_smoke_local, tmp_path):
+    runs, out, text = sim_smoke_local  # SMOKE=1 run_sim.sh --runs=RUNS --out=OUT (conftest.py)
     args = ["run_sim.sh", "--runs=" + runs, "--out=" + out]
-    text = run_script(args, tmp_path, "first")
     assert "24 runs to do" in text  # 3 logs x 4 methods x 2 seeds
     out_dir = out + "_smoke"
     for name in ("table.md", "table.csv", "mdp_random_online_reward.png",
