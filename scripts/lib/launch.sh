@@ -154,6 +154,7 @@ launch_local() {  # JOBS_FILE TODO
 
 launch_sweep_name() {  # one name per sweep (its runs folder): irecgan-<script>-<checksum>
   local abs sum
+  mkdir -p "$RUNS"
   abs=$(cd "$RUNS" && pwd -P)
   sum=$(printf '%s' "$abs" | cksum | cut -d' ' -f1)
   echo "irecgan-${LAUNCH_SCRIPT%.sh}-$sum"
