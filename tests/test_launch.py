@@ -230,6 +230,15 @@ def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task
             run_dir, open(run_dir + ".log").read()[-2000:])
     assert not os.path.exists(os.path.join(killed, "results.json"))
 
+    # --report_only: the table of the finished runs, nothing submitted
+    text = run_script(args + ["--report_only"], tmp_path, "report_only", env)
+    assert "--report_only: 1 runs not finished" in text and "submitted" not in text
+    assert len(os.listdir(os.path.dirname(folder))) == 1
+    with open(os.path.join(out + "_smoke", "table.csv")) as handle:
+        seeds = sorted(row["n_seeds"] for row in csv.DictReader(handle)
+                       if row["source"] == "ours")
+    assert seeds == ["1"] + ["2"] * 5  # the cancelled run's row has one seed
+
     # running it again resubmits that run only
     text = run_script(args, tmp_path, "resubmit", env)
     assert "1 runs to do" in text
