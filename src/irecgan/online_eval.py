@@ -15,13 +15,15 @@ from irecgan.tfcompat import gather_per_batch, tf
 
 
 def load_environment(path):
-    """The simulator whose parameters are in `path` (an MDP or a neural oracle file)."""
+    """The simulator whose parameters are in `path` (an MDP or a neural oracle file; a neural
+    user samples its clicks when the file says the log was written so)."""
     kind = read_kind(path)
     if kind == mdp_sim.KIND:
         return mdp_sim.MDP.load(path)
     if kind == neural_sim.KIND:
         user_params, _ = neural_sim.load_params(path)
-        return neural_sim.NeuralUser(user_params)
+        switches = neural_sim.load_switches(path)
+        return neural_sim.NeuralUser(user_params, sample_click=switches["sample_click"])
     raise UserError("%s holds no simulator parameters (kind %r)" % (path, kind))
 
 
