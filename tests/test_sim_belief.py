@@ -200,3 +200,21 @@ def test_oracle_beats_the_logging_policy_online():
                for name in N.POLICIES)
     # measured (1000 sessions): logging 1.81, random 1.84, oracle 3.85 (of at most 4)
     assert res["oracle"] > max(res["logging"], res["random"]) + 1.5
+
+
+def test_bayes_offline_precision_on_a_hand_computed_log():
+    from irecgan.data.types import Session
+    env = tiny_mdp()
+    # step 1 in state 0 (the start): list {0, 1, 2}; click weights r^2 / sum r = 0.81, 0.04,
+    # 0.25 (/1.6): ranking 0, 2, 1. Click 2: rank 1 (a hit at k = 2, 3, not at 1).
+    # step 2: the belief after clicking 2 in state 0 is P(. | 0, 2) = (0.5, 0.5); list {1, 2}:
+    # item 1: 0.5 * 0.04 / 0.7 + 0.5 * 0.64 / 1.4 = 0.2571; item 2: 0.5 * 0.25 / 0.7 + 0.5 *
+    # 0.36 / 1.4 = 0.3071: ranking 2, 1. Click 2: rank 0.
+    session = Session(1, ["0", "0", "1"], ["0", "2", "2"], [[], ["0", "1", "2"], ["1", "2"]],
+                      [0, 0, 0])
+    hits, n = B.offline_precision(env, [session], ks=(1, 2, 3), min_candidates=1)
+    assert n == 2 and hits == {1: 1, 2: 2, 3: 2}
+    # SPEC 7's filter: lists of 2 and 3 items (3 and 4 candidates with _EOS) are not evaluated
+    # with min_candidates 4 ... except the 3-item list
+    hits, n = B.offline_precision(env, [session], ks=(1,), min_candidates=4)
+    assert n == 1 and hits == {1: 0}

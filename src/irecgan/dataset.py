@@ -42,6 +42,26 @@ class Dataset(object):
                 "log": self.report.as_dict()}
 
 
+def read_splits(path, split="fold", seed=0, split_file=None, ratios=(0.8, 0.1, 0.1),
+                lenient=False, min_len=2, max_len=40):
+    """`((train, valid, test), read report)`: the log's `Session`s split as `load_dataset`
+    splits them (the arguments are `load_dataset`'s)."""
+    sessions, report = read_log(path, lenient=lenient, min_len=min_len, max_len=max_len)
+    if not sessions:
+        raise UserError("%s: no session of %d..%d steps" % (path, min_len, max_len))
+    if split == "fold":
+        parts = fold_split(sessions, seed)
+    elif split == "ratio":
+        parts = ratio_split(sessions, seed, ratios)
+    elif split == "file":
+        if not split_file:
+            raise UserError("--split=file needs --split_file")
+        parts = file_split(sessions, split_file)
+    else:
+        raise UserError("unknown split %r (one of %s)" % (split, ", ".join(SPLITS)))
+    return parts, report
+
+
 def load_dataset(path, split="fold", seed=0, split_file=None, ratios=(0.8, 0.1, 0.1),
                  n_items=0, symbols=40000, lenient=False, min_len=2, max_len=40):
     """Read, split and encode a processed log.
@@ -51,19 +71,8 @@ def load_dataset(path, split="fold", seed=0, split_file=None, ratios=(0.8, 0.1, 
     n_items > 0: a simulator's numeric vocabulary (items "0".."n_items-1"); otherwise items by
     click frequency in the training split, truncated to `symbols` entries in all.
     """
-    sessions, report = read_log(path, lenient=lenient, min_len=min_len, max_len=max_len)
-    if not sessions:
-        raise UserError("%s: no session of %d..%d steps" % (path, min_len, max_len))
-    if split == "fold":
-        train, valid, test = fold_split(sessions, seed)
-    elif split == "ratio":
-        train, valid, test = ratio_split(sessions, seed, ratios)
-    elif split == "file":
-        if not split_file:
-            raise UserError("--split=file needs --split_file")
-        train, valid, test = file_split(sessions, split_file)
-    else:
-        raise UserError("unknown split %r (one of %s)" % (split, ", ".join(SPLITS)))
+    (train, valid, test), report = read_splits(path, split, seed, split_file, ratios, lenient,
+                                               min_len, max_len)
     if not train:
         raise UserError("%s: the training split is empty" % path)
     vocab = Vocabulary.numeric(n_items) if n_items > 0 else Vocabulary.build(train, symbols)

@@ -27,14 +27,14 @@ import os
 
 from irecgan.errors import UserError
 from irecgan.report.plots import plot_coverage, plot_online_reward, plot_precision
-from irecgan.report.policies import environment_policies, policy_rows
-from irecgan.report.rows import (PUBLISHED, aggregate_rows, method_curves, policy_row,
-                                 published_rows, read_policy_rows)
+from irecgan.report.policies import bayes_rows, environment_policies, policy_rows
+from irecgan.report.rows import (PUBLISHED, add_headroom, aggregate_rows, method_curves,
+                                 policy_row, published_rows, read_policy_rows)
 from irecgan.report.runs import find_run_dirs, load_run, load_runs, unfinished_runs
 from irecgan.report.stats import epoch_axis, mean_std, run_curve
 from irecgan.report.tables import markdown, write_csv
 
-__all__ = ["PUBLISHED", "aggregate_rows", "environment_policies", "epoch_axis",
+__all__ = ["PUBLISHED", "add_headroom", "aggregate_rows", "bayes_rows", "environment_policies", "epoch_axis",
            "find_run_dirs", "load_run", "load_runs", "markdown", "mean_std", "method_curves",
            "policy_row", "policy_rows", "published_rows", "read_policy_rows", "run_curve",
            "unfinished_runs", "write_report"]
@@ -43,17 +43,19 @@ __all__ = ["PUBLISHED", "aggregate_rows", "environment_policies", "epoch_axis",
 def _safe_name(name):
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name)) or "_"
 def write_report(out_dir, runs, policy_entries=(), title="irecgan results", published=(),
-                 policy_source="policy rows"):
+                 policy_source="policy rows", logging=None):
     """Write table.md, table.csv and the plots into `out_dir`; returns (markdown text, list of
-    written paths)."""
+    written paths). `logging`: dataset -> the name of the policy row of the policy that wrote
+    its log (for the headroom column)."""
     try:
         if not os.path.isdir(out_dir):
             os.makedirs(out_dir)
     except OSError as err:
         raise UserError("cannot create %s: %s" % (out_dir, " ".join(str(err).split())))
     rows = aggregate_rows(runs, policy_entries, policy_source)
+    headroom = add_headroom(rows, logging)
     rows += published_rows(published)
-    text = markdown(rows, runs, title=title)
+    text = markdown(rows, runs, title=title, headroom=headroom)
     written = []
     md_path = os.path.join(out_dir, "table.md")
     csv_path = os.path.join(out_dir, "table.csv")

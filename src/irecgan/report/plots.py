@@ -32,7 +32,8 @@ def _adversarial_start(runs):
 METHOD_COLORS = {"lstm": "tab:blue", "pg": "tab:orange", "irecgan_nod": "tab:green",
                  "irecgan": "tab:red"}
 POLICY_COLORS = {"random": "dimgray", "max": "black", "mix": "tab:brown",
-                 "logging": "tab:purple"}
+                 "belief": "darkgoldenrod", "logging": "tab:purple", "oracle": "darkgoldenrod",
+                 "bayes": "darkgoldenrod"}
 OTHER_COLORS = ("tab:pink", "tab:olive", "tab:cyan", "tab:gray")
 
 

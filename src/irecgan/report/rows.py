@@ -2,8 +2,16 @@
 simulator policy (from policy-row dicts, see `report.policies`), one per published figure.
 
 A row is a dict with kind ("run" | "policy" | "published"), dataset, method, seeds, n, sizes,
-P@1/P@3/P@5/P@10, reward, coverage@10, wall_time (each a `(mean, std, n)` triple),
-coverage_curves and notes. No TensorFlow, no absl.
+P@1/P@3/P@5/P@10, reward, headroom, authors (clicks per session with a click under sampled
+lists, the reference implementation's online figure), verbatim (the share of test sessions seen
+verbatim in training, %), coverage@10, wall_time (each a `(mean, std, n)` triple),
+reward_values (per seed), coverage_curves and notes.
+
+Headroom captured (`add_headroom`): per dataset, with L the online reward of the policy that
+wrote the log and C that of the history-based ceiling (MDP: `belief`; neural oracle: `oracle`),
+a reward m counts as `100 * (m - L) / (C - L)` %: 0 % = the logging policy, 100 % = the ceiling,
+computed per seed and then averaged.
+No TensorFlow, no absl.
 """
 import collections
 
@@ -13,7 +21,9 @@ from irecgan.report.stats import (COVERAGE_K, _get, _number, coverage_curve, mea
                                    mean_std, run_curve)
 
 METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan")
-POLICY_ORDER = ("random", "max", "mix", "logging")
+POLICY_ORDER = ("random", "max", "mix", "belief", "logging", "oracle", "bayes")
+CEILINGS = ("belief", "oracle")  # the history-based ceilings, MDP and neural oracle
+NONE = (float("nan"), float("nan"), 0)
 
 PUBLISHED = collections.OrderedDict([
     ("sim", [
@@ -78,7 +88,13 @@ def run_rows(runs):
         for k in (1, 3, 5, 10):
             row["P@%d" % k] = mean_std([_get(r.results, "offline", "test", "P@%d" % k)
                                         for r in group])
-        row["reward"] = mean_std([_get(r.results, "online", "reward_mean") for r in group])
+        row["reward_values"] = [_get(r.results, "online", "reward_mean") for r in group]
+        row["reward"] = mean_std(row["reward_values"])
+        row["authors"] = mean_std([_get(r.results, "online_sampled", "clicks_mean_clicked")
+                                   for r in group])
+        row["verbatim"] = mean_std([_get(r.results, "data", "test_verbatim_share_pct")
+                                    for r in group])
+        row["headroom"] = NONE
         curves = [coverage_curve(_get(r.results, "online")) for r in group]
         curves = [c for c in curves if c is not None]
         row["coverage_curves"] = curves
@@ -91,7 +107,8 @@ def run_rows(runs):
 def policy_row(entry, source="policy rows"):
     """A table row from one policy-row dict {"dataset", "method", "reward": [per env seed],
     "coverage@10": [...], "coverage": [[c1..c10] per env seed], optional "seeds",
-    "n_sessions"}."""
+    "n_sessions", "clicks_clicked": [per env seed], "P@1" / "P@3" / "P@5" / "P@10": [per
+    seed] (offline rows)}."""
     if not isinstance(entry, dict) or "dataset" not in entry or "method" not in entry:
         raise UserError("%s: each policy row needs 'dataset' and 'method'" % source)
     rewards = entry.get("reward") or []
@@ -102,15 +119,49 @@ def policy_row(entry, source="policy rows"):
     cov10 = entry.get("coverage@10")
     if cov10 is None:
         cov10 = [c[COVERAGE_K - 1] for c in curves if len(c) >= COVERAGE_K]
-    seeds = entry.get("seeds") or list(range(1, len(rewards) + 1))
+    precision = dict((k, entry.get("P@%d" % k) or []) for k in (1, 3, 5, 10))
+    n = max([len(rewards)] + [len(v) for v in precision.values()])
+    seeds = entry.get("seeds") or list(range(1, n + 1))
     row = {"kind": "policy", "dataset": str(entry["dataset"]), "method": str(entry["method"]),
-           "seeds": list(seeds), "n": len(rewards), "paths": [], "notes": [],
-           "sizes": "", "reward": mean_std(rewards), "coverage@10": mean_std(cov10),
-           "coverage_curves": curves, "wall_time": (float("nan"), float("nan"), 0),
-           "n_sessions": entry.get("n_sessions")}
+           "seeds": list(seeds), "n": n, "paths": [], "notes": [],
+           "sizes": "", "reward": mean_std(rewards), "reward_values": list(rewards),
+           "coverage@10": mean_std(cov10), "coverage_curves": curves, "wall_time": NONE,
+           "n_sessions": entry.get("n_sessions"),
+           "authors": mean_std(entry.get("clicks_clicked") or []), "verbatim": NONE,
+           "headroom": NONE}
     for k in (1, 3, 5, 10):
-        row["P@%d" % k] = (float("nan"), float("nan"), 0)
+        row["P@%d" % k] = mean_std(precision[k])
     return row
+
+
+def add_headroom(rows, logging):
+    """Set each row's `headroom` (see the module docstring) where its dataset has a policy row
+    of its logging policy (`logging`: dataset -> policy name) and of a ceiling with a higher
+    reward. Returns {dataset: (logging name, L, ceiling name, C)} for the datasets where it did,
+    and {dataset: reason} for those where it could not."""
+    done, skipped = collections.OrderedDict(), collections.OrderedDict()
+    datasets = sorted(set(r["dataset"] for r in rows if r["kind"] != "published"))
+    for dataset in datasets:
+        policies = dict((r["method"], r) for r in rows
+                        if r["kind"] == "policy" and r["dataset"] == dataset and r["reward"][2])
+        name = (logging or {}).get(dataset)
+        ceiling = [c for c in CEILINGS if c in policies]
+        if not name or name not in policies or not ceiling:
+            if name or ceiling:
+                skipped[dataset] = ("no row of its logging policy" if not name
+                                    or name not in policies else "no ceiling row")
+            continue
+        low, high = policies[name]["reward"][0], policies[ceiling[0]]["reward"][0]
+        if not high > low:
+            skipped[dataset] = ("its logging policy %s (%.3f) is not below the ceiling %s "
+                                "(%.3f)" % (name, low, ceiling[0], high))
+            continue
+        for r in rows:
+            if r["dataset"] == dataset and r["kind"] != "published" and r["reward"][2]:
+                r["headroom"] = mean_std([100.0 * (_number(v) - low) / (high - low)
+                                          for v in r["reward_values"]])
+        done[dataset] = (name, low, ceiling[0], high)
+    return done, skipped
 
 
 def read_policy_rows(path):
@@ -132,7 +183,8 @@ def published_rows(which):
         for entry in PUBLISHED[key]:
             row = {"kind": "published", "dataset": entry["dataset"], "method": entry["method"],
                    "seeds": [], "n": 0, "paths": [], "sizes": "", "notes": [],
-                   "reward": (float("nan"), float("nan"), 0),
+                   "reward": NONE, "reward_values": [], "authors": NONE, "verbatim": NONE,
+                   "headroom": NONE,
                    "coverage@10": (float("nan"), float("nan"), 0), "coverage_curves": [],
                    "wall_time": (float("nan"), float("nan"), 0), "published_note": entry["note"],
                    "P@10 text": entry.get("P@10 text")}

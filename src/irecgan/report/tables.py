@@ -38,24 +38,31 @@ def fmt_seconds(stat):
 def fmt_seeds(row):
     if not row["seeds"]:
         return ""
-    word = " (env seeds: %s)" if row["kind"] == "policy" else " (%s)"
+    if row["kind"] == "policy":
+        word = (" (test splits of seeds %s)" if row["reward"][2] == 0 and row["P@1"][2]
+                else " (env seeds: %s)")
+    else:
+        word = " (%s)"
     return "%d" % row["n"] + word % ", ".join(str(s) for s in row["seeds"])
 
 
 MD_COLUMNS = ("dataset", "method", "seeds", "sizes", "test P@1 (%)", "test P@5 (%)",
-              "test P@10 (%)", "online reward", "coverage@10", "wall time / run")
+              "test P@10 (%)", "online reward", "headroom captured (%)",
+              "clicks / clicked session, sampled lists", "coverage@10", "wall time / run")
+
+
+def _dash(text):
+    return "-" if text == "n/a" else text
 
 
 def md_cells(row):
     total = row["n"] if row["kind"] == "run" else None
+    p = [fmt_stat(row["P@%d" % k], 2, total) for k in (1, 5, 10)]
     if row["kind"] == "policy":
-        p = ["-", "-", "-"]
-    else:
-        p = [fmt_stat(row["P@%d" % k], 2, total) for k in (1, 5, 10)]
-    reward = fmt_stat(row["reward"], 3, total)
-    cov = fmt_stat(row["coverage@10"], 3, total)
+        p = [_dash(c) for c in p]
     return [row["dataset"], row["method"], fmt_seeds(row), row["sizes"] or "-"] + p + [
-        reward if reward != "n/a" else "-", cov if cov != "n/a" else "-",
+        _dash(fmt_stat(row["reward"], 3, total)), _dash(fmt_stat(row["headroom"], 1, total)),
+        _dash(fmt_stat(row["authors"], 3, total)), _dash(fmt_stat(row["coverage@10"], 3, total)),
         fmt_seconds(row["wall_time"]) or "-"]
 
 
@@ -71,8 +78,9 @@ def md_table(header, rows):
     return lines
 
 
-def markdown(rows, runs, title="irecgan results"):
-    """The text of table.md: the table, its notes, unfinished runs, published figures."""
+def markdown(rows, runs, title="irecgan results", headroom=None):
+    """The text of table.md: the table, its notes, unfinished runs, published figures.
+    `headroom`: `rows.add_headroom`'s (done, skipped) pair, for the notes."""
     lines = ["# %s" % title, ""]
     main = [r for r in rows if r["kind"] != "published"]
     if main:
@@ -93,6 +101,35 @@ def markdown(rows, runs, title="irecgan results"):
         lines.append("* Policy rows (simulator policies, no training): the spread is over "
                      "simulator seeds%s." % (" (%s sessions each)" % ", ".join(sessions)
                                               if sessions else ""))
+        lines.append("* Ceilings: `max` knows the state (top-k by true reward); `belief` (MDP) "
+                     "knows the parameters but not the state (Bayes filter over the state from "
+                     "the clicks and shown lists, greedy list of highest expected click "
+                     "probability); `oracle` (neural) knows the user's network, whose state is a "
+                     "function of the clicks, and shows the items it would buy, greedily. Both "
+                     "are greedy (one step ahead): the best a history-based policy does without "
+                     "planning. `bayes (offline)`: the test P@k of ranking each logged list by "
+                     "the posterior click probability (the ceiling of offline P@k on an MDP "
+                     "log), on the runs' own test splits.")
+        lines.append("* clicks / clicked session, sampled lists: the reference implementation's "
+                     "online figure, mean clicks over the sessions with at least one click, "
+                     "with the agent's lists drawn from its softmax (Gumbel top-k); policy rows "
+                     "use their own lists.")
+    done, skipped = headroom if headroom else ({}, {})
+    for dataset, (name, low, ceiling, high) in done.items():
+        lines.append("* %s: headroom captured = (reward - %.3f) / (%.3f - %.3f), in %%: 0 = "
+                     "`%s`, the logging policy; 100 = `%s`, the history-based ceiling; per "
+                     "seed, then averaged." % (dataset, low, high, low, name, ceiling))
+    for dataset, reason in skipped.items():
+        lines.append("* %s: no headroom column: %s." % (dataset, reason))
+    for dataset in sorted(set(r["dataset"] for r in main)):
+        share = [r["verbatim"] for r in main if r["dataset"] == dataset and r["verbatim"][2]]
+        if share:
+            values = [m for m, _, _ in share]
+            lines.append("* %s: %.2f %% of the test sessions occur verbatim in the training "
+                         "split (clicks, lists and purchases; %s over the runs)."
+                         % (dataset, sum(values) / len(values),
+                            "%.2f-%.2f %%" % (min(values), max(values))
+                            if max(values) > min(values) else "the same for all"))
     sim_p10 = sorted(set(r["dataset"] for r in main if r["kind"] == "run"
                          and r["coverage@10"][2] > 0 and r["P@10"][2] > 0
                          and abs(r["P@10"][0] - 100.0) < 1e-9))
@@ -135,6 +172,10 @@ CSV_COLUMNS = ["dataset", "method", "source", "n_seeds", "seeds", "sizes"]
 for _k in (1, 5, 10):
     CSV_COLUMNS += ["test_P@%d_mean" % _k, "test_P@%d_std" % _k, "test_P@%d_n" % _k]
 CSV_COLUMNS += ["online_reward_mean", "online_reward_std", "online_reward_n",
+                "headroom_pct_mean", "headroom_pct_std", "headroom_pct_n",
+                "clicks_per_clicked_session_sampled_mean", "clicks_per_clicked_session_sampled_std",
+                "clicks_per_clicked_session_sampled_n", "test_verbatim_pct_mean",
+                "test_verbatim_pct_std", "test_verbatim_pct_n",
                 "coverage@10_mean", "coverage@10_std", "coverage@10_n", "wall_time_s_mean",
                 "note"]
 
@@ -156,7 +197,9 @@ def csv_records(rows):
             m, s, n = r["P@%d" % k]
             rec.update({"test_P@%d_mean" % k: _csv_float(m), "test_P@%d_std" % k: _csv_float(s),
                         "test_P@%d_n" % k: n})
-        for key, col in (("reward", "online_reward"), ("coverage@10", "coverage@10")):
+        for key, col in (("reward", "online_reward"), ("headroom", "headroom_pct"),
+                         ("authors", "clicks_per_clicked_session_sampled"),
+                         ("verbatim", "test_verbatim_pct"), ("coverage@10", "coverage@10")):
             m, s, n = r[key]
             rec.update({col + "_mean": _csv_float(m), col + "_std": _csv_float(s),
                         col + "_n": n})
