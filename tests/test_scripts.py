@@ -22,7 +22,7 @@ def test_run_sim_smoke_then_rerun_does_only_what_is_missing(tmp_path):
     runs, out = str(tmp_path / "runs"), str(tmp_path / "results")
     args = ["run_sim.sh", "--runs=" + runs, "--out=" + out]
     text = run_script(args, tmp_path, "first")
-    assert "24 runs to do" in text  # 3 logs x 4 methods x 2 seeds
+    assert "32 runs to do" in text  # 4 logs x 4 methods x 2 seeds
     out_dir = out + "_smoke"
     for name in ("table.md", "table.csv", "mdp_random_online_reward.png",
                  "mdp_random_coverage.png", "neural_precision.png"):
@@ -30,9 +30,19 @@ def test_run_sim_smoke_then_rerun_does_only_what_is_missing(tmp_path):
     with open(os.path.join(out_dir, "table.csv")) as handle:
         rows = list(csv.DictReader(handle))
     methods = set((r.get("dataset"), r.get("method")) for r in rows)
-    for dataset in ("mdp_random", "mdp_max", "neural"):
+    for dataset in ("mdp_random", "mdp_max", "mdp_sharp", "neural"):
         for method in ("lstm", "pg", "irecgan_nod", "irecgan"):
             assert (dataset, method) in methods
+    for dataset, ceiling in (("mdp_random", "belief"), ("mdp_sharp", "belief"),
+                             ("neural", "oracle")):
+        assert (dataset, ceiling) in methods
+        assert (dataset, "bayes (offline)") in methods or dataset == "neural"
+        headroom = [r["headroom_pct_mean"] for r in rows
+                    if r["dataset"] == dataset and r["method"] == ceiling]
+        assert headroom == ["100.0"]
+    verbatim = [float(r["test_verbatim_pct_mean"]) for r in rows
+                if r["dataset"] == "neural" and r["test_verbatim_pct_mean"]]
+    assert verbatim and max(verbatim) <= 5.0  # sampled clicks and lists
 
     # a run that did not finish (its results.json missing) is the only one done again
     run_root = os.path.join(runs + "_smoke", "runs")
