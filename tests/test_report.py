@@ -378,6 +378,7 @@ def test_headroom_authors_figure_and_verbatim_share(tmp_path):
            "70.00 +- 0.00 | 100.00 +- 0.00 | - | - | - | - | - |" in text
     assert "| sharp | random | 2 (env seeds: 1, 2) | - | - | - | - | 2.000 +- 0.000 | " \
            "0.0 +- 0.0 | 3.000 +- 0.000 |" in text
+    assert report.tables.fmt_stat((-1e-15, 1.0, 2), 1) == "0.0 +- 1.0"
     assert "* sharp: headroom captured = (reward - 2.000) / (4.000 - 2.000)" in text
     assert "* other: no headroom column: its logging policy max (10.000) is not below the " \
            "ceiling belief (4.000)." in text
@@ -398,8 +399,8 @@ def test_bayes_rows_use_each_runs_test_split(tmp_path):
     write_sessions(log, sessions)
     env.save(params)
     root = tmp_path / "runs"
-    for seed in (1, 2):
-        path = write_run(root, "d", "lstm", seed, test=test_p(1.0, 2.0, 3.0),
+    for seed, method in ((1, "lstm"), (2, "lstm"), (1, "pg")):
+        path = write_run(root, "d", method, seed, test=test_p(1.0, 2.0, 3.0),
                          online=online_result(1.0))
         with open(os.path.join(path, "config.json")) as handle:
             config = json.load(handle)
@@ -412,6 +413,7 @@ def test_bayes_rows_use_each_runs_test_split(tmp_path):
     for seed in (1, 2):
         hits, n = belief.offline_precision(env, fold_split(sessions, seed)[2])
         want.append(100.0 * hits[1] / n)
+    # one value per test split: lstm and pg of seed 1 share one
     assert rows[0]["method"] == "bayes (offline)" and rows[0]["seeds"] == [1, 2]
     assert rows[0]["P@1"] == want and want[0] != want[1]
     assert report.bayes_rows(params, runs, "no such dataset") == []

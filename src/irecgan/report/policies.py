@@ -75,9 +75,10 @@ BAYES = "bayes (offline)"
 
 def bayes_rows(path, runs, dataset):
     """The Bayes-optimal offline P@k row of dataset `dataset` (`sim.belief.offline_precision`
-    with the MDP of the parameter file `path`), one value per finished run of that dataset, on
-    the test split that run made (same log, split and seed); [] when `path` is not an MDP file
-    or no run of `dataset` finished. The row has no online figures."""
+    with the MDP of the parameter file `path`), one value per distinct test split among the
+    finished runs of that dataset (same log, split and seed: the methods of one seed share
+    one); [] when `path` is not an MDP file or no run of `dataset` finished. The row has no
+    online figures."""
     from irecgan.dataset import read_splits
     from irecgan.sim import belief
     from irecgan.sim import mdp as mdp_sim
@@ -85,13 +86,16 @@ def bayes_rows(path, runs, dataset):
     if read_kind(path) != mdp_sim.KIND:
         return []
     env = mdp_sim.MDP.load(path)
-    seeds, values = [], dict((k, []) for k in KS)
+    seeds, values, done = [], dict((k, []) for k in KS), set()
     for run in sorted((r for r in runs if r.finished and r.dataset == dataset),
                       key=lambda r: str(r.seed)):
         c = run.config
-        (_, _, test), _ = read_splits(
-            c["data"], c.get("split", "fold"), c.get("seed", 0), c.get("split_file") or None,
-            tuple(c.get("split_ratios", (0.8, 0.1, 0.1))), bool(c.get("lenient")))
+        split = (c["data"], c.get("split", "fold"), c.get("seed", 0), c.get("split_file") or None,
+                 tuple(c.get("split_ratios", (0.8, 0.1, 0.1))), bool(c.get("lenient")))
+        if split in done:  # the methods of one seed share its split
+            continue
+        done.add(split)
+        (_, _, test), _ = read_splits(*split)
         hits, n = belief.offline_precision(env, test, ks=KS)
         seeds.append(run.seed)
         for k in KS:

@@ -16,6 +16,8 @@ def fmt_stat(stat, digits=2, total=None):
     mean, std, n = stat
     if n == 0 or not math.isfinite(mean):
         return "n/a"
+    if abs(mean) < 0.5 * 10.0 ** -digits:
+        mean = 0.0  # no "-0.00"
     text = "%.*f" % (digits, mean)
     if n > 1 and math.isfinite(std):
         text += " +- %.*f" % (digits, std)
