@@ -37,7 +37,7 @@ def run_cli(main, module_name):
     except flags.Error as err:
         sys.stderr.write("error: %s\n" % " ".join(str(err).split()))
         sys.exit(2)
-    # app.run parses again: without this, a repeatable flag (DEFINE_multi_*) would hold every
-    # value twice
+    # app.run parses sys.argv again: forget this parse first, or a multi-value flag keeps the
+    # values of both parses (every `--env_params` twice).
     values.unparse_flags()
     app.run(main)
