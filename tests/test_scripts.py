@@ -98,10 +98,11 @@ def test_run_sim_refuses_a_log_made_with_other_flags(tmp_path):
 
 def test_run_cikm_smoke_on_synthetic_raw_files(tmp_path):
     """No --raw_dir / --processed: the synthetic files sit where data/README.md says
-    (DATA_DIR/raw/, with --data_dir pointing at a temporary data/cikm)."""
+    (DATA_DIR/raw/, with --data_dir pointing at a temporary data/cikm), written by the
+    converter's defaults exactly as data/README.md's quick check does."""
     raw = str(tmp_path / "cikm" / "raw")
-    subprocess.run([sys.executable, "-m", "irecgan.cli.prepare_cikm", "--synthetic_out=" + raw,
-                    "--seed=3", "--synthetic_sessions=300"], cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "irecgan.cli.prepare_cikm", "--synthetic_out=" + raw],
+                   cwd=ROOT, check=True,
                    env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src")),
                    stdout=subprocess.DEVNULL)
     runs, out = str(tmp_path / "runs"), str(tmp_path / "results")
