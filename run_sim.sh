@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Reproduce the simulator tables: the paper's MDP (logs of the `random` and `max` logging
-# policies, one MDP) and the neural-oracle user (top-20 lists of its logging LSTM).
+# policies, one MDP), the sharp MDP `mdp_sharp` (the same generator with transition temperature
+# 0.05, so the clicks identify the state: the setting with headroom, issue 11; random logging)
+# and the neural-oracle user (sampled clicks, lists of 20 sampled from its logging LSTM, so test
+# sessions do not repeat training ones).
 # Trains lstm, pg, irecgan_nod and irecgan for every seed on each log, evaluates offline P@k and
 # online reward (+ coverage@k on the MDP), and writes results/sim/table.md, table.csv and plots.
 #
@@ -92,7 +95,8 @@ simulate() {  # name, flags...
 if launch_prepare_wanted; then  # here, or in the Slurm data-preparation job
   simulate mdp_random --env=mdp --policy=random
   simulate mdp_max --env=mdp --policy=max --params="$DATA/mdp_random.params.npz"
-  simulate neural --env=neural
+  simulate mdp_sharp --env=mdp --policy=random --transition_temperature=0.05
+  simulate neural --env=neural --sample_click --sample_list
 fi
 launch_prepare_done
 
@@ -101,6 +105,8 @@ dataset_flags() {
   case "$1" in
     mdp_random|mdp_max)
       echo "--n_items=50 --k=10 --split=fold --env_params=$DATA/mdp_random.params.npz" ;;
+    mdp_sharp)
+      echo "--n_items=50 --k=10 --split=fold --env_params=$DATA/mdp_sharp.params.npz" ;;
     neural)
       echo "--n_items=99 --k=20 --split=ratio --env_params=$DATA/neural.params.npz" ;;
   esac
@@ -108,7 +114,7 @@ dataset_flags() {
 jobs_file=$RUNS/jobs.txt
 : > "$jobs_file"
 todo=0
-for dataset in mdp_random mdp_max neural; do
+for dataset in mdp_random mdp_max mdp_sharp neural; do
   for method in $METHODS; do
     for seed in $SEEDS; do
       dir=$RUNS/runs/$dataset/$method/seed$seed
@@ -126,6 +132,8 @@ launch_runs "$jobs_file" "$todo"  # local (xargs -P $JOBS, or one per --gpus dev
 "$PY" -m irecgan.cli.report --out="$OUT" --published=sim \
     --env_params="mdp_random=$DATA/mdp_random.params.npz" \
     --env_params="mdp_max=$DATA/mdp_random.params.npz" \
+    --env_params="mdp_sharp=$DATA/mdp_sharp.params.npz" \
     --env_params="neural=$DATA/neural.params.npz" --policy_sessions=$POLICY_SESSIONS \
+    --logging_policy=mdp_random=random,mdp_max=max,mdp_sharp=random,neural=logging \
     --title="Simulators ($(basename "$CFG" .cfg), seeds: $SEEDS)" "$RUNS/runs"
 echo "run_sim.sh: finished in $(( $(date +%s) - start )) s; table in $OUT/table.md"

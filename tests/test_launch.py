@@ -207,11 +207,12 @@ def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task
     args = ["run_sim.sh", "--launcher=slurm", "--runs=" + runs, "--out=" + out,
             "--methods=lstm irecgan", "--jobs=2"]
     text = run_script(args, tmp_path, "submit", env)
-    assert "12 runs to do (2 at a time)" in text  # 3 logs x 2 methods x 2 seeds
+    n = 16  # 4 logs x 2 methods x 2 seeds
+    assert "%d runs to do (2 at a time)" % n in text
     prep_id, array_id, tasks, folder, name = submission(text)
-    assert tasks == 12
+    assert tasks == n
     with open(os.path.join(folder, "runs.sbatch")) as handle:
-        assert "#SBATCH --array=1-12%2" in handle.read()
+        assert "#SBATCH --array=1-%d%%2" % n in handle.read()
 
     # while its jobs are queued, the script says so and submits nothing
     again = run_script(args, tmp_path, "while_queued", env)
@@ -220,11 +221,11 @@ def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task
     # kill one array element (the last, still waiting for the data preparation)
     with open(os.path.join(folder, "jobs.txt")) as handle:
         lines = handle.read().splitlines()
-    killed = re.search(r"--run_dir=(\S+)", lines[11]).group(1)
-    subprocess.run(["scancel", "%s_12" % array_id], env=env, check=True, timeout=60)
+    killed = re.search(r"--run_dir=(\S+)", lines[n - 1]).group(1)
+    subprocess.run(["scancel", "%s_%d" % (array_id, n)], env=env, check=True, timeout=60)
     wait_for_sweep(slurm, name)
     assert "data prepared" in open(os.path.join(folder, "prepare.out")).read()
-    done = [re.search(r"--run_dir=(\S+)", line).group(1) for line in lines[:11]]
+    done = [re.search(r"--run_dir=(\S+)", line).group(1) for line in lines[:n - 1]]
     for run_dir in done:
         assert os.path.exists(os.path.join(run_dir, "results.json")), (
             run_dir, open(run_dir + ".log").read()[-2000:])
@@ -237,7 +238,7 @@ def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task
     with open(os.path.join(out + "_smoke", "table.csv")) as handle:
         seeds = sorted(row["n_seeds"] for row in csv.DictReader(handle)
                        if row["source"] == "ours")
-    assert seeds == ["1"] + ["2"] * 5  # the cancelled run's row has one seed
+    assert seeds == ["1"] + ["2"] * (n // 2 - 1)  # the cancelled run's row has one seed
 
     # running it again resubmits that run only
     text = run_script(args, tmp_path, "resubmit", env)
@@ -245,7 +246,7 @@ def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task
     _, _, tasks, folder2, _ = submission(text)
     assert tasks == 1 and folder2 != folder
     with open(os.path.join(folder2, "jobs.txt")) as handle:
-        assert handle.read().splitlines() == [lines[11]]
+        assert handle.read().splitlines() == [lines[n - 1]]
     wait_for_sweep(slurm, name)
 
     # and once more: everything is done, the table is made
