@@ -261,7 +261,7 @@ def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task
         assert metrics(run_dir) == metrics(local), run_dir
     mine, theirs = table_rows(out + "_smoke"), table_rows(local_out + "_smoke")
     ours = set(key for key, row in mine.items() if row["source"] == "ours")
-    assert ours == set((dataset, method) for dataset in ("mdp_random", "mdp_max", "neural")
+    assert ours == set((dataset, method) for dataset in ("mdp_random", "mdp_max", "mdp_sharp", "neural")
                        for method in ("lstm", "irecgan"))
     assert len(mine) > len(ours)  # the simulator-policy and published rows too
     for key, row in mine.items():
