@@ -64,11 +64,14 @@ class Agent(object):
         """Top-k items from logits [B, V], excluding the special tokens.
 
         Sampling (greedy=False) is top-k of Gumbel-perturbed log pi, i.e. k items drawn without
-        replacement with probability proportional to pi; greedy=True is plain top-k.
+        replacement with probability proportional to pi; greedy=True is plain top-k. Both rank
+        the logits directly (top-k of log pi + g = top-k of logits + g).
         `greedy` may be a python bool or a scalar bool tensor; `seed` an int64 [2] tensor (the
         stateless noise seed). Returns int32 [B, k] indices.
         """
-        log_pi = tf.nn.log_softmax(logits[:, N_SPECIAL:], axis=-1)
+        # log pi = logits - logsumexp(logits) per row: a shift that changes no row's top k, so
+        # the logits are ranked as they are (a [B, V] log-softmax less per step)
+        log_pi = logits[:, N_SPECIAL:]
         if greedy is True:
             scores = log_pi
         elif greedy is False:
