@@ -105,11 +105,12 @@ def environment(tf_version):
             "platform": platform.platform()}
 
 
-def write_record(path, benchmark, args, figures, before, tf_version, note=""):
-    """Write a benchmark's figures with the environment and the machine state as JSON."""
+def write_record(path, benchmark, args, figures, before, env, note=""):
+    """Write a benchmark's figures with the environment (`environment()`, taken when the run
+    started: the commit that ran) and the machine state as JSON."""
     import json
     record = {"benchmark": benchmark, "argv": sys.argv[1:], "args": vars(args),
-              "environment": environment(tf_version),
+              "environment": env,
               "machine_before": before, "machine_after": machine_state(),
               "note": note, "figures": figures}
     directory = os.path.dirname(os.path.abspath(path))

@@ -49,8 +49,8 @@ import time
 
 import numpy as np
 
-from _common import (TimedSession, add_size_args, categorize, load_average,  # noqa: E402
-                     machine_state, write_record)  # (_common puts this checkout's src/ on sys.path)
+from _common import (TimedSession, add_size_args, categorize, environment,  # noqa: E402
+                     load_average, machine_state, write_record)  # (_common puts this checkout's src/ on sys.path)
 
 from irecgan.data.vocab import N_SPECIAL  # noqa: E402
 from irecgan.generation import Generator, ReferenceGenerator  # noqa: E402
@@ -339,7 +339,7 @@ def run_size(args, n_items):
 
 def main(argv=None):
     args = parse_args(argv)
-    before = machine_state()
+    before, env = machine_state(), environment(TF_VERSION)
     print("TensorFlow %s, numpy %s, Python %s, load average %s%s" % (
         TF_VERSION, np.__version__, sys.version.split()[0], before["load_average"],
         ", QUICK (tiny sizes)" if args.quick else ""))
@@ -355,7 +355,7 @@ def main(argv=None):
                            r["no_q_d"]["batched"]["steps_per_s"]))
     if args.record:
         figures = {"sizes": results, "speedup_vs_reference": sim["speedup_matched"]}
-        write_record(args.record, "generation", args, figures, before, TF_VERSION, args.note)
+        write_record(args.record, "generation", args, figures, before, env, args.note)
         print("recorded in %s" % args.record)
     print("(the last line: %d items, with q_D, per generated step at matched lengths, against "
           "the reference loop with in-graph sampling; TF %s, load average at the end %s)" % (

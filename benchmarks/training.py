@@ -56,8 +56,8 @@ import time
 
 import numpy as np
 
-from _common import (add_size_args, machine_state, op_times,  # noqa: E402
-                     write_record)  # (_common puts this checkout's src/ on sys.path)
+from _common import (add_size_args, environment, machine_state,  # noqa: E402
+                     op_times, write_record)  # (_common puts this checkout's src/ on sys.path)
 
 from irecgan.data.batching import iterate_batches, make_batch  # noqa: E402
 from irecgan.experiment import DEFAULTS  # noqa: E402
@@ -179,16 +179,19 @@ def session_config(threads):
                           inter_op_parallelism_threads=threads)
 
 
-def matmul_gflops(n, repeats, threads, seed):
-    """Best and median GFLOP/s of an n x n x n float32 tf.matmul (inputs in variables)."""
+def matmul_gflops(n, repeats, threads, seed, dtype="float32"):
+    """Best and median GFLOP/s of an n x n x n tf.matmul of `dtype` (inputs in variables)."""
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(seed)
         a = tf.get_variable("a", [n, n], initializer=tf.random_normal_initializer())
         b = tf.get_variable("b", [n, n], initializer=tf.random_normal_initializer())
+        if dtype != "float32":  # cast once, into variables: the timed op is the matmul alone
+            a = tf.get_variable("a_" + dtype, initializer=tf.cast(a.initialized_value(), dtype))
+            b = tf.get_variable("b_" + dtype, initializer=tf.cast(b.initialized_value(), dtype))
         product = tf.matmul(a, b)
         # the output stays inside TF: fetch a scalar that depends on all of it
-        checksum = tf.reduce_sum(product[:1])
+        checksum = tf.reduce_sum(tf.cast(product[:1], tf.float32))
         init = tf.global_variables_initializer()
     with tf.Session(graph=graph, config=session_config(threads)) as session:
         session.run(init)
@@ -263,7 +266,7 @@ def profile_step(session, fetches, feed, models):
 
 def main(argv=None):
     args = parse_args(argv)
-    before = machine_state()
+    before, env = machine_state(), environment(TF_VERSION)
     vocab = args.items + N_SPECIAL
     lstm_f, out_f, step_f = flops_per_token(args.embed, args.hidden, args.layers, vocab)
     print("TensorFlow %s, numpy %s, %d CPU(s) visible, threads=%d, load average %s%s" % (
@@ -359,6 +362,17 @@ def main(argv=None):
     print("matmul %d^3 float32 (after): best %.1f GFLOP/s, median %.1f GFLOP/s; peak used: "
           "%.1f GFLOP/s" % (args.matmul_n, after, median, max(peak, after)))
     matmul = {"before_best": peak, "after_best": after}
+    # the candidate of a bfloat16 compute dtype: is a bfloat16 matmul faster here at all?
+    try:
+        bf16, bf16_median = matmul_gflops(args.matmul_n, args.matmul_repeats, args.threads,
+                                          args.seed, "bfloat16")
+        matmul["bfloat16_best"], matmul["bfloat16_median"] = bf16, bf16_median
+        print("matmul %d^3 bfloat16: best %.1f GFLOP/s, median %.1f GFLOP/s (%.2f x the float32 "
+              "best)" % (args.matmul_n, bf16, bf16_median, bf16 / max(peak, after)))
+    except (tf.errors.OpError, TypeError, ValueError) as e:
+        matmul["bfloat16_error"] = str(e).splitlines()[0][:200]
+        print("matmul bfloat16: not available on TensorFlow %s (%s)" % (
+            TF_VERSION, matmul["bfloat16_error"]))
     peak = max(peak, after)
     for figures in results.values():
         figures["fraction_of_matmul_peak"] = figures["useful_gflops"] / peak
@@ -370,7 +384,7 @@ def main(argv=None):
                    "flops_per_token": {"lstm_fwd": lstm_f, "output_fwd": out_f,
                                        "train_step": step_f},
                    "fraction_of_matmul_peak": results[args.feed]["fraction_of_matmul_peak"]}
-        write_record(args.record, "training", args, figures, before, TF_VERSION, args.note)
+        write_record(args.record, "training", args, figures, before, env, args.note)
         print("recorded in %s" % args.record)
     print("fraction_of_matmul_peak: %.3f" % results[args.feed]["fraction_of_matmul_peak"])
 

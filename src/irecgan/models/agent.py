@@ -76,9 +76,9 @@ class Agent(object):
             scores = log_pi
         elif greedy is False:
             scores = log_pi + gumbel(tf.shape(log_pi), seed=seed)
-        else:
-            noise = gumbel(tf.shape(log_pi), seed=seed)
-            scores = tf.where_v2(greedy, log_pi, log_pi + noise)
+        else:  # a cond, not a select: no noise drawn when greedy, no [B, V] select otherwise
+            scores = tf.cond(greedy, lambda: log_pi,
+                             lambda: log_pi + gumbel(tf.shape(log_pi), seed=seed))
         _, top = tf.nn.top_k(scores, k=self.k, sorted=True)
         return top + N_SPECIAL
 
