@@ -489,3 +489,23 @@ def test_reference_samples_in_the_graph_like_the_step_graph(plain):
             break
         prefix.append(int(out["next_click"][0]))
     assert len(prefix) >= 2  # the comparison ran past the first step
+
+
+def test_reference_and_batched_engine_draw_the_same_lengths(plain):
+    """Both engines sample from the same distributions, so their session lengths agree in
+    distribution (the benchmark's matched-length speedup relies on nothing else): a two-sample
+    chi-square over lengths 1..MAX_LEN stays below its 99.9 % quantile (5 degrees of freedom:
+    20.5). Fixed seeds; the batched engine with q_D (its main steps also spawn rollouts)."""
+    gen = Generator(plain.models, plain.sess, MAX_LEN, n_rollouts=2)  # not recording
+    rng = np.random.RandomState(17)
+    batched = gen.generate(rng.randint(N_SPECIAL, V, size=1200), rng, with_q_d=True)
+    ref = ReferenceGenerator(plain.models, plain.sess, MAX_LEN)
+    rng = np.random.RandomState(18)
+    reference = ref.generate(rng.randint(N_SPECIAL, V, size=400), rng, with_q_d=False)
+    a = np.bincount([len(s.clicks) for s in batched], minlength=MAX_LEN + 1)[1:]
+    b = np.bincount([len(s.clicks) for s in reference], minlength=MAX_LEN + 1)[1:]
+    assert a.sum() == 1200 and b.sum() == 400 and a.min() > 20  # every length occurs
+    # two-sample chi-square: sum over bins of (a/sqrt(na/nb) - b*sqrt(na/nb))^2 / (a + b)
+    ka, kb = np.sqrt(400.0 / 1200.0), np.sqrt(1200.0 / 400.0)
+    chi2 = float(np.sum((ka * a - kb * b) ** 2 / (a + b)))
+    assert chi2 < 20.5, (a, b, chi2)
