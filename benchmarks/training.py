@@ -51,13 +51,12 @@ from __future__ import print_function
 import argparse
 import collections
 import os
-import re
 import time
 
 import numpy as np
 
-from _common import (add_size_args, environment, machine_state,  # noqa: E402
-                     op_times, write_record)  # (_common puts this checkout's src/ on sys.path)
+from _common import (TimedSession, add_size_args, categorize, environment,  # noqa: E402
+                     machine_state, write_record)  # (_common puts this checkout's src/ on sys.path)
 
 from irecgan.data.batching import iterate_batches, make_batch  # noqa: E402
 from irecgan.experiment import DEFAULTS  # noqa: E402
@@ -237,31 +236,23 @@ CATEGORIES = [  # first match wins; matched against "op_type node_name"
     ("LSTM loop (fwd+grad)", r"rnn_unroll|^(Enter|Exit|NextIteration|Merge|Switch|LoopCond|"
                              r"StackPushV2|StackPopV2|StackV2) "),
     ("output layer matmul+bias (fwd+grad)",
-     r"agent(_\d+)?/(policy/)?(MatMul|add|Reshape\w*|GatherNd\w*)(_grad)?(/|$)"),
+     r"agent(_\d+)?/(policy/)?(MatMul|add|Reshape\w*|GatherNd\w*)(_grad)?(/| |$)"),
     ("embedding lookup (+grad)", r"embedding"),
 ]
 
 
 def profile_step(session, fetches, feed, models):
-    """Traced step: {category: ms}, {op type: ms}, wall ms, the output-layer matmul shapes."""
-    options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
-    metadata = tf.RunMetadata()
-    start = time.time()
-    session.run(fetches, feed, options=options, run_metadata=metadata)
-    wall = (time.time() - start) * 1e3
-    by_cat = collections.OrderedDict((name, 0.0) for name, _ in CATEGORIES)
-    by_cat["other"] = 0.0
+    """Traced step: {category: ms}, {op type: ms}, wall ms. A matmul with V output columns (the
+    forward logits and the kernel's gradient) is the output layer whatever grappler named it."""
+    timer = TimedSession(session, trace=True)
+    timer.run(fetches, feed)
+    output_layer = [("output layer matmul+bias (fwd+grad)",
+                     r"MatMul\S* .* cols=%d$" % models.agent.vocab_size)]
+    by_cat = collections.OrderedDict(categorize(timer.op_ms, output_layer + CATEGORIES))
     by_type = collections.Counter()
-    for op_type, node_name, ms, _ in op_times(metadata):
-        key = "%s %s" % (op_type, node_name)
-        for name, pattern in CATEGORIES:
-            if re.search(pattern, key):
-                by_cat[name] += ms
-                break
-        else:
-            by_cat["other"] += ms
+    for (op_type, _), ms in timer.op_ms.items():
         by_type[op_type] += ms
-    return by_cat, by_type, wall
+    return by_cat, by_type, timer.run_seconds * 1e3
 
 
 def main(argv=None):
