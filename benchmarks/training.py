@@ -19,7 +19,8 @@ At E = 50, H = 512, 2 layers, V = 40,004: LSTM 6.50 MFLOP, output 40.96 MFLOP, s
 per token. The embedding lookup, the softmax / cross-entropy (~5 V flops per token, but memory-
 bound), the gate nonlinearities and the Adam update are not counted. "Useful" GFLOP/s counts
 the real positions of a batch (sum of session lengths); "executed" counts every padded position
-(B x max length), which is what dynamic_rnn and the output layer actually compute.
+(B x max length), which is what dynamic_rnn computes (the LSTM runs over the padded batch; the
+output layer and its cross-entropy run on the real positions only, see `models/agent.py`).
 
 Feeds (`--feed`):
   trainer     batches exactly as the trainer forms them: `iterate_batches` with a shuffling
@@ -36,23 +37,26 @@ run (same thread settings).
     .venv/bin/python benchmarks/training.py            # paper sizes (a few minutes on 2 cores)
     .venv/bin/python benchmarks/training.py --quick    # tiny smoke run (seconds; numbers mean nothing)
     .venv/bin/python benchmarks/training.py --profile  # + where the time of one step goes
+    .venv/bin/python benchmarks/training.py --record FILE  # + the figures as JSON (commit,
+                                                           #   versions, CPU, load)
 
-Figures of a run before the trainer computed the output layer on real positions only and
-bucketed by length (same machine, shared): 21.6 sessions/s, 0.080 of the matmul peak; the same
-data with the prototype of both changes reached 0.345. Figures of the current code: see the
-closing notes of the issue and `python benchmarks/training.py`.
+Recorded figures (commit, versions, CPU model and the machine's load with them) are in
+`benchmarks/results/`; the README cites them. An older, unrecorded history: before the trainer
+computed the output layer on real positions only and bucketed by length, 21.6 sessions/s and
+0.080 of the matmul peak; the prototype of both changes reached 0.345 (2-core development
+machine, shared, commit and load not kept).
 """
 from __future__ import print_function
 
 import argparse
 import collections
 import os
-import re
 import time
 
 import numpy as np
 
-from _common import add_size_args  # noqa: E402  (puts this checkout's src/ on sys.path)
+from _common import (TimedSession, add_size_args, categorize, environment,  # noqa: E402
+                     machine_state, write_record)  # (_common puts this checkout's src/ on sys.path)
 
 from irecgan.data.batching import iterate_batches, make_batch  # noqa: E402
 from irecgan.experiment import DEFAULTS  # noqa: E402
@@ -84,6 +88,9 @@ def parse_args(argv=None):
     p.add_argument("--profile", action="store_true",
                    help="trace one step of each feed and print the time per op category")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--record", metavar="FILE", default="",
+                   help="write the figures, versions, commit, CPU and load to FILE (JSON)")
+    p.add_argument("--note", default="", help="free text stored in the record")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     args = p.parse_args(argv)
     if args.quick:
@@ -171,16 +178,19 @@ def session_config(threads):
                           inter_op_parallelism_threads=threads)
 
 
-def matmul_gflops(n, repeats, threads, seed):
-    """Best and median GFLOP/s of an n x n x n float32 tf.matmul (inputs in variables)."""
+def matmul_gflops(n, repeats, threads, seed, dtype="float32"):
+    """Best and median GFLOP/s of an n x n x n tf.matmul of `dtype` (inputs in variables)."""
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(seed)
         a = tf.get_variable("a", [n, n], initializer=tf.random_normal_initializer())
         b = tf.get_variable("b", [n, n], initializer=tf.random_normal_initializer())
+        if dtype != "float32":  # cast once, into variables: the timed op is the matmul alone
+            a = tf.get_variable("a_" + dtype, initializer=tf.cast(a.initialized_value(), dtype))
+            b = tf.get_variable("b_" + dtype, initializer=tf.cast(b.initialized_value(), dtype))
         product = tf.matmul(a, b)
         # the output stays inside TF: fetch a scalar that depends on all of it
-        checksum = tf.reduce_sum(product[:1])
+        checksum = tf.reduce_sum(tf.cast(product[:1], tf.float32))
         init = tf.global_variables_initializer()
     with tf.Session(graph=graph, config=session_config(threads)) as session:
         session.run(init)
@@ -226,44 +236,32 @@ CATEGORIES = [  # first match wins; matched against "op_type node_name"
     ("LSTM loop (fwd+grad)", r"rnn_unroll|^(Enter|Exit|NextIteration|Merge|Switch|LoopCond|"
                              r"StackPushV2|StackPopV2|StackV2) "),
     ("output layer matmul+bias (fwd+grad)",
-     r"agent(_\d+)?/(policy/)?(MatMul|add|Reshape\w*|GatherNd\w*)(_grad)?(/|$)"),
+     r"agent(_\d+)?/(policy/)?(MatMul|add|Reshape\w*|GatherNd\w*)(_grad)?(/| |$)"),
     ("embedding lookup (+grad)", r"embedding"),
 ]
 
 
 def profile_step(session, fetches, feed, models):
-    """Traced step: {category: ms}, {op type: ms}, wall ms, the output-layer matmul shapes."""
-    options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
-    metadata = tf.RunMetadata()
-    start = time.time()
-    session.run(fetches, feed, options=options, run_metadata=metadata)
-    wall = (time.time() - start) * 1e3
-    by_cat = collections.OrderedDict((name, 0.0) for name, _ in CATEGORIES)
-    by_cat["other"] = 0.0
+    """Traced step: {category: ms}, {op type: ms}, wall ms. A matmul with V output columns (the
+    forward logits and the kernel's gradient) is the output layer whatever grappler named it."""
+    timer = TimedSession(session, trace=True)
+    timer.run(fetches, feed)
+    output_layer = [("output layer matmul+bias (fwd+grad)",
+                     r"MatMul\S* .* cols=%d$" % models.agent.vocab_size)]
+    by_cat = collections.OrderedDict(categorize(timer.op_ms, output_layer + CATEGORIES))
     by_type = collections.Counter()
-    for device in metadata.step_stats.dev_stats:
-        for node in device.node_stats:
-            label = node.timeline_label or ""
-            match = re.search(r"= (\w+)\(", label)
-            op_type = match.group(1) if match else node.node_name.split(":")[0]
-            ms = (node.all_end_rel_micros or node.op_end_rel_micros) / 1e3
-            key = "%s %s" % (op_type, node.node_name)
-            for name, pattern in CATEGORIES:
-                if re.search(pattern, key):
-                    by_cat[name] += ms
-                    break
-            else:
-                by_cat["other"] += ms
-            by_type[op_type] += ms
-    return by_cat, by_type, wall
+    for (op_type, _), ms in timer.op_ms.items():
+        by_type[op_type] += ms
+    return by_cat, by_type, timer.run_seconds * 1e3
 
 
 def main(argv=None):
     args = parse_args(argv)
+    before, env = machine_state(), environment(TF_VERSION)
     vocab = args.items + N_SPECIAL
     lstm_f, out_f, step_f = flops_per_token(args.embed, args.hidden, args.layers, vocab)
-    print("TensorFlow %s, numpy %s, %d CPU(s) visible, threads=%d%s" % (
-        TF_VERSION, np.__version__, os.cpu_count() or 0, args.threads,
+    print("TensorFlow %s, numpy %s, %d CPU(s) visible, threads=%d, load average %s%s" % (
+        TF_VERSION, np.__version__, os.cpu_count() or 0, args.threads, before["load_average"],
         ", QUICK (tiny sizes)" if args.quick else ""))
     print("agent: %d x %d LSTM, %d-d embeddings, vocabulary %d, batch %d" % (
         args.layers, args.hidden, args.embed, vocab, args.batch))
@@ -312,7 +310,13 @@ def main(argv=None):
         t_step = float(times.sum())
         t_make_timed = t_make * float(len(times)) / len(batches)
         useful = step_f * real.sum() / t_step / 1e9
-        results[feed_name] = useful
+        results[feed_name] = {"timed_steps": len(times), "s_per_step_mean": float(times.mean()),
+                              "s_per_step_median": float(np.median(times)),
+                              "real_position_share": float(real.sum() / executed.sum()),
+                              "sessions_per_s": n_sessions / t_step,
+                              "sessions_per_s_with_make_batch":
+                                  n_sessions / (t_step + t_make_timed),
+                              "useful_gflops": useful}
         print("")
         print("feed %s: %d timed steps, %.3f s/step (median %.3f); %.0f%% of the %.0f padded "
               "positions/batch are real (%.1f)" % (
@@ -334,6 +338,8 @@ def main(argv=None):
                   "%d x %d positions, %d real):" % (
                       wall, total, shape[0], shape[1] - 1,
                       int(feed_dicts[typical][agent.mask].sum())))
+            results[feed_name]["profile_ms"] = dict(by_cat)
+            results[feed_name]["profile_wall_ms"] = wall
             for name, ms in by_cat.items():
                 print("    %-38s %8.1f ms  %5.1f%%" % (name, ms, 100.0 * ms / max(total, 1e-9)))
             print("    top op types (ms): %s" % ", ".join(
@@ -346,11 +352,32 @@ def main(argv=None):
     print("")
     print("matmul %d^3 float32 (after): best %.1f GFLOP/s, median %.1f GFLOP/s; peak used: "
           "%.1f GFLOP/s" % (args.matmul_n, after, median, max(peak, after)))
+    matmul = {"before_best": peak, "after_best": after}
+    # the candidate of a bfloat16 compute dtype: is a bfloat16 matmul faster here at all?
+    try:
+        bf16, bf16_median = matmul_gflops(args.matmul_n, args.matmul_repeats, args.threads,
+                                          args.seed, "bfloat16")
+        matmul["bfloat16_best"], matmul["bfloat16_median"] = bf16, bf16_median
+        print("matmul %d^3 bfloat16: best %.1f GFLOP/s, median %.1f GFLOP/s (%.2f x the float32 "
+              "best)" % (args.matmul_n, bf16, bf16_median, bf16 / max(peak, after)))
+    except (tf.errors.OpError, TypeError, ValueError) as e:
+        matmul["bfloat16_error"] = str(e).splitlines()[0][:200]
+        print("matmul bfloat16: not available on TensorFlow %s (%s)" % (
+            TF_VERSION, matmul["bfloat16_error"]))
     peak = max(peak, after)
+    for figures in results.values():
+        figures["fraction_of_matmul_peak"] = figures["useful_gflops"] / peak
     print("fraction of matmul peak (useful GFLOP/s / matmul best), target 0.30: trainer feed "
-          "%.3f, unbucketed feed %.3f" % (results["trainer"] / peak,
-                                          results["unbucketed"] / peak))
-    print("fraction_of_matmul_peak: %.3f" % (results[args.feed] / peak))
+          "%.3f, unbucketed feed %.3f" % (results["trainer"]["fraction_of_matmul_peak"],
+                                          results["unbucketed"]["fraction_of_matmul_peak"]))
+    if args.record:
+        figures = {"feeds": results, "matmul_gflops": matmul, "matmul_peak_gflops": peak,
+                   "flops_per_token": {"lstm_fwd": lstm_f, "output_fwd": out_f,
+                                       "train_step": step_f},
+                   "fraction_of_matmul_peak": results[args.feed]["fraction_of_matmul_peak"]}
+        write_record(args.record, "training", args, figures, before, env, args.note)
+        print("recorded in %s" % args.record)
+    print("fraction_of_matmul_peak: %.3f" % results[args.feed]["fraction_of_matmul_peak"])
 
 if __name__ == "__main__":
     main()

@@ -206,10 +206,7 @@ def test_synthetic_is_deterministic(tmp_path):
 
 
 def test_output_readable_by_log_reader(tmp_path):
-    try:
-        from irecgan.data.logfile import read_log
-    except ImportError:  # pragma: no cover
-        pytest.skip("irecgan.data.logfile.read_log does not exist yet")
+    from irecgan.data.logfile import read_log
     raw = str(tmp_path / "raw")
     planted = write_synthetic_raw(raw, 3)
     out = str(tmp_path / "log.txt")

@@ -22,6 +22,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SRC = os.path.join(ROOT, "src")
+BENCHMARKS = os.path.join(ROOT, "benchmarks")  # scripts run on both stacks too: checked alike
 TF115_DIR = os.path.join(HERE, "tf115")
 SHARED_TF115_DIR = os.path.join(ROOT, "..", "shared", "tf115")
 TFCOMPAT = "irecgan.tfcompat"  # the one module that imports TensorFlow
@@ -31,8 +32,12 @@ TFCOMPAT = "irecgan.tfcompat"  # the one module that imports TensorFlow
 # Source files and name resolution (shared by the TF and numpy checks)
 
 def source_files():
-    """(path relative to the repository, dotted module name, is_package) of every .py in src/."""
+    """(path relative to the repository, dotted module name, is_package) of every .py in src/
+    and benchmarks/ (a benchmark script's module name is `benchmarks.<script>`)."""
     out = []
+    for name in sorted(os.listdir(BENCHMARKS)):
+        if name.endswith(".py"):
+            out.append((os.path.join("benchmarks", name), "benchmarks." + name[:-3], False))
     for dirpath, dirnames, filenames in os.walk(SRC):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
                              and d != "__pycache__" and not d.endswith(".egg-info"))
@@ -451,7 +456,7 @@ def run_vermin(paths):
 
 
 def test_src_needs_at_most_python_3_6():
-    code, lines, version = run_vermin([SRC])
+    code, lines, version = run_vermin([SRC, BENCHMARKS])
     report = "\n".join(lines)
     assert code == 0, "vermin: code needs more than Python 3.6:\n" + report
     assert version is not None and version <= (3, 6), report

@@ -426,3 +426,86 @@ def test_q_d_without_a_discriminator_is_an_error():
         assert all(s.q_d is None and 1 <= len(s.clicks) <= MAX_LEN for s in sessions)
         with pytest.raises(ValueError, match="discriminator"):
             generate(gen, 51, n=4)
+
+
+# -- spawned first rollout steps; the reference samples like the engine ---------------------------
+def test_spawned_rows_are_the_act_half_on_the_picked_outputs_with_the_shifted_seed(plain):
+    """`run(spawn=...)` samples the picked rows' act half in the same run; it equals `act` fed
+    with those rows' advance outputs and the seed + [1, 0], and the main rows are unchanged."""
+    step = plain.gen.step_graph
+    rows = 4
+    seed = np.array([21, 8], np.int64)
+    click = np.array([5, 9, 17, 40], np.int32)
+    force = np.array([False, False, False, True])
+    spawn = np.repeat(np.arange(rows, dtype=np.int32), 3)
+    out, outputs, _ = step.run(plain.sess, click, step.zero_states(rows), seed, force,
+                               spawn=spawn, spawn_force_eos=force[spawn])
+    spawned = out.pop("spawn")
+    alone, _, _ = step.run(plain.sess, click, step.zero_states(rows), seed, force)
+    for key in ("rec", "choice", "next_click", "purchase"):
+        np.testing.assert_array_equal(out[key], alone[key])
+    want = step.act(plain.sess, [o[spawn] for o in outputs], seed + [1, 0], force[spawn])
+    for key in ("rec", "choice", "next_click", "purchase"):
+        np.testing.assert_array_equal(spawned[key], want[key])
+    np.testing.assert_allclose(spawned["term"], want["term"], rtol=1e-6, atol=1e-6)
+    assert spawned["rec"].shape == (3 * rows, K)
+    assert np.all(spawned["next_click"][-3:] == EOS)  # the forced row's rollouts end at once
+    # other noise than the main rows': the three copies of a row do not all agree
+    assert any(len(set(map(tuple, spawned["rec"][3 * r:3 * r + 3]))) > 1 for r in range(rows))
+
+
+class FixedSeeds(object):
+    """Stands in for the RandomState of `new_seed`: hands out the given numbers in order."""
+
+    def __init__(self, numbers):
+        self.numbers = list(numbers)
+
+    def randint(self, high):
+        return self.numbers.pop(0)
+
+
+def test_reference_samples_in_the_graph_like_the_step_graph(plain):
+    """With the same noise seeds, the reference's agent call recommends what the step graph
+    recommends, and its user call (the prefix re-encoded) picks what the step graph picks: both
+    loops sample from the same distributions with the same ops."""
+    ref = ReferenceGenerator(plain.models, plain.sess, MAX_LEN)
+    step = plain.gen.step_graph
+    zero = [np.zeros((1, TINY["hidden"]), np.float32) for _ in ref.a_in]
+    states = step.zero_states(1)
+    prefix = [7]
+    for t, (s0, s1) in enumerate([(3, 4), (10, 2), (99, 5), (1234, 77)]):
+        seed = np.array([s0, s1], np.int64)
+        out, _, states_next = step.run(plain.sess, np.array(prefix[-1:], np.int32), states,
+                                       seed, np.array([False]))
+        # agent: the reference uses its seed as drawn; the step graph's agent uses `seed`
+        rec, zero = ref._agent(prefix[-1], zero, FixedSeeds([s0, s1]))
+        assert rec == out["rec"][0].tolist()
+        # user: the step graph's user noise is seeded with seed + [0, 1]
+        choice = ref._user(prefix, rec + [EOS], False, FixedSeeds([s0, s1 + 1]))
+        assert choice == int(out["choice"][0])
+        assert ref._user(prefix, rec + [EOS], True, FixedSeeds([s0, s1 + 1])) == K
+        states = states_next
+        if out["next_click"][0] == EOS:
+            break
+        prefix.append(int(out["next_click"][0]))
+    assert len(prefix) >= 2  # the comparison ran past the first step
+
+
+def test_reference_and_batched_engine_draw_the_same_lengths(plain):
+    """Both engines sample from the same distributions, so their session lengths agree in
+    distribution (the benchmark's matched-length speedup relies on nothing else): a two-sample
+    chi-square over lengths 1..MAX_LEN stays below its 99.9 % quantile (5 degrees of freedom:
+    20.5). Fixed seeds; the batched engine with q_D (its main steps also spawn rollouts)."""
+    gen = Generator(plain.models, plain.sess, MAX_LEN, n_rollouts=2)  # not recording
+    rng = np.random.RandomState(17)
+    batched = gen.generate(rng.randint(N_SPECIAL, V, size=1200), rng, with_q_d=True)
+    ref = ReferenceGenerator(plain.models, plain.sess, MAX_LEN)
+    rng = np.random.RandomState(18)
+    reference = ref.generate(rng.randint(N_SPECIAL, V, size=400), rng, with_q_d=False)
+    a = np.bincount([len(s.clicks) for s in batched], minlength=MAX_LEN + 1)[1:]
+    b = np.bincount([len(s.clicks) for s in reference], minlength=MAX_LEN + 1)[1:]
+    assert a.sum() == 1200 and b.sum() == 400 and a.min() > 20  # every length occurs
+    # two-sample chi-square: sum over bins of (a/sqrt(na/nb) - b*sqrt(na/nb))^2 / (a + b)
+    ka, kb = np.sqrt(400.0 / 1200.0), np.sqrt(1200.0 / 400.0)
+    chi2 = float(np.sum((ka * a - kb * b) ** 2 / (a + b)))
+    assert chi2 < 20.5, (a, b, chi2)

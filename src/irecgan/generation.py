@@ -12,7 +12,9 @@ numpy RandomState is reproducible and resumable.
 time step; then every (session, position) prefix is continued by N rollouts, all of them in one
 batch, and `q_D(t)` is the mean of D over the completed rollouts (D of the session itself at the
 last position). D's logit is a masked mean of per-step terms, so a prefix's D state and partial
-sum are carried into its continuations instead of re-reading the prefix.
+sum are carried into its continuations instead of re-reading the prefix. The first step of a
+prefix's rollouts is sampled in the same `session.run` as the main step that reaches the prefix
+(`spawn`), from the LSTM outputs that run computed, so no [rows, V] logits ever leave the graph.
 
 `ReferenceGenerator` reproduces the reference's one-sequence-at-a-time loop (one `session.run`
 per agent step, per user step with the whole prefix re-encoded, and per discriminator call),
@@ -25,6 +27,7 @@ from irecgan.data.vocab import EOS, PAD
 from irecgan.tfcompat import flatten_state, pick_per_row, tf
 
 SEED_MAX = 2 ** 31 - 1
+ACT_FETCHES = ("rec", "choice", "next_click", "purchase", "term")
 
 
 class StepGraph(object):
@@ -35,14 +38,18 @@ class StepGraph(object):
     preference [R, E] and LSTM output [R, H], the discriminator's LSTM output [R, H]. "Act": from
     those outputs alone, the agent recommends k items, the user model picks one of them or
     `_EOS` and a purchase flag, and D scores the position. Feeding the outputs (`act`) instead of
-    the click and states (`run`) skips the LSTMs: the engine does that for the first step of
-    every rollout, whose LSTM work the main trajectory has already done.
+    the click and states (`run`) skips the LSTMs. The act half is built a second time on the rows
+    of the outputs that `spawn` picks (with its own noise): the first step of the N rollouts of
+    every prefix ending at this step, whose LSTM work the main step has just done, sampled in the
+    same run.
 
     Feeds: click [R], the flattened LSTM states, seed [2] (stateless noise), force_eos [R] (the
-      user must pick `_EOS`: the sequence is at max_len), greedy (agent top-k, no sampling).
+      user must pick `_EOS`: the sequence is at max_len), greedy (agent top-k, no sampling);
+      optionally spawn [S] (row indices, e.g. each row N times) and spawn_force_eos [S].
     Fetches: rec [R, k], cands [R, k+1] (rec + `_EOS`), user_log_probs [R, k+1], choice [R]
       (index into cands), next_click [R], purchase [R], term [R] (D's per-position term; 0
-      without D), the advance outputs and the new flattened states.
+      without D), the advance outputs and the new flattened states; the same act fetches for
+      the spawned rows ([S, ...]).
     """
 
     def __init__(self, models):
@@ -70,47 +77,73 @@ class StepGraph(object):
                 self.outputs.append(self.disc_output)
 
             # act (depends on the advance outputs only)
-            rows = tf.shape(self.agent_logits)[0]
-            self.rec = agent.recommend(self.agent_logits, self.greedy, seed=self.seed)
-            eos = tf.fill(tf.stack([rows, 1]), EOS)
-            self.cands = tf.concat([self.rec, eos], axis=1)
-            cand_mask = tf.ones(tf.shape(self.cands), tf.float32)
-            self.user_log_probs = user.click_log_probs_for(self.user_pref, self.cands, cand_mask)
-            sampled = user.sample_click(self.user_log_probs, seed=self.seed + [0, 1])
-            eos_index = tf.fill(tf.stack([rows]), agent.k)
-            self.choice = tf.where_v2(self.force_eos, eos_index, sampled)
-            self.next_click = pick_per_row(self.cands, self.choice)
-            is_item = tf.not_equal(self.next_click, EOS)
-            p_buy = user.purchase_prob_for(self.user_output, self.next_click)
-            self.purchase = tf.cast(tf.logical_and(is_item, p_buy > 0.5), tf.int32)
-            if disc is not None:
-                self.term = disc.position_terms(self.disc_output, self.cands, cand_mask,
-                                                self.choice, self.purchase)
-            else:
-                self.term = tf.zeros(tf.stack([rows]), tf.float32)
+            act = self._build_act(self.outputs, self.seed, self.force_eos)
+            self.rec, self.cands = act["rec"], act["cands"]
+            self.user_log_probs, self.choice = act["user_log_probs"], act["choice"]
+            self.next_click, self.purchase, self.term = (act["next_click"], act["purchase"],
+                                                         act["term"])
+            # spawn: the act half on picked rows of the same outputs, with other noise
+            self.spawn = tf.placeholder_with_default(tf.zeros([0], tf.int32), [None],
+                                                     name="spawn")
+            self.spawn_force_eos = tf.placeholder_with_default(tf.zeros([0], tf.bool), [None],
+                                                               name="spawn_force_eos")
+            spawned = self._build_act([tf.gather(o, self.spawn) for o in self.outputs],
+                                      self.seed + [1, 0], self.spawn_force_eos)
         self.n_models = len(self.in_states)
         self.hidden = [agent.encoder.hidden, user.encoder.hidden] + (
             [disc.encoder.hidden] if disc is not None else [])
-        self._act_fetches = {"rec": self.rec, "choice": self.choice,
-                             "next_click": self.next_click, "purchase": self.purchase,
-                             "term": self.term}
+        self._act_fetches = dict((key, act[key]) for key in ACT_FETCHES)
+        self._spawn_fetches = dict((key, spawned[key]) for key in ACT_FETCHES)
+
+    def _build_act(self, outputs, seed, force_eos):
+        """The act ops on advance outputs [agent logits, user preference, user output (, D
+        output)] of R rows; `seed` an int64 [2] tensor. Returns a dict of tensors (class doc)."""
+        agent, user, disc = self.models.agent, self.models.user, self.models.disc
+        agent_logits, user_pref, user_output = outputs[:3]
+        rows = tf.shape(agent_logits)[0]
+        rec = agent.recommend(agent_logits, self.greedy, seed=seed)
+        eos = tf.fill(tf.stack([rows, 1]), EOS)
+        cands = tf.concat([rec, eos], axis=1)
+        cand_mask = tf.ones(tf.shape(cands), tf.float32)
+        user_log_probs = user.click_log_probs_for(user_pref, cands, cand_mask)
+        sampled = user.sample_click(user_log_probs, seed=seed + [0, 1])
+        eos_index = tf.fill(tf.stack([rows]), agent.k)
+        choice = tf.where_v2(force_eos, eos_index, sampled)
+        next_click = pick_per_row(cands, choice)
+        is_item = tf.not_equal(next_click, EOS)
+        p_buy = user.purchase_prob_for(user_output, next_click)
+        purchase = tf.cast(tf.logical_and(is_item, p_buy > 0.5), tf.int32)
+        if disc is not None:
+            term = disc.position_terms(outputs[3], cands, cand_mask, choice, purchase)
+        else:
+            term = tf.zeros(tf.stack([rows]), tf.float32)
+        return {"rec": rec, "cands": cands, "user_log_probs": user_log_probs, "choice": choice,
+                "next_click": next_click, "purchase": purchase, "term": term}
 
     def zero_states(self, rows):
         """Zero LSTM states for `rows` sequences: a list (one per model) of flat arrays."""
         return [[np.zeros((rows, h), np.float32) for _ in flat]
                 for flat, h in zip(self.in_states, self.hidden)]
 
-    def run(self, session, click, states, seed, force_eos, greedy=False):
-        """One whole step for all rows. Returns (act outputs, advance outputs, new states)."""
+    def run(self, session, click, states, seed, force_eos, greedy=False, spawn=None,
+            spawn_force_eos=None, fetch_outputs=True):
+        """One whole step for all rows. Returns (act outputs, advance outputs, new states); with
+        `spawn` (row indices [S]) the act outputs hold "spawn": the act outputs of those rows
+        with other noise ([S, ...]); `fetch_outputs=False` leaves the advance outputs (the
+        agent's [R, V] logits among them) in the graph and returns None for them."""
         feed = {self.click: click, self.seed: seed, self.force_eos: force_eos,
                 self.greedy: greedy}
         for placeholders, arrays in zip(self.in_states, states):
             feed.update(zip(placeholders, arrays))
         fetches = dict(self._act_fetches)
-        fetches["_outputs"] = self.outputs
+        if fetch_outputs:
+            fetches["_outputs"] = self.outputs
         fetches["_states"] = self.out_states
+        if spawn is not None:
+            feed.update({self.spawn: spawn, self.spawn_force_eos: spawn_force_eos})
+            fetches["spawn"] = self._spawn_fetches
         out = session.run(fetches, feed)
-        return out, out.pop("_outputs"), out.pop("_states")
+        return out, out.pop("_outputs", None), out.pop("_states")
 
     def act(self, session, outputs, seed, force_eos, greedy=False):
         """The act half only, from fed advance outputs (no LSTM work)."""
@@ -127,6 +160,11 @@ def concat_states(chunks):
     """Concatenate lists of per-model flat state arrays along rows."""
     return [[np.concatenate([c[m][j] for c in chunks]) for j in range(len(chunks[0][m]))]
             for m in range(len(chunks[0]))]
+
+
+def merge_acts(acts):
+    """Concatenate act-output dicts along rows."""
+    return dict((k, np.concatenate([a[k] for a in acts])) for k in acts[0])
 
 
 def sigmoid(x):
@@ -161,8 +199,10 @@ class Generator(object):
 
     A prefix ending with position t's target click c_{t+1} is continued from the state after
     consuming c_{t+1}; the main trajectory consumed exactly that click from exactly that state at
-    its next step, so the first rollout step reuses those LSTM outputs (`StepGraph.act`) and
-    only samples; rollouts then step normally until `_EOS` or max_len.
+    its next step, so the first rollout step reuses those LSTM outputs: that main step also
+    samples the N rollouts' first step (`StepGraph.run(spawn=...)`, each row's outputs picked N
+    times, so the main step's chunks hold max_rows // (N + 1) rows); rollouts then step normally
+    until `_EOS` or max_len.
     """
 
     def __init__(self, models, session, max_len, n_rollouts=5, max_rows=4096,
@@ -181,34 +221,30 @@ class Generator(object):
         self.record_rollouts = bool(record_rollouts)
         self.rollouts = []
 
-    def _chunks(self, n):
-        return [slice(start, start + self.max_rows) for start in range(0, n, self.max_rows)]
-
-    def _step(self, rows, rng):
-        """A whole step (advance + act) for `rows`, in chunks of max_rows."""
+    def _step(self, rows, rng, spawn=False):
+        """A whole step (advance + act) for `rows`, in chunks of at most max_rows rows. Returns
+        (act outputs, new states, spawned act outputs: with `spawn`, N rows per row in row
+        order, the first step of each row's rollouts; else None)."""
         force = rows.lengths >= self.max_len
-        acts, outputs, states = [], [], []
-        for part in self._chunks(len(rows.click)):
-            act, out, st = self.step_graph.run(
+        reps = self.n_rollouts if spawn else 0
+        size = max(1, self.max_rows // (1 + reps))
+        acts, spawned, states = [], [], []
+        for start in range(0, len(rows.click), size):
+            part = slice(start, start + size)
+            extra = {}
+            if spawn:
+                n = len(rows.click[part])
+                extra = dict(spawn=np.repeat(np.arange(n, dtype=np.int32), reps),
+                             spawn_force_eos=np.repeat(force[part], reps))
+            act, _, st = self.step_graph.run(
                 self.session, rows.click[part], [[a[part] for a in flat] for flat in rows.states],
-                new_seed(rng), force[part])
+                new_seed(rng), force[part], fetch_outputs=False, **extra)
             self.calls += 1
+            if spawn:
+                spawned.append(act.pop("spawn"))
             acts.append(act)
-            outputs.append(out)
             states.append(st)
-        merged = dict((k, np.concatenate([a[k] for a in acts])) for k in acts[0])
-        outputs = [np.concatenate([o[j] for o in outputs]) for j in range(len(outputs[0]))]
-        return merged, outputs, concat_states(states)
-
-    def _act(self, outputs, lengths, rng):
-        """The act half for rows whose advance outputs are known, in chunks of max_rows."""
-        force = lengths >= self.max_len
-        acts = []
-        for part in self._chunks(len(lengths)):
-            acts.append(self.step_graph.act(self.session, [o[part] for o in outputs],
-                                            new_seed(rng), force[part]))
-            self.calls += 1
-        return dict((k, np.concatenate([a[k] for a in acts])) for k in acts[0])
+        return merge_acts(acts), concat_states(states), merge_acts(spawned) if spawn else None
 
     def generate(self, first_clicks, rng, with_q_d=True):
         """Generate one session per entry of `first_clicks` (vocabulary indices).
@@ -227,17 +263,19 @@ class Generator(object):
         end_lists = [None] * n
         d_full = np.zeros(n)
         # prefixes to roll out, one chunk per step p >= 1: the rows alive at step p end their
-        # prefix t = p - 1 with the click they now consume; kept: (session, t, advance outputs
-        # and states after consuming it, length, D partial sum and count through position t)
+        # prefix t = p - 1 with the click they now consume; kept: (session, t, the sampled first
+        # step of its N rollouts, states after consuming it, length, D partial sum and count
+        # through position t)
         prefixes = []
 
         rows = _Rows(session=np.arange(n), click=np.array(first_clicks, np.int32),
                      states=self.step_graph.zero_states(n), lengths=np.ones(n, np.int64),
                      dsum=np.zeros(n), dcount=np.zeros(n))
         while len(rows.session):
-            act, outputs, states = self._step(rows, rng)
-            if with_q_d and rows.lengths[0] > 1:
-                prefixes.append((rows.session, rows.lengths - 2, outputs, states, rows.lengths,
+            spawn = with_q_d and rows.lengths[0] > 1
+            act, states, spawned = self._step(rows, rng, spawn=spawn)
+            if spawn:
+                prefixes.append((rows.session, rows.lengths - 2, spawned, states, rows.lengths,
                                  rows.dsum, rows.dcount))
             rows.states = states
             rows.dsum = rows.dsum + act["term"]
@@ -273,8 +311,7 @@ class Generator(object):
         n_prefix = len(session_of)
         reps = self.n_rollouts
         owner = np.repeat(np.arange(n_prefix), reps)
-        outputs = [np.concatenate([p[2][j] for p in prefixes])[owner]
-                   for j in range(len(prefixes[0][2]))]
+        act = merge_acts([p[2] for p in prefixes])  # first step: sampled by the main steps
         rows = _Rows(rollout=np.arange(len(owner)), click=np.zeros(len(owner), np.int32),
                      states=take_states(concat_states([p[3] for p in prefixes]), owner),
                      lengths=np.concatenate([p[4] for p in prefixes])[owner],
@@ -282,7 +319,6 @@ class Generator(object):
                      dcount=np.concatenate([p[6] for p in prefixes])[owner])
         scores = np.zeros(len(owner))
         trails = [[] for _ in owner] if self.record_rollouts else None
-        act = self._act(outputs, rows.lengths, rng)  # first step: the LSTMs already ran
         while True:
             rows.dsum = rows.dsum + act["term"]
             rows.dcount = rows.dcount + 1
@@ -297,7 +333,7 @@ class Generator(object):
             rows.keep(np.nonzero(~ended)[0])
             if not len(rows.rollout):
                 break
-            act, _, rows.states = self._step(rows, rng)
+            act, rows.states, _ = self._step(rows, rng)
         means = scores.reshape(n_prefix, reps).mean(axis=1)
         for j in range(n_prefix):
             q_d[session_of[j]][position[j]] = float(means[j])
@@ -315,10 +351,14 @@ class Generator(object):
 class ReferenceGenerator(object):
     """The reference's loop: one sequence at a time, re-encoding the prefix for the user model.
 
-    Per interaction step: one `session.run` for the agent (fed state), one for the user model
-    over the whole prefix (the batch graph with B = 1), and for q_D, N rollouts per position each
-    stepped the same way and scored by one discriminator call on the completed sequence.
-    Sampling uses numpy Gumbel noise from `rng`. For the benchmark and equivalence tests only.
+    Per interaction step: one `session.run` for the agent (fed click and state; the k items are
+    sampled in the graph, Gumbel top-k as in `StepGraph`, and only they are fetched), one for the
+    user model over the whole prefix (the batch graph with B = 1; the click is sampled in the
+    graph among the last position's candidates and only its index is fetched), and for q_D, N
+    rollouts per position each stepped the same way and scored by one discriminator call on the
+    completed sequence. Noise seeds are drawn from `rng` (stateless ops, as in `Generator`), so
+    both engines sample from the same distributions and do the same sampling work per row. For
+    the benchmark and equivalence tests only.
     """
 
     def __init__(self, models, session, max_len, n_rollouts=5):
@@ -326,27 +366,33 @@ class ReferenceGenerator(object):
         self.session = session
         self.max_len = int(max_len)
         self.n_rollouts = int(n_rollouts)
-        agent = models.agent
+        agent, user = models.agent, models.user
         with models.graph.as_default(), tf.name_scope("reference_step"):
             self.a_click = tf.placeholder(tf.int32, [None], name="click")
+            self.a_seed = tf.placeholder(tf.int64, [2], name="agent_seed")
             self.a_state = agent.encoder.cell.state_placeholders("agent_state")
             logits, a_next = agent.step(self.a_click, self.a_state)
-            self.a_log_pi = tf.nn.log_softmax(logits[:, 4:], axis=-1)
+            self.a_rec = agent.recommend(logits, False, seed=self.a_seed)        # [1, k]
             self.a_next = flatten_state(a_next)
+            # the user model's batch graph re-encodes the prefix; sample at its last position
+            self.u_seed = tf.placeholder(tf.int64, [2], name="user_seed")
+            self.u_force_eos = tf.placeholder(tf.bool, [], name="force_eos")
+            last = user.click_log_probs[:, -1, :]                                 # [1, k+1]
+            sampled = user.sample_click(last, seed=self.u_seed)                  # [1]
+            eos_index = tf.fill(tf.shape(sampled), tf.shape(last)[1] - 1)
+            self.u_choice = tf.where_v2(self.u_force_eos, eos_index, sampled)
         self.a_in = flatten_state(self.a_state)
         self.calls = 0
 
     def _agent(self, click, state, rng):
-        feed = {self.a_click: [click]}
+        feed = {self.a_click: [click], self.a_seed: new_seed(rng)}
         feed.update(zip(self.a_in, state))
-        log_pi, new_state = self.session.run([self.a_log_pi, self.a_next], feed)
+        rec, new_state = self.session.run([self.a_rec, self.a_next], feed)
         self.calls += 1
-        g = -np.log(-np.log(rng.uniform(1e-10, 1.0 - 1e-7, size=log_pi.shape[1])))
-        rec = np.argsort(-(log_pi[0] + g), kind="stable")[:self.models.agent.k] + 4
-        return rec.tolist(), new_state
+        return rec[0].tolist(), new_state
 
-    def user_log_probs(self, prefix, cands):
-        """Re-encode `prefix` (clicks so far) and score `cands`: log-probs [len(cands)]."""
+    def _user_feed(self, prefix, cands):
+        """The user model's batch feed (B = 1) of `prefix` with `cands` at its last position."""
         u = self.models.user
         n = len(prefix)
         clicks = np.array([list(prefix) + [PAD]], np.int32)
@@ -354,17 +400,21 @@ class ReferenceGenerator(object):
         rec[0, -1] = cands
         mask = np.zeros((1, n, len(cands)), np.float32)
         mask[0, -1] = 1.0
-        feed = {u.clicks: clicks, u.lengths: [n], u.rec_lists: rec, u.rec_mask: mask}
-        out = self.session.run(u.click_log_probs, feed)
+        return {u.clicks: clicks, u.lengths: [n], u.rec_lists: rec, u.rec_mask: mask}
+
+    def user_log_probs(self, prefix, cands):
+        """Re-encode `prefix` (clicks so far) and score `cands`: log-probs [len(cands)]."""
+        out = self.session.run(self.models.user.click_log_probs, self._user_feed(prefix, cands))
         self.calls += 1
         return out[0, -1]
 
     def _user(self, prefix, cands, force_eos, rng):
-        logp = self.user_log_probs(prefix, cands)
-        if force_eos:
-            return len(cands) - 1
-        g = -np.log(-np.log(rng.uniform(1e-10, 1.0 - 1e-7, size=logp.shape)))
-        return int(np.argmax(logp + g))
+        """Re-encode `prefix`, sample the index of the click among `cands` (in the graph)."""
+        feed = self._user_feed(prefix, cands)
+        feed.update({self.u_seed: new_seed(rng), self.u_force_eos: bool(force_eos)})
+        choice = self.session.run(self.u_choice, feed)
+        self.calls += 1
+        return int(choice[0])
 
     def _continue(self, prefix, lists, state, rng):
         """Step a sequence to its end; returns (clicks, lists incl. the end list)."""

@@ -64,18 +64,21 @@ class Agent(object):
         """Top-k items from logits [B, V], excluding the special tokens.
 
         Sampling (greedy=False) is top-k of Gumbel-perturbed log pi, i.e. k items drawn without
-        replacement with probability proportional to pi; greedy=True is plain top-k.
+        replacement with probability proportional to pi; greedy=True is plain top-k. Both rank
+        the logits directly (top-k of log pi + g = top-k of logits + g).
         `greedy` may be a python bool or a scalar bool tensor; `seed` an int64 [2] tensor (the
         stateless noise seed). Returns int32 [B, k] indices.
         """
-        log_pi = tf.nn.log_softmax(logits[:, N_SPECIAL:], axis=-1)
+        # log pi = logits - logsumexp(logits) per row: a shift that changes no row's top k, so
+        # the logits are ranked as they are (a [B, V] log-softmax less per step)
+        log_pi = logits[:, N_SPECIAL:]
         if greedy is True:
             scores = log_pi
         elif greedy is False:
             scores = log_pi + gumbel(tf.shape(log_pi), seed=seed)
-        else:
-            noise = gumbel(tf.shape(log_pi), seed=seed)
-            scores = tf.where_v2(greedy, log_pi, log_pi + noise)
+        else:  # a cond, not a select: no noise drawn when greedy, no [B, V] select otherwise
+            scores = tf.cond(greedy, lambda: log_pi,
+                             lambda: log_pi + gumbel(tf.shape(log_pi), seed=seed))
         _, top = tf.nn.top_k(scores, k=self.k, sorted=True)
         return top + N_SPECIAL
 

@@ -1,0 +1,93 @@
+"""The benchmark scripts still run (smoke runs at tiny sizes: the figures are not checked, only
+that each script finishes, prints its last line and records what it promises), and the
+benchmark's length matching computes what its docstring says."""
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "benchmarks")
+
+
+def run_script(name, *args):
+    out = subprocess.run([sys.executable, os.path.join(BENCH, name), "--quick"] + list(args),
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout.strip().splitlines()
+
+
+def check_record(path, benchmark):
+    with open(path) as f:
+        record = json.load(f)
+    assert record["benchmark"] == benchmark
+    env = record["environment"]
+    for key in ("commit", "tensorflow", "numpy", "python", "cpu_model", "cpus"):
+        assert key in env
+    assert env["tensorflow"] and env["numpy"] and env["python"] and env["cpu_model"]
+    if os.path.exists(os.path.join(ROOT, ".git")):  # a checkout (CI), not a copied tree
+        assert re.match(r"^[0-9a-f]{40}$", env["commit"] or "")
+    for moment in ("machine_before", "machine_after"):
+        assert "load_average" in record[moment] and "busy_processes" in record[moment]
+    assert record["args"]["quick"] is True
+    return record
+
+
+def test_generation_benchmark_quick_prints_its_last_line_and_records(tmp_path):
+    path = str(tmp_path / "generation.json")
+    lines = run_script("generation.py", "--profile", "--record", path)
+    match = re.match(r"^speedup_vs_reference: (\d+\.\d)$", lines[-1])
+    assert match, lines[-1]
+    record = check_record(path, "generation")
+    figures = record["figures"]
+    assert figures["speedup_vs_reference"] == pytest.approx(float(match.group(1)), abs=0.051)
+    assert [size["items"] for size in figures["sizes"]] == [50, 500]
+    sim = figures["sizes"][0]
+    for key in ("q_d", "no_q_d"):
+        assert sim[key]["batched"]["steps"] > 0 and sim[key]["reference"]["steps"] > 0
+    assert sim["profile"]["op_ms_total"] > 0
+
+
+def test_training_benchmark_quick_prints_its_last_line_and_records(tmp_path):
+    path = str(tmp_path / "training.json")
+    lines = run_script("training.py", "--record", path)
+    match = re.match(r"^fraction_of_matmul_peak: (\d+\.\d{3})$", lines[-1])
+    assert match, lines[-1]
+    record = check_record(path, "training")
+    assert record["figures"]["fraction_of_matmul_peak"] == pytest.approx(
+        float(match.group(1)), abs=0.0006)
+
+
+@pytest.fixture(scope="module")
+def bench_generation():
+    if BENCH not in sys.path:
+        sys.path.insert(0, BENCH)  # its `from _common import ...`
+    spec = importlib.util.spec_from_file_location("bench_generation",
+                                                  os.path.join(BENCH, "generation.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reference_rate_is_taken_at_the_batched_length_mix(bench_generation):
+    # reference: sessions of length 2 took 1 s and 3 s (mean 2 s), one of length 4 took 6 s.
+    # batched lengths [2, 2, 4]: 8 steps that the reference would do in 2 + 2 + 6 = 10 s
+    rate, missing = bench_generation.matched_rate([2, 2, 4], [2, 2, 4], [1.0, 3.0, 6.0])
+    assert rate == pytest.approx(0.8)  # 8 / 10
+    assert missing == []
+    # its raw rate (8 steps in 10 s) would be the same only by chance: with batched lengths
+    # [4, 4] it is 8 / (6 + 6) = 0.667
+    assert bench_generation.matched_rate([4, 4], [2, 2, 4], [1.0, 3.0, 6.0])[0] == \
+        pytest.approx(8.0 / 12.0)
+
+
+def test_a_length_the_reference_never_produced_is_scaled_from_the_nearest(bench_generation):
+    # length 5 is missing; the nearest is 4 (6 s): 6 * 5 / 4 = 7.5 s; steps 5 + 2 = 7
+    rate, missing = bench_generation.matched_rate([5, 2], [2, 4], [2.0, 6.0])
+    assert missing == [5]
+    assert rate == pytest.approx(7.0 / (7.5 + 2.0))
