@@ -10,18 +10,21 @@ from irecgan.errors import UserError
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
 from irecgan.sim import online
+from irecgan.sim import recsim_env
 from irecgan.sim.paramfile import read_kind
 from irecgan.tfcompat import gather_per_batch, tf
 
 
 def load_environment(path):
-    """The simulator whose parameters are in `path` (an MDP or a neural oracle file)."""
+    """The simulator whose parameters are in `path` (an MDP, neural oracle or RecSim file)."""
     kind = read_kind(path)
     if kind == mdp_sim.KIND:
         return mdp_sim.MDP.load(path)
     if kind == neural_sim.KIND:
         user_params, _ = neural_sim.load_params(path)
         return neural_sim.NeuralUser(user_params)
+    if kind == recsim_env.KIND:
+        return recsim_env.RecSimWorld.load(path)
     raise UserError("%s holds no simulator parameters (kind %r)" % (path, kind))
 
 

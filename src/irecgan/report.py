@@ -384,10 +384,12 @@ def _jsonable_seed(seed):
 
 def environment_policies(path, rng):
     """`(env, OrderedDict name -> policy)` for a simulator parameter file: an MDP
-    (random, max, mix) or a neural oracle (random lists, its logging policy)."""
+    (random, max, mix), a neural oracle (random lists, its logging policy) or a RecSim world
+    (random, quality, oracle: `sim.recsim_env.reference_policies`)."""
     from irecgan.sim import mdp as mdp_sim
     from irecgan.sim import neural as neural_sim
     from irecgan.sim import online
+    from irecgan.sim import recsim_env
     from irecgan.sim.paramfile import read_kind
     kind = read_kind(path)
     policies = collections.OrderedDict()
@@ -400,6 +402,9 @@ def environment_policies(path, rng):
         env = neural_sim.NeuralUser(user_params)
         policies["random"] = online.RandomLists(env.n_items, env.list_size, rng)
         policies["logging"] = neural_sim.LoggingPolicy(policy_params)
+    elif kind == recsim_env.KIND:
+        env = recsim_env.RecSimWorld.load(path)
+        policies = recsim_env.reference_policies(env, rng)
     else:
         raise UserError("%s holds no simulator parameters (kind %r)" % (path, kind))
     return env, policies

@@ -2,6 +2,10 @@
 
     irecgan-simulate --env=mdp --policy=random|max|mix --sessions=N --seed=S --out=FILE
     irecgan-simulate --env=neural --sessions=N --seed=S --out=FILE [--sample_click] [--sample_list]
+    irecgan-simulate --env=recsim --policy=random|quality --sessions=N --seed=S --out=FILE
+
+`--env=recsim` (RecSim's interest-evolution user on a fixed corpus, `irecgan.sim.recsim_env`)
+needs the optional extra: pip install -e ".[tf2,recsim]".
 
 `--params=FILE` reuses saved simulator parameters instead of drawing them from the seed;
 `--params_out` (default `OUT.params.npz`) receives the parameters used. For the same flags the log,
@@ -25,11 +29,14 @@ from irecgan.errors import UserError
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
 from irecgan.sim import online
+from irecgan.sim import recsim_env
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("env", "mdp", "Simulator: mdp (SPEC 8) or neural (SPEC 8b).")
+flags.DEFINE_string("env", "mdp", "Simulator: mdp (SPEC 8), neural (SPEC 8b) or recsim "
+                    "(RecSim's interest-evolution user; needs the recsim extra).")
 flags.DEFINE_string("policy", None, "Logging policy. mdp: random (default), max or mix; "
-                    "neural: logging (its logging LSTM, the only choice).")
+                    "neural: logging (its logging LSTM, the only choice); recsim: random "
+                    "(default) or quality.")
 flags.DEFINE_integer("sessions", 10000, "Number of logged sessions (each with >= 2 steps).")
 flags.DEFINE_integer("seed", 0, "Seed of every random stream.")
 flags.DEFINE_string("out", None, "Output log file (required).")
@@ -43,7 +50,7 @@ flags.DEFINE_boolean("sample_list", False, "neural: draw the logging list from t
 flags.DEFINE_integer("eval_sessions", 1000, "Sessions per reference policy for the online "
                      "figures of the summary (0: skip them).")
 
-ENVS = ("mdp", "neural")
+ENVS = ("mdp", "neural", "recsim")
 BATCH = 1000
 PARAMS_SUFFIX = ".params.npz"
 
@@ -63,11 +70,12 @@ def _check_flags():
         raise UserError("--eval_sessions must be >= 0, got %d" % FLAGS.eval_sessions)
     if not FLAGS.out:
         raise UserError("--out=FILE is required")
-    if FLAGS.env == "mdp":
+    if FLAGS.env in ("mdp", "recsim"):
         policy = FLAGS.policy or "random"
-        if policy not in mdp_sim.POLICIES:
-            raise UserError("--policy must be one of %s for --env=mdp, got %r"
-                            % (", ".join(mdp_sim.POLICIES), policy))
+        names = mdp_sim.POLICIES if FLAGS.env == "mdp" else recsim_env.POLICIES
+        if policy not in names:
+            raise UserError("--policy must be one of %s for --env=%s, got %r"
+                            % (", ".join(names), FLAGS.env, policy))
         if FLAGS.sample_click or FLAGS.sample_list:
             raise UserError("--sample_click/--sample_list apply to --env=neural only")
     else:
@@ -88,6 +96,9 @@ def _fmt_eval(name, res, coverage):
         name, res["reward_mean"], res["reward_std"], res["clicks_mean"], res["length_mean"])
     if coverage:
         text += "  coverage@1 %.3f  coverage@10 %.3f" % (res["coverage@1"], res["coverage@10"])
+    if "watch_time_mean" in res:
+        text += "  watch time/session %7.3f +- %7.3f min" % (res["watch_time_mean"],
+                                                           res["watch_time_std"])
     return text
 
 
@@ -142,12 +153,38 @@ def simulate_neural(params_path, seed, n_sessions, eval_sessions, sample_click, 
     return sessions, stats, save, lines
 
 
+def simulate_recsim(policy_name, params_path, seed, n_sessions, eval_sessions):
+    """As `simulate_mdp`, for RecSim's interest-evolution user (`sim.recsim_env`)."""
+    rng_params, rng_sessions, rng_policy = _streams(seed)
+    if params_path:
+        world = recsim_env.RecSimWorld.load(params_path)
+    else:
+        world = recsim_env.RecSimWorld.random(rng_params)
+    policy = recsim_env.logging_policy(world, policy_name, rng_policy)
+    sessions, stats = recsim_env.generate_log(world, policy, n_sessions, rng_sessions,
+                                              batch_size=BATCH)
+    lines = []
+    if eval_sessions:
+        lines.append("online figures per policy (%d sessions each, seed %d, at most %d steps; "
+                     "reward = clicks):" % (eval_sessions, seed, world.max_steps))
+        pols = recsim_env.reference_policies(world, np.random.RandomState([seed, 5]))
+        for name, pol in pols.items():
+            res = online.evaluate(world, pol, eval_sessions, seed=[seed, 4], batch_size=BATCH,
+                                  max_steps=world.max_steps)
+            lines.append(_fmt_eval(name, res, False)
+                         + ("  (the ceiling: knows the user)" if name == "oracle" else ""))
+    return sessions, stats, world.save, lines
+
+
 def main(argv):
     if len(argv) > 1:
         raise UserError("unexpected argument %r (all options are --flags)" % argv[1])
     policy, params_out = _check_flags()
     if FLAGS.env == "mdp":
         sessions, stats, save, eval_lines = simulate_mdp(
+            policy, FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions)
+    elif FLAGS.env == "recsim":
+        sessions, stats, save, eval_lines = simulate_recsim(
             policy, FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions)
     else:
         sessions, stats, save, eval_lines = simulate_neural(
@@ -170,10 +207,10 @@ def main(argv):
         "step limit)" % (n, stats["generated"], stats["discarded_short"], stats["truncated"]),
         "steps:               %d" % lines,
         "mean session length: %.3f steps" % (float(lines) / n),
-        "mean reward/session: %.3f (%s)" % (stats["reward"] / n, "clicks" if FLAGS.env == "mdp"
-                                            else "purchases"),
+        "mean reward/session: %.3f (%s)" % (stats["reward"] / n, "purchases"
+                                            if FLAGS.env == "neural" else "clicks"),
     ]
-    if FLAGS.env == "neural":
+    if FLAGS.env != "mdp":
         out.append("purchase rate:       %.2f %% of click steps (start steps excluded)" % (
             100.0 * purchases / max(lines - n, 1)))
     sys.stdout.write("\n".join(out + eval_lines) + "\n")
