@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Reproduce the simulator tables: the paper's MDP (logs of the `random` and `max` logging
-# policies, one MDP) and the neural-oracle user (top-20 lists of its logging LSTM).
+# policies, one MDP), the neural-oracle user (top-20 lists of its logging LSTM) and, when the
+# recsim extra is installed (pip install -e ".[tf2,recsim]"), RecSim's interest-evolution user
+# (a log of random slates of 10 from a fixed corpus of 100 videos).
 # Trains lstm, pg, irecgan_nod and irecgan for every seed on each log, evaluates offline P@k and
 # online reward (+ coverage@k on the MDP), and writes results/sim/table.md, table.csv and plots.
 #
@@ -80,6 +82,15 @@ simulate() {  # name, flags...
 simulate mdp_random --env=mdp --policy=random
 simulate mdp_max --env=mdp --policy=max --params="$DATA/mdp_random.params.npz"
 simulate neural --env=neural
+DATASETS="mdp_random mdp_max neural"
+# RecSim's interest-evolution user: only where the optional extra imports
+if why=$("$PY" -c "import sys; from irecgan.sim.recsim_env import available
+ok, why = available(); print(why); sys.exit(0 if ok else 1)" 2>/dev/null); then
+  simulate recsim --env=recsim --policy=random
+  DATASETS="$DATASETS recsim"
+else
+  echo "run_sim.sh: recsim rows skipped: ${why:-the recsim extra does not import}"
+fi
 
 # -- 2. the runs ------------------------------------------------------------------------------
 dataset_flags() {
@@ -88,12 +99,14 @@ dataset_flags() {
       echo "--n_items=50 --k=10 --split=fold --env_params=$DATA/mdp_random.params.npz" ;;
     neural)
       echo "--n_items=99 --k=20 --split=ratio --env_params=$DATA/neural.params.npz" ;;
+    recsim)
+      echo "--n_items=100 --k=10 --split=fold --env_params=$DATA/recsim.params.npz" ;;
   esac
 }
 jobs_file=$RUNS/jobs.txt
 : > "$jobs_file"
 todo=0
-for dataset in mdp_random mdp_max neural; do
+for dataset in $DATASETS; do
   for method in $METHODS; do
     for seed in $SEEDS; do
       dir=$RUNS/runs/$dataset/$method/seed$seed
@@ -110,9 +123,12 @@ if [ "$todo" -gt 0 ]; then
 fi
 
 # -- 3. the table and the plots ------------------------------------------------------------------
+RECSIM_ROWS=()
+case " $DATASETS " in *" recsim "*) RECSIM_ROWS=(--env_params="recsim=$DATA/recsim.params.npz") ;; esac
 "$PY" -m irecgan.cli.report --out="$OUT" --published=sim \
     --env_params="mdp_random=$DATA/mdp_random.params.npz" \
     --env_params="mdp_max=$DATA/mdp_random.params.npz" \
+    ${RECSIM_ROWS[@]+"${RECSIM_ROWS[@]}"} \
     --env_params="neural=$DATA/neural.params.npz" --policy_sessions=$POLICY_SESSIONS \
     --title="Simulators ($(basename "$CFG" .cfg), seeds: $SEEDS)" "$RUNS/runs"
 echo "run_sim.sh: finished in $(( $(date +%s) - start )) s; table in $OUT/table.md"

@@ -117,7 +117,8 @@ def test_corpus_is_recsims_sampler_seeded_and_saved(world, tmp_path):
         doc = sampler.sample_document()
         assert doc.doc_id() == i == world.docs[i].doc_id()
         np.testing.assert_array_equal(doc.features, world.corpus.features[i])
-        assert doc.quality == world.corpus.quality[i] and doc.cluster_id == world.corpus.cluster_id[i]
+        assert doc.quality == world.corpus.quality[i]
+        assert doc.cluster_id == world.corpus.cluster_id[i]
     path = str(tmp_path / "w.npz")
     world.save(path)
     loaded = R.RecSimWorld.load(path)

@@ -36,7 +36,7 @@ METRICS = "metrics.jsonl"
 RESULTS = "results.json"
 
 METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan")
-POLICY_ORDER = ("random", "max", "mix", "logging")
+POLICY_ORDER = ("random", "max", "mix", "logging", "quality", "oracle")
 COVERAGE_K = 10
 DDOF = 1  # sample standard deviation over seeds
 STD_NOTE = ("mean +- sample standard deviation over seeds (n - 1 denominator); a cell with a "
@@ -258,8 +258,8 @@ def _method_rank(method):
 
 
 def row_sort_key(row):
-    """Datasets alphabetically; within one: policy rows (random, max, mix, logging), other policy
-    rows, then lstm, pg, irecgan_nod, irecgan, then any other method by name."""
+    """Datasets alphabetically; within one: policy rows (random, max, mix, logging, quality,
+    oracle), other policy rows, then lstm, pg, irecgan_nod, irecgan, then any other method by name."""
     rank = _method_rank(row["method"])
     if row["kind"] == "policy" and rank[0] != 0:
         rank = (1, 0, str(row["method"]))
@@ -525,7 +525,7 @@ def markdown(rows, runs, title="irecgan results"):
                  "nothing evaluated); n/a: none had one." % STD_NOTE)
     lines.append("* test P@k in percent, micro-averaged over the evaluated test steps of each "
                  "run (SPEC 7). Online reward: each run's mean cumulative reward per session "
-                 "against the true simulator (MDP: clicks; neural oracle: purchases), then "
+                 "against the true simulator (MDP, RecSim: clicks; neural oracle: purchases), then "
                  "mean +- std over seeds. coverage@10: MDP only. Wall time: mean per finished "
                  "run. Averages and learning curves use finished runs only.")
     if any(r["kind"] == "policy" for r in main):
