@@ -259,7 +259,7 @@ def _method_rank(method):
 
 def row_sort_key(row):
     """Datasets alphabetically; within one: policy rows (random, max, mix, logging, quality,
-    oracle), other policy rows, then lstm, pg, irecgan_nod, irecgan, then any other method by name."""
+    oracle), other policy rows, then lstm, pg, irecgan_nod, irecgan, then any other method."""
     rank = _method_rank(row["method"])
     if row["kind"] == "policy" and rank[0] != 0:
         rank = (1, 0, str(row["method"]))
