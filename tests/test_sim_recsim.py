@@ -274,7 +274,7 @@ def test_global_numpy_generator_is_left_alone(world):
 
 
 @needs_recsim
-def test_same_seed_same_figures_and_sessions_independent_of_batching(world):
+def test_same_seed_same_figures_other_seed_other_figures(world):
     pol = lambda: R.QualityPolicy(world, rs(9))  # noqa: E731
     a = online.evaluate(world, pol(), n_sessions=30, seed=4, batch_size=30)
     b = online.evaluate(world, pol(), n_sessions=30, seed=4, batch_size=30)

@@ -36,7 +36,7 @@ METRICS = "metrics.jsonl"
 RESULTS = "results.json"
 
 METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan")
-POLICY_ORDER = ("random", "max", "mix", "logging", "quality", "oracle")
+POLICY_ORDER = ("random", "max", "mix", "logging")
 COVERAGE_K = 10
 DDOF = 1  # sample standard deviation over seeds
 STD_NOTE = ("mean +- sample standard deviation over seeds (n - 1 denominator); a cell with a "
@@ -258,8 +258,8 @@ def _method_rank(method):
 
 
 def row_sort_key(row):
-    """Datasets alphabetically; within one: policy rows (random, max, mix, logging, quality,
-    oracle), other policy rows, then lstm, pg, irecgan_nod, irecgan, then any other method."""
+    """Datasets alphabetically; within one: policy rows (random, max, mix, logging), other policy
+    rows, then lstm, pg, irecgan_nod, irecgan, then any other method by name."""
     rank = _method_rank(row["method"])
     if row["kind"] == "policy" and rank[0] != 0:
         rank = (1, 0, str(row["method"]))
