@@ -3,7 +3,9 @@
 # policies, one MDP), the sharp MDP `mdp_sharp` (the same generator with transition temperature
 # 0.05, so the clicks identify the state: the setting with headroom, issue 11; random logging)
 # and the neural-oracle user (sampled clicks, lists of 20 sampled from its logging LSTM, so test
-# sessions do not repeat training ones).
+# sessions do not repeat training ones); when the recsim extra is installed
+# (pip install -e ".[tf2,recsim]"), also RecSim's interest-evolution user (random slates of 10
+# from a fixed corpus of 100 videos).
 # Trains lstm, pg, irecgan_nod and irecgan for every seed on each log, evaluates offline P@k and
 # online reward (+ coverage@k on the MDP), and writes results/sim/table.md, table.csv and plots.
 #
@@ -92,11 +94,22 @@ simulate() {  # name, flags...
     mv "$DATA/$name.log.tmp" "$DATA/$name.log"
   fi
 }
+DATASETS="mdp_random mdp_max mdp_sharp neural"
+# RecSim's interest-evolution user: only where the optional extra imports
+RECSIM=0
+if why=$("$PY" -c "import sys; from irecgan.sim.recsim_env import available
+ok, why = available(); print(why); sys.exit(0 if ok else 1)" 2>/dev/null); then
+  RECSIM=1
+  DATASETS="$DATASETS recsim"
+else
+  echo "run_sim.sh: recsim rows skipped: ${why:-the recsim extra does not import}"
+fi
 if launch_prepare_wanted; then  # here, or in the Slurm data-preparation job
   simulate mdp_random --env=mdp --policy=random
   simulate mdp_max --env=mdp --policy=max --params="$DATA/mdp_random.params.npz"
   simulate mdp_sharp --env=mdp --policy=random --transition_temperature=0.05
   simulate neural --env=neural --sample_click --sample_list
+  if [ "$RECSIM" = 1 ]; then simulate recsim --env=recsim --policy=random; fi
 fi
 launch_prepare_done
 
@@ -109,12 +122,14 @@ dataset_flags() {
       echo "--n_items=50 --k=10 --split=fold --env_params=$DATA/mdp_sharp.params.npz" ;;
     neural)
       echo "--n_items=99 --k=20 --split=ratio --env_params=$DATA/neural.params.npz" ;;
+    recsim)
+      echo "--n_items=100 --k=10 --split=fold --env_params=$DATA/recsim.params.npz" ;;
   esac
 }
 jobs_file=$RUNS/jobs.txt
 : > "$jobs_file"
 todo=0
-for dataset in mdp_random mdp_max mdp_sharp neural; do
+for dataset in $DATASETS; do
   for method in $METHODS; do
     for seed in $SEEDS; do
       dir=$RUNS/runs/$dataset/$method/seed$seed
@@ -129,11 +144,18 @@ echo "run_sim.sh: $todo runs to do ($JOBS at a time), preset $CFG, seeds: $SEEDS
 launch_runs "$jobs_file" "$todo"  # local (xargs -P $JOBS, or one per --gpus device) or Slurm
 
 # -- 3. the table and the plots ------------------------------------------------------------------
+RECSIM_ROWS=()
+LOGGING=mdp_random=random,mdp_max=max,mdp_sharp=random,neural=logging
+if [ "$RECSIM" = 1 ]; then
+  RECSIM_ROWS=(--env_params="recsim=$DATA/recsim.params.npz")
+  LOGGING=$LOGGING,recsim=random
+fi
 "$PY" -m irecgan.cli.report --out="$OUT" --published=sim \
     --env_params="mdp_random=$DATA/mdp_random.params.npz" \
     --env_params="mdp_max=$DATA/mdp_random.params.npz" \
     --env_params="mdp_sharp=$DATA/mdp_sharp.params.npz" \
     --env_params="neural=$DATA/neural.params.npz" --policy_sessions=$POLICY_SESSIONS \
-    --logging_policy=mdp_random=random,mdp_max=max,mdp_sharp=random,neural=logging \
+    --logging_policy="$LOGGING" \
+    ${RECSIM_ROWS[@]+"${RECSIM_ROWS[@]}"} \
     --title="Simulators ($(basename "$CFG" .cfg), seeds: $SEEDS)" "$RUNS/runs"
 echo "run_sim.sh: finished in $(( $(date +%s) - start )) s; table in $OUT/table.md"

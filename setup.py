@@ -24,6 +24,12 @@ setup(
         # The paper-era target: the CUDA 10.0 Docker image for V100/P100 hosts (Python 3.6).
         "tf1": ["tensorflow-gpu==1.15.5", "numpy==1.18.5"],
         "test": ["pytest>=6", "vermin>=1.5"],
+        # RecSim's interest-evolution user (irecgan-simulate --env=recsim, sim/recsim_env.py),
+        # with the tf2 extra: ".[tf2,recsim]". Tested together on Python 3.11 / TF 2.21 /
+        # numpy 2.4; not on the TF 1.15 image. dopamine-rl 2.0.5 is the lightest release that
+        # satisfies recsim's requirement (it pulls opencv-python, never imported here).
+        "recsim": ["recsim==0.2.4", "dopamine-rl==2.0.5", "gym==0.26.2", "gin-config==0.5.0",
+                   "six>=1.12"],
     },
     entry_points={
         "console_scripts": [

@@ -677,10 +677,18 @@ def test_src_uses_only_the_numpy_1_18_api():
     assert not bad, "numpy API outside 1.18 .. 2.x:\n" + "\n".join(bad)
 
 
+# RecSim draws its choices from numpy's global generator; its adapter (and nothing else) seeds it
+# from each session's own stream and restores it afterwards (sim/recsim_env.py's docstring).
+GLOBAL_RNG_ALLOWED = {"src/irecgan/sim/recsim_env.py": set(
+    "numpy.random." + n for n in ("get_state", "set_state", "seed"))}
+
+
 def test_src_never_uses_the_global_numpy_generator():
     bad = []
     for rel, module, is_package, tree in parsed_sources():
-        bad += numpy_violations(tree, rel, module, is_package)[1]
+        allowed = GLOBAL_RNG_ALLOWED.get(rel.replace(os.sep, "/"), set())
+        bad += [v for v in numpy_violations(tree, rel, module, is_package)[1]
+                if v.split(": ")[1] not in allowed]
     assert not bad, "global numpy RNG (ARCHITECTURE rules):\n" + "\n".join(bad)
 
 

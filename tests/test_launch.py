@@ -14,6 +14,13 @@ import pytest
 
 from conftest import ROOT, SRC, run_script
 from slurm_local import LocalSlurm, SlurmError
+from irecgan.sim.recsim_env import available
+
+
+def sim_datasets():
+    """The logs of run_sim.sh: recsim's only where its optional extra is installed."""
+    return ["mdp_random", "mdp_max", "mdp_sharp", "neural"] + (
+        ["recsim"] if available()[0] else [])
 
 
 def run_bad(args, env=None):
@@ -138,7 +145,7 @@ def test_slurm_dry_run_prints_both_batch_scripts_and_submits_nothing(tmp_path):
                    env=dict(os.environ, SMOKE="1"))
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
-    n = 4 * 2  # 4 logs x 1 method x 2 seeds
+    n = 2 * len(sim_datasets())  # logs x 1 method x 2 seeds
     assert "%d runs to do (3 at a time)" % n in text
     assert "--partition=gpu --time=4:00:00" in text
     assert "#SBATCH --array=1-%d%%3" % n in text and "#SBATCH --gres=gpu:1" in text
@@ -208,7 +215,7 @@ def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task
     args = ["run_sim.sh", "--launcher=slurm", "--runs=" + runs, "--out=" + out,
             "--methods=lstm irecgan", "--jobs=2"]
     text = run_script(args, tmp_path, "submit", env)
-    n = 16  # 4 logs x 2 methods x 2 seeds
+    n = 4 * len(sim_datasets())  # logs x 2 methods x 2 seeds
     assert "%d runs to do (2 at a time)" % n in text
     prep_id, array_id, tasks, folder, name = submission(text)
     assert tasks == n
@@ -261,7 +268,7 @@ def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task
         assert metrics(run_dir) == metrics(local), run_dir
     mine, theirs = table_rows(out + "_smoke"), table_rows(local_out + "_smoke")
     ours = set(key for key, row in mine.items() if row["source"] == "ours")
-    assert ours == set((dataset, method) for dataset in ("mdp_random", "mdp_max", "mdp_sharp", "neural")
+    assert ours == set((dataset, method) for dataset in sim_datasets()
                        for method in ("lstm", "irecgan"))
     assert len(mine) > len(ours)  # the simulator-policy and published rows too
     for key, row in mine.items():

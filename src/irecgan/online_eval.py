@@ -13,13 +13,14 @@ from irecgan.errors import UserError
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
 from irecgan.sim import online
+from irecgan.sim import recsim_env
 from irecgan.sim.paramfile import read_kind
 from irecgan.tfcompat import gather_per_batch, tf
 
 
 def load_environment(path):
-    """The simulator whose parameters are in `path` (an MDP or a neural oracle file; a neural
-    user samples its clicks when the file says the log was written so)."""
+    """The simulator whose parameters are in `path` (an MDP, a neural oracle or a RecSim file; a
+    neural user samples its clicks when the file says the log was written so)."""
     kind = read_kind(path)
     if kind == mdp_sim.KIND:
         return mdp_sim.MDP.load(path)
@@ -27,6 +28,8 @@ def load_environment(path):
         user_params, _ = neural_sim.load_params(path)
         switches = neural_sim.load_switches(path)
         return neural_sim.NeuralUser(user_params, sample_click=switches["sample_click"])
+    if kind == recsim_env.KIND:
+        return recsim_env.RecSimWorld.load(path)
     raise UserError("%s holds no simulator parameters (kind %r)" % (path, kind))
 
 

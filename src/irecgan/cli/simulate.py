@@ -4,6 +4,10 @@
         [--transition_temperature=T] [--states=S] [--items=N] [--list_size=K]
     irecgan-simulate --env=neural [--policy=logging|oracle|random] --sessions=N --seed=S
         --out=FILE [--sample_click] [--sample_list]
+    irecgan-simulate --env=recsim --policy=random|quality --sessions=N --seed=S --out=FILE
+
+`--env=recsim` (RecSim's interest-evolution user on a fixed corpus, `irecgan.sim.recsim_env`)
+needs the optional extra: pip install -e ".[tf2,recsim]".
 
 `belief` (MDP) and `oracle` (neural) are the ceilings of issue 11: the best a greedy policy does
 from the click history with the true parameters (sim/belief.py, sim/neural.py).
@@ -31,12 +35,14 @@ from irecgan.errors import UserError
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
 from irecgan.sim import online
+from irecgan.sim import recsim_env
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("env", "mdp", "Simulator: mdp (SPEC 8) or neural (SPEC 8b).")
+flags.DEFINE_string("env", "mdp", "Simulator: mdp (SPEC 8), neural (SPEC 8b) or recsim "
+                    "(RecSim's interest-evolution user; needs the recsim extra).")
 flags.DEFINE_string("policy", None, "Logging policy. mdp: random (default), max, mix or belief "
                     "(the history-based ceiling); neural: logging (default, its logging LSTM), "
-                    "oracle (the ceiling) or random.")
+                    "oracle (the ceiling) or random; recsim: random (default) or quality.")
 flags.DEFINE_integer("sessions", 10000, "Number of logged sessions (each with >= 2 steps).")
 flags.DEFINE_integer("seed", 0, "Seed of every random stream.")
 flags.DEFINE_string("out", None, "Output log file (required).")
@@ -55,7 +61,7 @@ flags.DEFINE_integer("list_size", None, "mdp: list length (default %d)." % mdp_s
 flags.DEFINE_integer("eval_sessions", 1000, "Sessions per reference policy for the online "
                      "figures of the summary (0: skip them).")
 
-ENVS = ("mdp", "neural")
+ENVS = ("mdp", "neural", "recsim")
 MDP_KNOBS = ("transition_temperature", "states", "items", "list_size")
 BATCH = 1000
 PARAMS_SUFFIX = ".params.npz"
@@ -87,6 +93,15 @@ def _check_flags():
         if knobs and FLAGS.params:
             raise UserError("--%s draws new parameters: not with --params" % knobs[0])
         _check_knobs()
+    elif FLAGS.env == "recsim":
+        policy = FLAGS.policy or "random"
+        if policy not in recsim_env.POLICIES:
+            raise UserError("--policy must be one of %s for --env=recsim, got %r"
+                            % (", ".join(recsim_env.POLICIES), policy))
+        if FLAGS.sample_click or FLAGS.sample_list:
+            raise UserError("--sample_click/--sample_list apply to --env=neural only")
+        if knobs:
+            raise UserError("--%s applies to --env=mdp only" % knobs[0])
     else:
         policy = FLAGS.policy or "logging"
         if policy not in neural_sim.POLICIES:
@@ -133,6 +148,9 @@ def _fmt_eval(name, res, coverage):
                 res["length_mean"], res["clicks_mean_clicked"]))
     if coverage:
         text += "  coverage@1 %.3f  coverage@10 %.3f" % (res["coverage@1"], res["coverage@10"])
+    if "watch_time_mean" in res:
+        text += "  watch time/session %7.3f +- %7.3f min" % (res["watch_time_mean"],
+                                                           res["watch_time_std"])
     return text
 
 
@@ -197,6 +215,29 @@ NOTES = {"max": "  (knows the state)", "belief": "  (the history-based ceiling)"
          "oracle": "  (the history-based ceiling)"}
 
 
+def simulate_recsim(policy_name, params_path, seed, n_sessions, eval_sessions):
+    """As `simulate_mdp`, for RecSim's interest-evolution user (`sim.recsim_env`)."""
+    rng_params, rng_sessions, rng_policy = _streams(seed)
+    if params_path:
+        world = recsim_env.RecSimWorld.load(params_path)
+    else:
+        world = recsim_env.RecSimWorld.random(rng_params)
+    policy = recsim_env.logging_policy(world, policy_name, rng_policy)
+    sessions, stats = recsim_env.generate_log(world, policy, n_sessions, rng_sessions,
+                                              batch_size=BATCH)
+    lines = []
+    if eval_sessions:
+        lines.append("online figures per policy (%d sessions each, seed %d, at most %d steps; "
+                     "reward = clicks):" % (eval_sessions, seed, world.max_steps))
+        pols = recsim_env.reference_policies(world, np.random.RandomState([seed, 5]))
+        for name, pol in pols.items():
+            res = online.evaluate(world, pol, eval_sessions, seed=[seed, 4], batch_size=BATCH,
+                                  max_steps=world.max_steps)
+            lines.append(_fmt_eval(name, res, False)
+                         + ("  (the ceiling: knows the user)" if name == "oracle" else ""))
+    return sessions, stats, world.save, lines
+
+
 def _switch(name):
     """True/False when the flag was given, None when absent (then a loaded file decides)."""
     return bool(getattr(FLAGS, name)) if FLAGS[name].present else None
@@ -208,6 +249,10 @@ def world_line(params_path, env):
         mdp = mdp_sim.MDP.load(params_path)
         return ("world:               %d states, %d items, lists of %d, transition temperature %g"
                 % (mdp.n_states, mdp.n_items, mdp.list_size, mdp.transition_temperature))
+    if env == "recsim":
+        world = recsim_env.RecSimWorld.load(params_path)
+        return ("world:               %d videos, slates of %d, time budget %g minutes"
+                % (world.n_items, world.list_size, world.time_budget))
     sw = neural_sim.load_switches(params_path)
     return "world:               %s clicks, %s logging lists" % (
         "sampled" if sw["sample_click"] else "argmax", "sampled" if sw["sample_list"] else "top")
@@ -220,6 +265,9 @@ def main(argv):
     if FLAGS.env == "mdp":
         sessions, stats, save, eval_lines = simulate_mdp(
             policy, FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions, _mdp_knobs())
+    elif FLAGS.env == "recsim":
+        sessions, stats, save, eval_lines = simulate_recsim(
+            policy, FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions)
     else:
         sessions, stats, save, eval_lines = simulate_neural(
             FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions,
@@ -243,10 +291,10 @@ def main(argv):
         "step limit)" % (n, stats["generated"], stats["discarded_short"], stats["truncated"]),
         "steps:               %d" % lines,
         "mean session length: %.3f steps" % (float(lines) / n),
-        "mean reward/session: %.3f (%s)" % (stats["reward"] / n, "clicks" if FLAGS.env == "mdp"
-                                            else "purchases"),
+        "mean reward/session: %.3f (%s)" % (stats["reward"] / n, "purchases"
+                                            if FLAGS.env == "neural" else "clicks"),
     ]
-    if FLAGS.env == "neural":
+    if FLAGS.env != "mdp":
         out.append("purchase rate:       %.2f %% of click steps (start steps excluded)" % (
             100.0 * purchases / max(lines - n, 1)))
     sys.stdout.write("\n".join(out + eval_lines) + "\n")

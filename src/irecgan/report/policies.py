@@ -47,10 +47,12 @@ def _jsonable_seed(seed):
 
 def environment_policies(path, rng):
     """`(env, OrderedDict name -> policy)` for a simulator parameter file: an MDP (random, max,
-    mix, belief) or a neural oracle (random lists, its logging policy, oracle; the user samples
-    its clicks and the logging policy its lists when the file says so)."""
+    mix, belief), a neural oracle (random lists, its logging policy, oracle; the user samples
+    its clicks and the logging policy its lists when the file says so) or a RecSim world
+    (random, quality, oracle: `sim.recsim_env.reference_policies`)."""
     from irecgan.sim import mdp as mdp_sim
     from irecgan.sim import neural as neural_sim
+    from irecgan.sim import recsim_env
     from irecgan.sim.paramfile import read_kind
     kind = read_kind(path)
     policies = collections.OrderedDict()
@@ -65,6 +67,9 @@ def environment_policies(path, rng):
         for name in ("random", "logging", "oracle"):
             policies[name] = neural_sim.policy(env, policy_params, name, rng,
                                                sample_list=switches["sample_list"])
+    elif kind == recsim_env.KIND:
+        env = recsim_env.RecSimWorld.load(path)
+        policies = recsim_env.reference_policies(env, rng)
     else:
         raise UserError("%s holds no simulator parameters (kind %r)" % (path, kind))
     return env, policies

@@ -94,7 +94,7 @@ def markdown(rows, runs, title="irecgan results", headroom=None):
                  "nothing evaluated); n/a: none had one." % STD_NOTE)
     lines.append("* test P@k in percent, micro-averaged over the evaluated test steps of each "
                  "run (SPEC 7). Online reward: each run's mean cumulative reward per session "
-                 "against the true simulator (MDP: clicks; neural oracle: purchases), then "
+                 "against the true simulator (MDP, RecSim: clicks; neural oracle: purchases), then "
                  "mean +- std over seeds. coverage@10: MDP only. Wall time: mean per finished "
                  "run. Averages and learning curves use finished runs only.")
     if any(r["kind"] == "policy" for r in main):

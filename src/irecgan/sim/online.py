@@ -26,6 +26,9 @@ session, e.g. an int array for the MDP):
 * `log_states(states) -> list of str`: the log's `state` field for a step taken from `states`.
 * optional `coverage(states, lists, kmax) -> float array [n, kmax]`: fraction of the k best items
   of each session's state that its list contains, k = 1..kmax (MDP only).
+* optional `step_figures(next_states) -> OrderedDict name -> float array [n]`: further per-step
+  figures of the step that returned `next_states` (0 on ended rows), which `evaluate` sums per
+  session and reports as `<name>_mean` / `<name>_std` (RecSim: `watch_time`).
 
 The policy interface
 --------------------
@@ -111,14 +114,16 @@ def step_limit(env, max_steps=None):
     return limit
 
 
-def rollout(env, policy, n, rng, max_steps=None, observer=None):
+def rollout(env, policy, n, rng, max_steps=None, observer=None, after_step=None):
     """Run `n` sessions of `env` under `policy` in lock step; returns a list of `Trajectory`.
 
     Every session starts with `env.start`; at each step the policy is called once for all live
     sessions and `env.step` answers; a session stops when it ends by itself or after `max_steps`
     steps counting the start step (`None`: `env.max_steps`; larger values are cut to it).
     `observer(states, lists)`, when given, sees each step's env states and validated lists
-    (used for coverage). All randomness of the environment comes from `rng`, in a fixed order.
+    (used for coverage); `after_step(index, next_states)`, when given, sees the session indices
+    (into the returned list) of the rows of `next_states` right after each step (used for
+    `step_figures`). All randomness of the environment comes from `rng`, in a fixed order.
     """
     limit = step_limit(env, max_steps)
     states, first = env.start(int(n), rng)
@@ -140,6 +145,8 @@ def rollout(env, policy, n, rng, max_steps=None, observer=None):
             observer(states, lists)
         labels = env.log_states(states)
         clicks, rewards, purchases, states = env.step(states, lists, rng)
+        if after_step is not None:
+            after_step(live, states)
         clicks = np.asarray(clicks)
         rows = lists.tolist()
         clicks_l = clicks.tolist()
@@ -179,7 +186,9 @@ def evaluate(env, policy, n_sessions=1000, seed=0, batch_size=500, max_steps=40)
       `clicked_share`: the share of sessions with at least one click;
     * `n_sessions`, `n_lists` (lists issued, including each session's last list);
     * MDP only: `coverage@1` .. `coverage@10`: for every list issued in state s, the fraction of
-      the k best items of s (by true reward) that the list contains, averaged over all lists.
+      the k best items of s (by true reward) that the list contains, averaged over all lists;
+    * for an environment with `step_figures` (RecSim: `watch_time`): `<name>_mean`,
+      `<name>_std`, the figure summed over each session's steps, mean and std over sessions.
     """
     n_sessions = int(n_sessions)
     batch_size = int(batch_size)
@@ -187,7 +196,9 @@ def evaluate(env, policy, n_sessions=1000, seed=0, batch_size=500, max_steps=40)
         raise ValueError("n_sessions and batch_size must be >= 1")
     rng = np.random.RandomState(seed)
     has_coverage = hasattr(env, "coverage")
+    has_figures = hasattr(env, "step_figures")
     acc = {"cov": np.zeros(COVERAGE_K), "lists": 0}
+    figures = collections.OrderedDict()  # name -> per-session sums of all batches so far
 
     def observer(states, lists):
         acc["lists"] += lists.shape[0]
@@ -196,11 +207,20 @@ def evaluate(env, policy, n_sessions=1000, seed=0, batch_size=500, max_steps=40)
 
     rewards, clicks, purchases = [], [], []
     for begin in range(0, n_sessions, batch_size):
-        for t in rollout(env, policy, min(batch_size, n_sessions - begin), rng, max_steps,
-                         observer):
+        size = min(batch_size, n_sessions - begin)
+        sums = collections.OrderedDict()
+
+        def after_step(index, next_states):
+            for name, values in env.step_figures(next_states).items():
+                sums.setdefault(name, np.zeros(size))[index] += np.asarray(values, np.float64)
+
+        for t in rollout(env, policy, size, rng, max_steps, observer,
+                         after_step if has_figures else None):
             rewards.append(sum(t.rewards))
             clicks.append(len(t.clicks) - 1)
             purchases.append(sum(t.purchases))
+        for name, values in sums.items():
+            figures.setdefault(name, []).append(values)
     rewards = np.array(rewards, dtype=np.float64)
     out = collections.OrderedDict()
     out["n_sessions"] = n_sessions
@@ -218,6 +238,10 @@ def evaluate(env, policy, n_sessions=1000, seed=0, batch_size=500, max_steps=40)
         denom = max(acc["lists"], 1)
         for k in range(1, COVERAGE_K + 1):
             out["coverage@%d" % k] = float(acc["cov"][k - 1] / denom)
+    for name, parts in figures.items():
+        values = np.concatenate(parts)
+        out[name + "_mean"] = float(values.mean())
+        out[name + "_std"] = float(values.std())
     return out
 
 

@@ -1,0 +1,465 @@
+"""RecSim's interest-evolution user as a third simulator (the optional `recsim` extra).
+
+The only module of irecgan that imports RecSim (google-research/recsim, PyPI `recsim` 0.2.4),
+and only when a world is built (`import_recsim`): importing this module needs numpy alone, so
+the core package, `report` and the CLIs work without the extra, and `--env=recsim` without it is
+one `UserError` naming the pip command.
+
+The world (what `recsim.environments.interest_evolution.create_environment` builds, with a fixed
+corpus)
+------------------------------------------------------------------------------------------------
+* Documents: `n_docs` (100) videos drawn ONCE by RecSim's `UtilityModelVideoSampler` (the
+  factory's sampler) seeded from our `RandomState`: 20 topic clusters, features = the one-hot
+  cluster, length 4 minutes, quality ~ N(mean of its cluster, 0.1) where the 14 "trashy"
+  clusters have means -3..0 and the 6 "nutritious" ones 0..3. Document i has item id i
+  (`0 .. n_docs - 1`), the same in every session: RecSim resamples the candidate set per episode
+  unless told not to; here the corpus is fixed and saved in the parameter file.
+* Users: RecSim's `IEvUserModel` with `MultinomialProportionalChoiceModel` and its own
+  `UtilityModelUserSampler` (interests ~ U(-1, 1)^20, no-click mass 1, min normalizer -1, step
+  penalty 0.5 minutes, budget update `alpha = 0.9 / 3.4`, document quality factor 1), unchanged
+  but for ONE setting: the session's time budget is `time_budget` minutes (default 30) instead of
+  RecSim's 200, so that sessions end by themselves within the 40 steps that the processed log
+  allows (SPEC 2.1); with 200 minutes nearly every session runs into the step cap.
+  The choice: the user picks document i of the slate with probability proportional to
+  `interest[cluster_i] + 1`, or no document with weight 2. A click watches `min(budget, 4)`
+  minutes, costs that much budget and gives back `alpha * watch_time * quality`; a slate without
+  a click costs 0.5 minutes; a click also moves the user's interest in the clicked cluster
+  (towards or away, at random). The session is over (`is_terminal`) when the budget is <= 0.
+  Quality is the long-term lever: trashy clicks spend the budget faster.
+* Randomness: every session draws, from the environment's `RandomState`, the seed of its RecSim
+  user sampler and the seed of its own stream (a `RandomState`). RecSim draws the choice
+  (`choose_item`) and the interest-update coin (`update_state`) from numpy's GLOBAL generator:
+  before each step of a session the global generator is seeded with one draw
+  (`randint(0, 2**31 - 1)`) of the session's stream, and after each `step` call the global
+  generator is restored to what it was. So a session's outcome depends only on its seeds and the
+  slates shown, and other code's use of the global generator is untouched.
+
+Mapping onto the environment interface of `sim.online`
+------------------------------------------------------
+* Start (step 0, no list): the start item is drawn from RecSim's choice-model weights of the
+  whole corpus for the new user (`interest[cluster] + 1`, no-click excluded), by one uniform of
+  the environment's `RandomState`: the document the user arrives with. It is not a RecSim step:
+  it spends no budget, changes no interest and earns no reward.
+* A step shows a slate of `k` documents (item ids). RecSim's step (`SingleUserEnvironment.step`:
+  `simulate_response`, `update_state`, `is_terminal`) is repeated with the SAME slate until the
+  user clicks or the session is over: our log holds one click per line, and a policy of the click
+  history (every learned agent, the ceiling) would show the same slate again after a slate
+  without a click. A click: reward 1, watch time = RecSim's `watch_time`, purchase = 1 when the
+  clicked document's quality is > 0 (a "nutritious" video). When the budget runs out without a
+  click the session ends (click -1); when the click itself used up the budget the click is kept
+  and the next step ends the session without a RecSim call.
+* Online reward = clicks per session (as on the MDP); `step_figures` adds the watch time, which
+  `online.evaluate` reports as `watch_time_mean` / `watch_time_std` (RecSim's own reward,
+  `clicked_watchtime_reward`). Sessions hold at most `max_steps` = 40 steps counting the start.
+* Log state field: the index of the step (1 for the first slate), as for the neural oracle.
+
+Policies (`POLICIES`)
+---------------------
+* `random`: k of the documents uniformly (`online.RandomLists`).
+* `quality` (the better-than-random logging policy): k documents drawn without replacement with
+  probability proportional to `exp(quality)` (Gumbel top-k, own `RandomState`): it knows the
+  corpus' quality but nothing about the user.
+* `oracle` (the ceiling, never a logging policy): knows the user's true interests and RecSim's
+  budget rule, and shows the slate that maximises the expected clicks per minute of budget with
+  the current interests held fixed: `W / (sum_i w_i c_i + w_0 * penalty)` where `w_i` are the
+  choice weights, `w_0` the no-click weight and `c_i = L_i (1 - alpha q_i)` a click's net cost,
+  solved exactly over slates of k by Dinkelbach's iteration (each iterate: top-k by
+  `w_i (1 - lam c_i)`). The greedy "full slate" idea of RecSim's baselines, with RecSim's model
+  given to it; recomputed every step from the true (evolving) interests.
+"""
+import collections
+import contextlib
+import io
+import sys
+import types
+
+import numpy as np
+
+from irecgan.errors import UserError
+from irecgan.sim import online, paramfile
+
+KIND = "irecgan.sim.recsim"
+N_DOCS = 100
+LIST_SIZE = 10
+MAX_STEPS = 40
+TIME_BUDGET = 30.0
+NO_CLICK_MASS = 1.0
+QUALITY_TEMPERATURE = 1.0
+POLICIES = ("random", "quality")  # logging policies; `oracle` is the ceiling row
+INSTALL = 'pip install -e ".[tf2,recsim]"'
+KEYS = ("features", "cluster_id", "video_length", "quality", "corpus_seed", "list_size",
+        "time_budget", "no_click_mass")
+
+# What a policy receives per session (`policy_states`): the user's true state (copies).
+UserView = collections.namedtuple("UserView", [
+    "interests", "time_budget", "weights_offset", "no_click_weight", "step_penalty",
+    "update_alpha", "quality_factor"])
+
+_RECSIM = {}
+
+
+# ------------------------------------------------------------------------ importing RecSim
+def _stub(name, why):
+    """Register an empty module `name` in `sys.modules` (see `import_recsim`)."""
+    module = types.ModuleType(name)
+    module.__doc__ = "irecgan stub: %s" % why
+    sys.modules[name] = module
+
+
+def import_recsim():
+    """RecSim's modules as a dict ("ie": interest_evolution, "choice_model"), imported once.
+
+    THE ONE PLACE WITH IMPORT STUBS. `interest_evolution` imports two things irecgan never uses:
+    * `gin.tf`, which on TensorFlow >= 2.16 fails with "module 'tensorflow' has no attribute
+      'estimator'" (gin-config's TF hooks subclass `tf.estimator.SessionRunHook`); it is needed
+      only for `import gin.tf` to succeed (the `@gin.configurable` decorator is in `gin`);
+    * `recsim.simulator.runner_lib` (via `recsim/simulator/__init__.py`), the experiment runner,
+      which imports dopamine-rl.
+    Each gets an empty module in `sys.modules` only when its real import fails for that reason
+    (gin.tf: AttributeError naming `estimator`; runner_lib: ImportError of `dopamine`), then the
+    import is retried. gym's import prints a deprecation notice to stderr, silenced here.
+    Raises `UserError` naming the pip command when RecSim (or gym, gin-config) is missing.
+    """
+    if _RECSIM:
+        return _RECSIM
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            import gym  # noqa: F401  (prints its notice here, once)
+        try:
+            import gin.tf  # noqa: F401
+        except AttributeError as err:
+            if "estimator" not in str(err):
+                raise
+            _stub("gin.tf", "gin-config's TF hooks need tf.estimator (%s)" % err)
+        try:
+            import recsim.simulator.runner_lib  # noqa: F401
+        except ImportError as err:
+            if "dopamine" not in str(err):
+                raise
+            sys.modules.pop("recsim.simulator", None)
+            _stub("recsim.simulator.runner_lib", "needs dopamine-rl (%s)" % err)
+        from recsim import choice_model
+        from recsim.environments import interest_evolution
+    except ImportError as err:
+        raise UserError("--env=recsim needs RecSim, which is not installed (%s): %s"
+                        % (" ".join(str(err).split()), INSTALL))
+    _RECSIM["ie"] = interest_evolution
+    _RECSIM["choice_model"] = choice_model
+    return _RECSIM
+
+
+def available():
+    """`(True, "")` when RecSim imports, else `(False, the reason)` (for tests and scripts)."""
+    try:
+        import_recsim()
+    except UserError as err:
+        return False, str(err)
+    return True, ""
+
+
+@contextlib.contextmanager
+def _global_numpy_kept():
+    """Restore numpy's global generator after the block (RecSim draws from it)."""
+    saved = np.random.get_state()
+    try:
+        yield
+    finally:
+        np.random.set_state(saved)
+
+
+# ------------------------------------------------------------------------ the corpus
+Corpus = collections.namedtuple("Corpus", ["features", "cluster_id", "video_length", "quality",
+                                           "seed"])
+
+
+def random_corpus(rng, n_docs=N_DOCS):
+    """`n_docs` documents from RecSim's `UtilityModelVideoSampler`, seeded by one draw of `rng`
+    (document i is the sampler's i-th document and gets item id i)."""
+    if int(n_docs) < 1:
+        raise UserError("the corpus needs at least 1 document, got %r" % (n_docs,))
+    ie = import_recsim()["ie"]
+    seed = int(rng.randint(0, 2 ** 31 - 1))
+    sampler = ie.UtilityModelVideoSampler(doc_ctor=ie.IEvVideo, seed=seed)
+    docs = [sampler.sample_document() for _ in range(int(n_docs))]
+    if [d.doc_id() for d in docs] != list(range(int(n_docs))):
+        raise RuntimeError("RecSim's sampler did not number the documents 0..n-1")
+    return Corpus(np.array([d.features for d in docs], dtype=np.float64),
+                  np.array([d.cluster_id for d in docs], dtype=np.int64),
+                  np.array([d.video_length for d in docs], dtype=np.float64),
+                  np.array([d.quality for d in docs], dtype=np.float64), seed)
+
+
+# ------------------------------------------------------------------------ the environment
+class _Session(object):
+    """One user: its RecSim user model and the stream of RecSim's global-numpy draws."""
+
+    __slots__ = ("model", "stream", "done")
+
+    def __init__(self, model, stream):
+        self.model = model
+        self.stream = stream
+        self.done = False
+
+
+# sessions: list of _Session; t: int [n], index of the next step; watch: float [n], watch time of
+# the step just taken; idle: int [n], slates without a click in the step just taken.
+RecSimState = collections.namedtuple("RecSimState", ["sessions", "t", "watch", "idle"])
+
+
+class RecSimWorld(object):
+    """RecSim's interest-evolution user on a fixed corpus (the environment of `sim.online`).
+
+    Args:
+      corpus: a `Corpus` (from `random_corpus` or `load`).
+      list_size: slate size k (10; `step` accepts any k >= 1).
+      max_steps: session cap counting the start step (40).
+      time_budget: minutes of each session's budget (30; RecSim's sampler: 200).
+      no_click_mass: RecSim's `no_click_mass` of the user model (1).
+    """
+
+    def __init__(self, corpus, list_size=LIST_SIZE, max_steps=MAX_STEPS,
+                 time_budget=TIME_BUDGET, no_click_mass=NO_CLICK_MASS):
+        self.recsim = import_recsim()
+        ie = self.recsim["ie"]
+        features = np.asarray(corpus.features, dtype=np.float64)
+        n = features.shape[0] if features.ndim == 2 else 0
+        if n < 1 or features.shape[1] != ie.IEvVideo.NUM_FEATURES:
+            raise UserError("corpus features must have shape [n >= 1, %d], got %s"
+                            % (ie.IEvVideo.NUM_FEATURES, features.shape))
+        for name in ("cluster_id", "video_length", "quality"):
+            if np.asarray(getattr(corpus, name)).shape != (n,):
+                raise UserError("corpus %s must have shape [%d]" % (name, n))
+        if not 1 <= int(list_size) <= n:
+            raise UserError("list_size must be in 1..%d, got %r" % (n, list_size))
+        if int(max_steps) < 1 or not float(time_budget) > 0:
+            raise UserError("max_steps and time_budget must be positive")
+        self.corpus = Corpus(features, np.asarray(corpus.cluster_id, dtype=np.int64),
+                             np.asarray(corpus.video_length, dtype=np.float64),
+                             np.asarray(corpus.quality, dtype=np.float64), int(corpus.seed))
+        self.n_items = n
+        self.list_size = int(list_size)
+        self.max_steps = int(max_steps)
+        self.time_budget = float(time_budget)
+        self.no_click_mass = float(no_click_mass)
+        self.docs = [ie.IEvVideo(i, self.corpus.features[i],
+                                 cluster_id=int(self.corpus.cluster_id[i]),
+                                 video_length=float(self.corpus.video_length[i]),
+                                 quality=float(self.corpus.quality[i])) for i in range(n)]
+        budget = self.time_budget
+
+        class BudgetUserState(ie.IEvUserState):
+            """RecSim's user state with the session budget set to `time_budget`."""
+
+            def __init__(self, **features):
+                features["time_budget"] = budget
+                super(BudgetUserState, self).__init__(**features)
+
+        self._user_ctor = BudgetUserState
+
+    # ------------------------------------------------------------ construction and storage
+    @classmethod
+    def random(cls, rng, n_docs=N_DOCS, **kwargs):
+        """A world whose corpus is drawn by `random_corpus(rng, n_docs)`."""
+        return cls(random_corpus(rng, n_docs), **kwargs)
+
+    def save(self, path):
+        """The corpus and the user settings as a deterministic `.npz` (`sim.paramfile`)."""
+        c = self.corpus
+        paramfile.save_arrays(path, KIND, {
+            "features": c.features, "cluster_id": c.cluster_id, "video_length": c.video_length,
+            "quality": c.quality, "corpus_seed": np.int64(c.seed),
+            "list_size": np.int64(self.list_size), "time_budget": np.float64(self.time_budget),
+            "no_click_mass": np.float64(self.no_click_mass)})
+
+    @classmethod
+    def load(cls, path, max_steps=MAX_STEPS):
+        """A world from a file written by `save` (`UserError` when bad or RecSim is missing)."""
+        a = load_arrays(path)
+        return cls(Corpus(a["features"], a["cluster_id"], a["video_length"], a["quality"],
+                          int(a["corpus_seed"])), list_size=int(a["list_size"]),
+                   max_steps=max_steps, time_budget=float(a["time_budget"]),
+                   no_click_mass=float(a["no_click_mass"]))
+
+    # ------------------------------------------------------------ RecSim objects
+    def user_model(self, seed):
+        """A RecSim `IEvUserModel` as `create_environment` builds it (proportional choice
+        model, user sampler seeded with `seed`), after `reset()` as `Environment.reset` does."""
+        ie = self.recsim["ie"]
+        model = ie.IEvUserModel(self.list_size,
+                                choice_model_ctor=self.recsim["choice_model"]
+                                .MultinomialProportionalChoiceModel,
+                                response_model_ctor=ie.IEvResponse,
+                                user_state_ctor=self._user_ctor,
+                                no_click_mass=self.no_click_mass, seed=int(seed))
+        model.reset()
+        return model
+
+    def documents(self, items):
+        """RecSim document objects of the item ids `items`."""
+        return [self.docs[i] for i in items]
+
+    @staticmethod
+    def user_state(model):
+        """The RecSim user state of a user model (RecSim has no public accessor)."""
+        return model._user_state  # pylint: disable=protected-access
+
+    def choice_weights(self, model):
+        """float [n_items]: the weights RecSim's proportional choice model gives every document
+        for this user (`score_documents`: `interests . features - min_normalizer`), computed
+        in one product (the test checks it against `score_documents`)."""
+        state = self.user_state(model)
+        return (self.corpus.features.dot(np.asarray(state.user_interests, dtype=np.float64))
+                - float(state.choice_features["min_normalizer"]))
+
+    # ------------------------------------------------------------ environment interface
+    def start(self, n, rng):
+        """Per session, from `rng`: a [n, 2] int draw (user-sampler seed, stream seed), then
+        n uniforms for the start items (drawn from the choice weights of the whole corpus)."""
+        seeds = rng.randint(0, 2 ** 31 - 1, size=(int(n), 2))
+        u = rng.random_sample(int(n))
+        sessions = []
+        weights = np.zeros((int(n), self.n_items))
+        for i, (user_seed, stream_seed) in enumerate(seeds.tolist()):
+            model = self.user_model(user_seed)
+            weights[i] = self.choice_weights(model)
+            sessions.append(_Session(model, np.random.RandomState(stream_seed)))
+        first = online.draw_rows(weights, u).astype(np.int64)
+        return RecSimState(sessions, np.ones(int(n), dtype=np.int64), np.zeros(int(n)),
+                           np.zeros(int(n), dtype=np.int64)), first
+
+    def step(self, states, lists, rng=None):
+        """Show each row its slate until a click or the end (see the module docstring). The
+        randomness is the sessions' own streams; `rng` is not drawn from."""
+        lists = np.asarray(lists, dtype=np.int64)
+        n = lists.shape[0]
+        clicks = np.full(n, -1, dtype=np.int64)
+        watch = np.zeros(n)
+        idle = np.zeros(n, dtype=np.int64)
+        purchases = np.zeros(n, dtype=np.int64)
+        with _global_numpy_kept():
+            for j, (session, row) in enumerate(zip(states.sessions, lists.tolist())):
+                if session.done:
+                    continue
+                docs = self.documents(row)
+                np.random.seed(session.stream.randint(0, 2 ** 31 - 1))
+                while True:
+                    # = recsim.simulator.environment.SingleUserEnvironment.step on a fixed
+                    # candidate set (the document sampler's update_state is a no-op here)
+                    responses = session.model.simulate_response(docs)
+                    session.model.update_state(docs, responses)
+                    session.done = bool(session.model.is_terminal())
+                    hit = [i for i, r in enumerate(responses) if r.clicked]
+                    if hit:
+                        clicks[j] = row[hit[0]]
+                        watch[j] = float(responses[hit[0]].watch_time)
+                        purchases[j] = int(docs[hit[0]].quality > 0)
+                        break
+                    idle[j] += 1
+                    if session.done:
+                        break
+        rewards = (clicks >= 0).astype(np.float64)
+        return clicks, rewards, purchases, RecSimState(states.sessions, states.t + 1, watch, idle)
+
+    def take(self, states, index):
+        index = np.asarray(index, dtype=np.int64)
+        return RecSimState([states.sessions[i] for i in index.tolist()], states.t[index],
+                           states.watch[index], states.idle[index])
+
+    def policy_states(self, states):
+        """A `UserView` per session: the true interests and the budget rule's settings."""
+        out = []
+        for session in states.sessions:
+            u = self.user_state(session.model)
+            cf = u.choice_features
+            out.append(UserView(np.array(u.user_interests, dtype=np.float64),
+                                float(u.time_budget), -float(cf["min_normalizer"]),
+                                float(cf["no_click_mass"]) - float(cf["min_normalizer"]),
+                                float(u.step_penalty), float(u.user_update_alpha),
+                                float(u.document_quality_factor)))
+        return out
+
+    def log_states(self, states):
+        """The index of the step about to be taken (1 for the first slate)."""
+        return [str(t) for t in states.t.tolist()]
+
+    def step_figures(self, states):
+        """Per-row figures of the step that produced `states`: the watch time (minutes)."""
+        return collections.OrderedDict([("watch_time", np.asarray(states.watch))])
+
+
+def load_arrays(path):
+    """The arrays of a RecSim-world parameter file (`UserError` when bad); needs no RecSim."""
+    return paramfile.load_arrays(path, KIND, KEYS)
+
+
+# ------------------------------------------------------------------------ policies
+class QualityPolicy(object):
+    """k documents drawn without replacement with probability proportional to
+    `exp(quality / temperature)` (Gumbel top-k; per call n x n_items uniforms of its `rng`)."""
+
+    def __init__(self, world, rng, k=None, temperature=QUALITY_TEMPERATURE):
+        self.logits = world.corpus.quality / float(temperature)
+        self.k = world.list_size if k is None else int(k)
+        self.rng = rng
+
+    def __call__(self, histories, states=None):
+        u = np.maximum(self.rng.random_sample((len(histories), self.logits.shape[0])), 1e-300)
+        keys = self.logits[None, :] - np.log(-np.log(u))
+        return np.argsort(-keys, axis=1, kind="mergesort")[:, :self.k]
+
+
+class OraclePolicy(object):
+    """The ceiling: per session the slate of k maximising expected clicks per minute of budget
+    under the user's true current interests (see the module docstring). Deterministic."""
+
+    def __init__(self, world, k=None, iterations=20):
+        self.features = world.corpus.features
+        self.length = world.corpus.video_length
+        self.quality = world.corpus.quality
+        self.k = world.list_size if k is None else int(k)
+        self.iterations = int(iterations)
+
+    def slate(self, view):
+        w = self.features.dot(view.interests) + view.weights_offset    # choice weights [N]
+        cost = self.length * (1.0 - view.update_alpha * view.quality_factor * self.quality)
+        idle = view.no_click_weight * view.step_penalty
+        lam = 0.0
+        chosen = None
+        for _ in range(self.iterations):
+            keys = w * (1.0 - lam * cost)
+            order = np.argsort(-keys, kind="mergesort")[:self.k]
+            if chosen is not None and np.array_equal(np.sort(order), np.sort(chosen)):
+                break
+            chosen = order
+            lam = w[order].sum() / max(float((w[order] * cost[order]).sum()) + idle, 1e-12)
+        return chosen
+
+    def __call__(self, histories, states):
+        return np.array([self.slate(v) for v in states], dtype=np.int64)
+
+
+def logging_policy(world, name, rng):
+    """The logging policy `name` in `POLICIES` (its own draws from `rng`)."""
+    if name == "random":
+        return online.RandomLists(world.n_items, world.list_size, rng)
+    if name == "quality":
+        return QualityPolicy(world, rng)
+    raise UserError("unknown RecSim policy %r (expected one of %s)"
+                    % (name, ", ".join(POLICIES)))
+
+
+def reference_policies(world, rng):
+    """OrderedDict name -> policy for policy rows: random, quality, oracle (the ceiling)."""
+    out = collections.OrderedDict()
+    for name in POLICIES:
+        out[name] = logging_policy(world, name, rng)
+    out["oracle"] = OraclePolicy(world)
+    return out
+
+
+def generate_log(world, policy, n_sessions, rng, max_steps=MAX_STEPS, batch_size=1000,
+                 first_id=1):
+    """`n_sessions` logged sessions (2..max_steps steps each): `(sessions, stats)` as
+    `online.collect_sessions`; the sessions' seeds and start items from `rng`."""
+    return online.collect_sessions(world, policy, n_sessions, rng, max_steps=max_steps,
+                                   min_steps=2, batch_size=batch_size, first_id=first_id)
