@@ -1,7 +1,7 @@
 """Aggregate run directories into result tables and learning-curve plots (SPEC 7, 9).
 
 A run directory (made by `irecgan-train`) holds `config.json`, `metrics.jsonl` and, once the run
-has finished, `results.json`. This module reads any set of them, groups the finished runs by
+has finished, `results.json` and `timing.json` (its wall time; older runs kept it in results). This module reads any set of them, groups the finished runs by
 (dataset, method), where the dataset is the base name of `config["data"]` without its extension,
 and writes:
 
@@ -34,6 +34,7 @@ from irecgan.errors import UserError
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 RESULTS = "results.json"
+TIMING = "timing.json"
 
 METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan")
 POLICY_ORDER = ("random", "max", "mix", "logging")
@@ -63,13 +64,22 @@ PUBLISHED = collections.OrderedDict([
 
 # --------------------------------------------------------------------------- reading runs
 class Run(object):
-    """One run directory: its configuration, metrics records and results (None if unfinished)."""
+    """One run directory: its configuration, metrics records, results (None if unfinished) and
+    timing (timing.json; None if absent)."""
 
-    def __init__(self, path, config, metrics, results):
+    def __init__(self, path, config, metrics, results, timing=None):
         self.path = path
         self.config = config
         self.metrics = metrics
         self.results = results
+        self.timing = timing
+
+    @property
+    def wall_time(self):
+        """Seconds the run took (timing.json; results.json in runs made before it existed)."""
+        if self.timing is not None and "wall_time_s" in self.timing:
+            return self.timing["wall_time_s"]
+        return _get(self.results, "wall_time_s")
 
     @property
     def finished(self):
@@ -177,7 +187,9 @@ def load_run(path):
     results = read_json_object(results_path) if os.path.exists(results_path) else None
     metrics = read_metrics(os.path.join(path, METRICS),
                            tolerate_partial_last=results is None)
-    return Run(path, config, metrics, results)
+    timing_path = os.path.join(path, TIMING)
+    timing = read_json_object(timing_path) if os.path.exists(timing_path) else None
+    return Run(path, config, metrics, results, timing)
 
 
 def find_run_dirs(args):
@@ -309,7 +321,7 @@ def run_rows(runs):
         curves = [c for c in curves if c is not None]
         row["coverage_curves"] = curves
         row["coverage@10"] = mean_std([c[COVERAGE_K - 1] for c in curves])
-        row["wall_time"] = mean_std([_get(r.results, "wall_time_s") for r in group])
+        row["wall_time"] = mean_std([r.wall_time for r in group])
         rows.append(row)
     return rows
 
