@@ -237,19 +237,21 @@ def test_resume_cuts_a_partial_last_line_and_records_after_the_checkpoint(tmp_pa
     runner = open_runner(tmp_path, log=messages.append)
     try:
         assert read_bytes(tmp_path / METRICS) == kept
-        assert "%s: kept the 2 records of the checkpoint, dropped 1 written after it and a " \
-               "partial line" % (tmp_path / METRICS) in messages
+        assert "%s: kept the 2 records of the checkpoint; dropped 1 record written after it " \
+               "and a partial line" % (tmp_path / METRICS) in messages
         runner.log_metrics({"phase": "agent", "epoch": 3, "train_loss": 0.5})
         assert [r["epoch"] for r in runner.read_metrics()] == [1, 2, 3]
+        runner.save("agent epoch 3")
+        kept = read_bytes(tmp_path / METRICS)
     finally:
         runner.close()
-    # a partial line alone (a kill before the next checkpoint's record was whole) goes too
+    # a partial line alone (a kill while the next record was being written) goes too
     with open(str(tmp_path / METRICS), "ab") as handle:
         handle.write(b'{"ep')
     messages = []
     open_runner(tmp_path, log=messages.append).close()
     assert read_bytes(tmp_path / METRICS) == kept
-    assert messages[0].endswith("dropped 1 written after it and a partial line")
+    assert messages[0].endswith("kept the 3 records of the checkpoint; dropped a partial line")
 
 
 def test_fresh_start_cuts_metrics_of_a_run_that_never_checkpointed(tmp_path):

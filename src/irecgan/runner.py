@@ -212,14 +212,17 @@ class Runner(object):
                                 "cannot resume exactly" % (path, lineno, where))
             end = newline + 1
         if end < len(data):
-            dropped = data[end:].count(b"\n")
-            partial = not data.endswith(b"\n")
+            records = data[end:].count(b"\n")
+            dropped = ["%d record%s written after it" % (records, "s" if records > 1 else "")
+                       ] if records else []
+            if not data.endswith(b"\n"):
+                dropped.append("a partial line")
             with io.open(path, "r+b") as handle:
                 handle.truncate(end)
                 handle.flush()
                 os.fsync(handle.fileno())
-            self.log("%s: kept the %d records of the checkpoint, dropped %d written after it%s"
-                     % (path, n_records, dropped, " and a partial line" if partial else ""))
+            self.log("%s: kept the %d records of the checkpoint; dropped %s"
+                     % (path, n_records, " and ".join(dropped)))
 
     def read_metrics(self):
         path = self._metrics_path()
