@@ -10,10 +10,13 @@ TensorFlow thread pools exist would hang in its first session call).
 stdin, one JSON object per line:
   {"run": RUN_DIR, "config": {...}, "fault": "EVENT:N[:ACTION]" or "", "kill_after": seconds
    or null, "log": FILE}   runs `experiment.run` in a child, its stdout and stderr to FILE, as
-                           irecgan-train does (a UserError: "error: ..." and exit status 2)
+                           irecgan-train does (a UserError: "error: ..." and exit status 2);
+                           kill_after: SIGKILL once the child has used that much CPU time
+                           (Linux; elsewhere wall time), a clock that a busy machine does
+                           not stretch
   {"cont": PID}            resumes a child that a `stop` fault stopped, and waits for it
 stdout, one JSON object per line: {"pid": N, "exit": status or null, "signal": N or null,
-  "stopped": bool}
+  "stopped": bool, "cpu": CPU seconds the child used}
 """
 import json
 import os
@@ -47,19 +50,32 @@ def child(job):
         os._exit(code)
 
 
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def clock(pid, start):
+    """CPU seconds `pid` has used (from /proc), or wall seconds since `start` without /proc."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(TICKS)  # utime + stime
+    except (IOError, OSError, IndexError, ValueError):
+        return time.time() - start
+
+
 def wait(pid, kill_after=None):
-    deadline = None if kill_after is None else time.time() + float(kill_after)
+    start = time.time()
     while True:
-        flags = os.WUNTRACED | (os.WNOHANG if deadline is not None else 0)
-        done, status = os.waitpid(pid, flags)
+        flags = os.WUNTRACED | (os.WNOHANG if kill_after is not None else 0)
+        done, status, usage = os.wait4(pid, flags)
         if done:
             break
-        if time.time() >= deadline:
+        if clock(pid, start) >= kill_after:
             os.kill(pid, signal.SIGKILL)
-            deadline = None
+            kill_after = None
         else:
             time.sleep(0.005)
-    return {"pid": pid, "stopped": os.WIFSTOPPED(status),
+    return {"pid": pid, "stopped": os.WIFSTOPPED(status), "cpu": usage.ru_utime + usage.ru_stime,
             "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None}
 
