@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -564,3 +565,69 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, log_path):
     rc, stdout, stderr = cli("evaluate", "--run_dir=" + str(tmp_path))
     assert rc == 2 and "Traceback" not in stderr
     assert own_lines(stderr) == ["error: %s: no %s (not a run directory)" % (tmp_path, CONFIG)]
+
+
+def cli_env(**extra):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("IRECGAN_FAULT_AT", None)
+    env.update(extra)
+    return env
+
+
+def test_cli_cut_metrics_line_second_launch_and_damaged_checkpoint(tmp_path, log_path):
+    """The three faults of issue 16 with irecgan-train itself; each run ends equal to an
+    uninterrupted one."""
+    run_dir = tmp_path / "pg"
+    args = [sys.executable, "-m", "irecgan.cli.train"] + list(
+        train_args(log_path, run_dir, "pg", "--agent_epochs=3"))
+
+    # 1. killed in the middle of writing epoch 2's metrics record
+    killed = subprocess.run(args, cwd=ROOT, env=cli_env(IRECGAN_FAULT_AT="metrics.line:2"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert killed.returncode == -signal.SIGKILL
+    assert not read_bytes(run_dir / METRICS).endswith(b"\n")  # a cut line, as kill -9 leaves
+
+    # 3. started again while that resume still runs (stopped here as it restores): refused in
+    # one line, the directory untouched; then the first goes on and finishes
+    first = subprocess.Popen(args, cwd=ROOT, env=cli_env(IRECGAN_FAULT_AT="run:1:stop"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for line in first.stderr:
+            if line.startswith(b"fault injection: stop at run:1"):
+                break
+        before = sorted(os.listdir(str(run_dir))), read_bytes(run_dir / METRICS)
+        rc, _, stderr = cli("train", *train_args(log_path, run_dir, "pg", "--agent_epochs=3"))
+        assert rc == 2 and "Traceback" not in stderr
+        assert own_lines(stderr) == ["error: %s is in use by process %d" % (run_dir, first.pid)]
+        assert (sorted(os.listdir(str(run_dir))), read_bytes(run_dir / METRICS)) == before
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+        rest = first.communicate()[1].decode("utf-8")
+    assert first.returncode == 0, rest
+    assert "kept the 1 records of the checkpoint; dropped a partial line" in rest
+
+    reference = tmp_path / "reference"
+    experiment.run(str(reference), read_json(str(run_dir / CONFIG)), show_progress=False,
+                   log=lambda msg: None)
+    for name in (METRICS, RESULTS):
+        assert read_bytes(run_dir / name) == read_bytes(reference / name), name
+
+    # 2. the newest checkpoint damaged after its marker was written: one line, the previous
+    # checkpoint restored, the damaged folder kept
+    newest = sorted(os.listdir(str(run_dir / "checkpoints")))[-1]
+    data = [n for n in os.listdir(str(run_dir / "checkpoints" / newest))
+            if n.startswith("model.data")][0]
+    with open(str(run_dir / "checkpoints" / newest / data), "r+b") as handle:
+        handle.truncate(10)
+    os.remove(str(run_dir / RESULTS))
+    rc, _, stderr = cli("train", *train_args(log_path, run_dir, "pg", "--agent_epochs=3"))
+    assert rc == 0 and "Traceback" not in stderr
+    lines = own_lines(stderr)
+    assert lines[0].startswith("checkpoint %s is damaged (%s has 10 bytes, expected "
+                               % (newest, data))
+    assert lines[0].endswith("; kept as %s.damaged; using ckpt-1 instead" % newest)
+    assert epoch_lines(lines) == ["agent epoch 3/3"]
+    assert os.path.isdir(str(run_dir / "checkpoints" / (newest + ".damaged")))
+    for name in (METRICS, RESULTS):
+        assert read_bytes(run_dir / name) == read_bytes(reference / name), name
