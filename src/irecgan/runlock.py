@@ -16,6 +16,7 @@ if there was any, 0 otherwise (run_sim.sh and run_cikm.sh skip such runs). No Te
 """
 import errno
 import fcntl
+import operator
 import os
 import socket
 import sys
@@ -23,6 +24,9 @@ import sys
 from irecgan.errors import UserError
 
 LOCK = "run.lock"
+# flag sets (operator.or_, not `|`: vermin takes `a.B | a.C` for a Python 3.10 union type)
+EXCLUSIVE_NOW = operator.or_(fcntl.LOCK_EX, fcntl.LOCK_NB)
+OPEN_OR_CREATE = operator.or_(os.O_RDWR, os.O_CREAT)
 
 
 def _owner_text(fd):
@@ -47,7 +51,7 @@ def _describe(owner):
 
 def _try_flock(fd):
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, EXCLUSIVE_NOW)
         return True
     except (IOError, OSError) as err:
         if err.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
@@ -66,7 +70,7 @@ class RunLock(object):
 
     def acquire(self):
         """Take the lock; `UserError("RUN_DIR is in use by process N")` when another holds it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, OPEN_OR_CREATE, 0o644)
         try:
             if not _try_flock(fd):
                 raise UserError("%s is in use by %s" % (self.run_dir,

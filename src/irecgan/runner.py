@@ -101,9 +101,9 @@ class Runner(object):
         config_path = os.path.join(run_dir, CONFIG)
         if read_only and not os.path.exists(config_path):
             raise UserError("%s: no %s (not a run directory)" % (run_dir, CONFIG))
-        if not os.path.isdir(run_dir):
-            os.makedirs(run_dir)
         if not read_only:
+            if not os.path.isdir(run_dir):
+                os.makedirs(run_dir, exist_ok=True)  # two launches may race to create it
             self.lock = RunLock(run_dir, log=self.log).acquire()
         try:
             self._open(config_path, keep_checkpoints, threads)
