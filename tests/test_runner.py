@@ -280,7 +280,7 @@ def test_metrics_missing_records_of_the_checkpoint_are_refused(tmp_path, damage)
     message = str(err.value)
     assert "\n" not in message and message.endswith("cannot resume exactly")
     if damage == "cut":
-        assert "holds 1 complete records, but checkpoint (agent epoch 2) has seen 2" in message
+        assert "holds 1 record, but checkpoint (agent epoch 2) has seen 2" in message
     else:
         assert message.startswith("%s:2: invalid JSON" % (tmp_path / METRICS))
     assert read_lines(str(tmp_path / METRICS))[0] == lines[0]  # left as it was
@@ -605,7 +605,7 @@ def test_cli_cut_metrics_line_second_launch_and_damaged_checkpoint(tmp_path, log
         os.kill(first.pid, signal.SIGCONT)
         rest = first.communicate()[1].decode("utf-8")
     assert first.returncode == 0, rest
-    assert "kept the 1 records of the checkpoint; dropped a partial line" in rest
+    assert "kept the 1 record of the checkpoint; dropped a partial line" in rest
 
     reference = tmp_path / "reference"
     experiment.run(str(reference), read_json(str(run_dir / CONFIG)), show_progress=False,

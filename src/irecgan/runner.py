@@ -75,6 +75,10 @@ def read_json(path):
         return json.load(handle)
 
 
+def _records(n):
+    return "%d record%s" % (n, "" if n == 1 else "s")
+
+
 def config_diff(old, new):
     """Human-readable differences between two configuration dicts."""
     keys = sorted(set(old) | set(new))
@@ -194,8 +198,8 @@ class Runner(object):
         path = self._metrics_path()
         if not os.path.exists(path):
             if n_records:
-                raise UserError("%s is missing, but checkpoint (%s) has seen %d records; cannot "
-                                "resume exactly" % (path, where, n_records))
+                raise UserError("%s is missing, but checkpoint (%s) has seen %s; cannot resume "
+                                "exactly" % (path, where, _records(n_records)))
             return
         with io.open(path, "rb") as handle:
             data = handle.read()
@@ -203,8 +207,8 @@ class Runner(object):
         for lineno in range(1, n_records + 1):
             newline = data.find(b"\n", end)
             if newline < 0:
-                raise UserError("%s holds %d complete records, but checkpoint (%s) has seen %d; "
-                                "cannot resume exactly" % (path, lineno - 1, where, n_records))
+                raise UserError("%s holds %s, but checkpoint (%s) has seen %d; cannot resume "
+                                "exactly" % (path, _records(lineno - 1), where, n_records))
             try:
                 json.loads(data[end:newline].decode("utf-8"))
             except ValueError:
@@ -213,16 +217,15 @@ class Runner(object):
             end = newline + 1
         if end < len(data):
             records = data[end:].count(b"\n")
-            dropped = ["%d record%s written after it" % (records, "s" if records > 1 else "")
-                       ] if records else []
+            dropped = ["%s written after it" % _records(records)] if records else []
             if not data.endswith(b"\n"):
                 dropped.append("a partial line")
             with io.open(path, "r+b") as handle:
                 handle.truncate(end)
                 handle.flush()
                 os.fsync(handle.fileno())
-            self.log("%s: kept the %d records of the checkpoint; dropped %s"
-                     % (path, n_records, " and ".join(dropped)))
+            self.log("%s: kept the %s of the checkpoint; dropped %s"
+                     % (path, _records(n_records), " and ".join(dropped)))
 
     def read_metrics(self):
         path = self._metrics_path()
