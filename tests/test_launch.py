@@ -138,13 +138,14 @@ def test_slurm_dry_run_prints_both_batch_scripts_and_submits_nothing(tmp_path):
                    env=dict(os.environ, SMOKE="1"))
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
-    assert "6 runs to do (3 at a time)" in text
+    n = 4 * 2  # 4 logs x 1 method x 2 seeds
+    assert "%d runs to do (3 at a time)" % n in text
     assert "--partition=gpu --time=4:00:00" in text
-    assert "#SBATCH --array=1-6%3" in text and "#SBATCH --gres=gpu:1" in text
+    assert "#SBATCH --array=1-%d%%3" % n in text and "#SBATCH --gres=gpu:1" in text
     assert "--dependency=afterok:<prepare job id>" in text
     assert "IRECGAN_LAUNCH_PHASE=prepare SMOKE=1" in text and "--dry_run" not in text.split(
         "IRECGAN_LAUNCH_PHASE=prepare")[1].splitlines()[0]
-    assert text.count("-m irecgan.cli.train") == 6
+    assert text.count("-m irecgan.cli.train") == n
     assert not os.path.exists(os.path.join(runs + "_smoke", "slurm"))
     assert not os.path.exists(os.path.join(runs + "_smoke", "data", "mdp_random.log"))
 
