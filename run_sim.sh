@@ -135,7 +135,9 @@ for dataset in $DATASETS; do
       dir=$RUNS/runs/$dataset/$method/seed$seed
       [ -f "$dir/results.json" ] && continue
       todo=$((todo + 1))
-      echo "$PY -m irecgan.cli.train --flagfile=$CFG --method=$method --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { echo FAILED $dir, see $dir.log; exit 255; }" >> "$jobs_file"
+      # a run directory another process holds (a second copy of this script, an irecgan-train
+      # started by hand) is skipped: irecgan.runlock prints "skip DIR: in use by process N"
+      echo "if $PY -m irecgan.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG --method=$method --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
       mkdir -p "$(dirname "$dir")"
     done
   done

@@ -1,4 +1,6 @@
-"""Complete-or-absent checkpoints (irecgan.checkpoint.Checkpointer) on a one-variable graph."""
+"""Complete-or-absent, self-verifying checkpoints (irecgan.checkpoint.Checkpointer) on a
+one-variable graph."""
+import json
 import os
 
 import numpy as np
@@ -6,6 +8,7 @@ import pytest
 
 from irecgan import checkpoint
 from irecgan.checkpoint import MARKER, Checkpointer
+from irecgan.errors import UserError
 from irecgan.tfcompat import tf
 
 
@@ -110,8 +113,9 @@ def test_crash_while_saving_leaves_the_previous_checkpoint_current(tmp_path, tin
     with pytest.raises(KeyboardInterrupt):
         ckpt.save(tiny.session, {"n": 2})
     monkeypatch.setattr(checkpoint, "_fsync_write", real_write)
-    # keep=1 must not have dropped the last complete checkpoint for the incomplete one
-    assert folders(directory) == ["ckpt-0", "ckpt-1"]
+    # keep=1 must not have dropped the last complete checkpoint for the incomplete one, which
+    # never got its final name
+    assert folders(directory) == ["ckpt-0", "ckpt-1.partial"]
     fresh = Checkpointer(directory, tiny.saver, keep=1)
     assert fresh.restore(tiny.session) == {"n": 1} and tiny.get() == 1.0
     assert folders(directory) == ["ckpt-0"]
@@ -162,3 +166,146 @@ def test_read_only_checkpointer_restores_and_touches_nothing(tmp_path, tiny):
 def test_keep_must_be_positive(tmp_path, tiny):
     with pytest.raises(ValueError):
         Checkpointer(str(tmp_path), tiny.saver, keep=0)
+
+
+# ------------------------------------------------------------------------------------------------
+# Self-verification: the marker records every file's size and checksum
+
+def saved(tmp_path, tiny, values, keep=3):
+    """A Checkpointer with one checkpoint per value (variable = value, state {"n": value});
+    returns (checkpointer, directory, log lines)."""
+    lines = []
+    ckpt = Checkpointer(str(tmp_path), tiny.saver, keep=keep, log=lines.append)
+    for value in values:
+        tiny.set(float(value))
+        ckpt.save(tiny.session, {"n": value})
+    return ckpt, str(tmp_path), lines
+
+
+def data_file(folder):
+    return [n for n in os.listdir(folder) if n.startswith("model.data")][0]
+
+
+def test_marker_records_size_and_checksum_of_every_file(tmp_path, tiny):
+    _, directory, _ = saved(tmp_path, tiny, [1])
+    folder = os.path.join(directory, "ckpt-0")
+    with open(os.path.join(folder, MARKER)) as handle:
+        record = json.load(handle)
+    names = sorted(n for n in os.listdir(folder) if n != MARKER)
+    assert sorted(record["files"]) == names and "state.pkl" in names and len(names) >= 3
+    for name in names:
+        size, sha = checkpoint.file_digest(os.path.join(folder, name))
+        assert record["files"][name] == {"size": size, "sha256": sha}
+    assert checkpoint.verify(folder) is None
+
+
+def cut(path, n_bytes=None):
+    size = os.path.getsize(path)
+    with open(path, "r+b") as handle:
+        handle.truncate(size // 2 if n_bytes is None else n_bytes)
+
+
+def flip(path):
+    with open(path, "r+b") as handle:
+        first = handle.read(1)
+        handle.seek(0)
+        handle.write(bytes([first[0] ^ 0xFF]))
+
+
+@pytest.mark.parametrize("damage", ["cut data", "cut state", "flip data", "remove index",
+                                    "garbled marker"])
+def test_damaged_newest_checkpoint_falls_back_to_the_previous_one_and_is_kept(tmp_path, tiny,
+                                                                               damage):
+    ckpt, directory, lines = saved(tmp_path, tiny, [1, 2])
+    folder = os.path.join(directory, "ckpt-1")
+    what, which = damage.split()
+    path = {"data": os.path.join(folder, data_file(folder)),
+            "state": os.path.join(folder, "state.pkl"),
+            "index": os.path.join(folder, "model.index"),
+            "marker": os.path.join(folder, MARKER)}[which]
+    if what == "cut":
+        cut(path)
+    elif what == "flip":
+        flip(path)
+    elif what == "remove":
+        os.remove(path)
+    else:
+        with open(path, "w") as handle:
+            handle.write("{not json")
+    assert checkpoint.verify(folder) is not None
+    tiny.set(9.0)
+    assert ckpt.restore(tiny.session) == {"n": 1} and tiny.get() == 1.0
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert lines[0].startswith("checkpoint ckpt-1 is damaged (")
+    assert lines[0].endswith("; kept as ckpt-1.damaged; using ckpt-0 instead")
+    # set aside, not deleted; the next save takes the free number
+    assert folders(directory) == ["ckpt-0", "ckpt-1.damaged"]
+    tiny.set(3.0)
+    assert ckpt.save(tiny.session, {"n": 3}) == 1
+    assert folders(directory) == ["ckpt-0", "ckpt-1", "ckpt-1.damaged"]
+    tiny.set(0.0)
+    assert ckpt.restore(tiny.session) == {"n": 3} and tiny.get() == 3.0
+
+
+def test_messages_name_the_damage(tmp_path, tiny):
+    _, directory, _ = saved(tmp_path, tiny, [1])
+    folder = os.path.join(directory, "ckpt-0")
+    state = os.path.join(folder, "state.pkl")
+    size = os.path.getsize(state)
+    cut(state, 5)
+    assert checkpoint.verify(folder) == "state.pkl has 5 bytes, expected %d" % size
+    os.remove(state)
+    assert checkpoint.verify(folder) == "state.pkl is missing"
+    _, other, _ = saved(tmp_path / "b", tiny, [1])
+    flip(os.path.join(other, "ckpt-0", "state.pkl"))
+    assert checkpoint.verify(os.path.join(other, "ckpt-0")) == \
+        "state.pkl does not match its checksum"
+
+
+def test_no_intact_checkpoint_is_one_line_user_error_and_nothing_is_moved(tmp_path, tiny):
+    ckpt, directory, lines = saved(tmp_path, tiny, [1, 2])
+    for number in (0, 1):
+        folder = os.path.join(directory, "ckpt-%d" % number)
+        cut(os.path.join(folder, data_file(folder)))
+    with pytest.raises(UserError) as err:
+        ckpt.restore(tiny.session)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(directory + ": no intact checkpoint (")
+    assert "ckpt-1: model.data" in message and "ckpt-0: model.data" in message
+    assert folders(directory) == ["ckpt-0", "ckpt-1"] and lines == []
+
+
+def test_read_only_restore_falls_back_but_moves_nothing(tmp_path, tiny):
+    _, directory, _ = saved(tmp_path, tiny, [1, 2])
+    cut(os.path.join(directory, "ckpt-1", "state.pkl"))
+    lines = []
+    reader = Checkpointer(directory, tiny.saver, read_only=True, log=lines.append)
+    tiny.set(0.0)
+    assert reader.restore(tiny.session) == {"n": 1} and tiny.get() == 1.0
+    assert folders(directory) == ["ckpt-0", "ckpt-1"]
+    assert len(lines) == 1 and "left in place; using ckpt-0 instead" in lines[0]
+
+
+def test_legacy_marker_restores_unverified_and_a_bad_one_falls_back(tmp_path, tiny):
+    _, directory, _ = saved(tmp_path, tiny, [1, 2])
+    for number in (0, 1):
+        with open(os.path.join(directory, "ckpt-%d" % number, MARKER), "w") as handle:
+            handle.write("ok\n")  # as the markers of earlier versions
+    cut(os.path.join(directory, "ckpt-1", "state.pkl"))  # only the unpickling can notice
+    lines = []
+    ckpt = Checkpointer(directory, tiny.saver, log=lines.append)
+    tiny.set(0.0)
+    assert ckpt.restore(tiny.session) == {"n": 1} and tiny.get() == 1.0
+    assert len(lines) == 1 and "checkpoint ckpt-1 is damaged (" in lines[0]
+    assert folders(directory) == ["ckpt-0", "ckpt-1.damaged"]
+
+
+def test_a_second_damage_of_the_same_number_gets_its_own_name(tmp_path, tiny):
+    ckpt, directory, lines = saved(tmp_path, tiny, [1, 2])
+    for _ in range(2):
+        cut(os.path.join(directory, "ckpt-1", "state.pkl"))
+        assert ckpt.restore(tiny.session) == {"n": 1}
+        tiny.set(2.0)
+        ckpt.save(tiny.session, {"n": 2})
+    assert folders(directory) == ["ckpt-0", "ckpt-1", "ckpt-1.damaged", "ckpt-1.damaged-2"]
+    assert lines[-1].endswith("kept as ckpt-1.damaged-2; using ckpt-0 instead")

@@ -24,8 +24,10 @@ NAN = float("nan")
 
 
 def write_run(root, dataset, method, seed, test=None, online=None, wall=10.0, metrics=(),
-              finished=True, agent_epochs=2, layers=2, hidden=512, embed_dim=50):
-    """A fake run directory `root/dataset/method/seedS`; returns its path."""
+              finished=True, agent_epochs=2, layers=2, hidden=512, embed_dim=50,
+              legacy_wall=False):
+    """A fake run directory `root/dataset/method/seedS`; returns its path. The wall time goes to
+    timing.json, or with `legacy_wall` into results.json (as runs made before timing.json)."""
     path = os.path.join(str(root), dataset, method, "seed%d" % seed)
     os.makedirs(path)
     config = {"method": method, "data": "/data/%s.log" % dataset, "seed": seed,
@@ -38,7 +40,12 @@ def write_run(root, dataset, method, seed, test=None, online=None, wall=10.0, me
             handle.write(json.dumps(record) + "\n")  # NaN is written as NaN, as the runner does
     if finished:
         results = {"method": method, "seed": seed, "data": {},
-                   "offline": {"valid": {}, "test": dict(test or {})}, "wall_time_s": wall}
+                   "offline": {"valid": {}, "test": dict(test or {})}}
+        if legacy_wall:
+            results["wall_time_s"] = wall
+        else:
+            with open(os.path.join(path, "timing.json"), "w") as handle:
+                json.dump({"wall_time_s": wall}, handle)
         if online is not None:
             results["online"] = online
         with open(os.path.join(path, "results.json"), "w") as handle:
@@ -77,12 +84,13 @@ def runs_root(tmp_path):
     #   online reward 1, 2, 4 -> mean 7/3 = 2.3333, sample var ((4/3)^2 + (1/3)^2 + (5/3)^2) / 2
     #     = (42/9) / 2 = 7/3, std sqrt(7/3) = 1.5275
     #   coverage@10 0.2, 0.4, 0.6 -> mean 0.4, sample std sqrt((0.04 + 0 + 0.04) / 2) = 0.2
-    #   wall time 10, 20, 30 s -> 20.0 s
+    #   wall time 10, 20, 30 s -> 20.0 s (seed 3 an older run, its wall time in results.json)
     for seed, p1, p5, reward, cov, wall in ((1, 10.0, 40.0, 1.0, 0.2, 10.0),
                                             (2, 20.0, 50.0, 2.0, 0.4, 20.0),
                                             (3, 30.0, NAN, 4.0, 0.6, 30.0)):
         write_run(root, "toy", "lstm", seed, test_p(p1, p5, NAN), online_result(reward, cov),
-                  wall=wall, metrics=pretrain_records([reward, reward + 1], [p1, p1 + 1]))
+                  wall=wall, metrics=pretrain_records([reward, reward + 1], [p1, p1 + 1]),
+                  legacy_wall=seed == 3)
     # pg on "toy": seeds 1, 2 finished (P@1 10, 14 -> mean 12, std sqrt((4 + 4) / 1) = 2.8284),
     # seed 3 unfinished with P@1 99 in its metrics: listed, never averaged
     write_run(root, "toy", "pg", 1, test_p(10.0, 50.0, 100.0), online_result(3.0, 0.5))
@@ -517,3 +525,17 @@ def test_run_cli_parses_repeated_flags_once(tmp_path):
                           universal_newlines=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == repr((["a", "b", "c"], ["1", "2"], ["pos"]))
+
+
+def test_wall_time_comes_from_timing_json_before_results(tmp_path):
+    path = write_run(tmp_path, "toy", "lstm", 1, wall=7.0)
+    assert report.load_run(path).wall_time == 7.0
+    with open(os.path.join(path, "results.json")) as handle:
+        results = json.load(handle)
+    assert "wall_time_s" not in results
+    results["wall_time_s"] = 99.0  # a stale figure in an older layout loses to timing.json
+    with open(os.path.join(path, "results.json"), "w") as handle:
+        json.dump(results, handle)
+    assert report.load_run(path).wall_time == 7.0
+    os.remove(os.path.join(path, "timing.json"))
+    assert report.load_run(path).wall_time == 99.0

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -21,7 +22,8 @@ from irecgan.data.logfile import write_sessions
 from irecgan.data.vocab import Vocabulary
 from irecgan.errors import UserError
 from irecgan.models.graph import ModelGraph
-from irecgan.runner import CONFIG, METRICS, RESULTS, Runner
+from irecgan.runner import CONFIG, METRICS, RESULTS, TIMING, Runner
+from irecgan.runlock import LOCK
 from irecgan.sim.mdp import MDP, generate_log, logging_policy
 from irecgan.tfcompat import tf
 
@@ -87,8 +89,9 @@ def batches():
 
 
 def open_runner(run_dir, models=None, config=None, **kwargs):
+    kwargs.setdefault("log", lambda msg: None)
     return Runner(str(run_dir), models or tiny_models(), config or runner_config(), threads=1,
-                  log=lambda msg: None, **kwargs)
+                  **kwargs)
 
 
 def train_step(runner, batch):
@@ -216,6 +219,99 @@ def test_metrics_are_cut_back_to_the_checkpoint_and_tensorboard_is_told(tmp_path
     assert (1, "agent/train_loss", 2.0) in points and (2, "agent/train_loss", 0.5) in points
 
 
+def read_bytes(path):
+    with open(str(path), "rb") as handle:
+        return handle.read()
+
+
+def test_resume_cuts_a_partial_last_line_and_records_after_the_checkpoint(tmp_path):
+    runner = open_runner(tmp_path)
+    runner.log_metrics({"phase": "agent", "epoch": 1, "train_loss": 2.0})
+    runner.log_metrics({"phase": "agent", "epoch": 2, "train_loss": 1.5})
+    runner.save("agent epoch 2")
+    kept = read_bytes(tmp_path / METRICS)
+    runner.log_metrics({"phase": "agent", "epoch": 3, "train_loss": 1.0})  # not checkpointed
+    runner.close()
+    with open(str(tmp_path / METRICS), "ab") as handle:
+        handle.write(b'{"epoch": 4, "phase": "ag')  # a kill in the middle of a write
+    messages = []
+    runner = open_runner(tmp_path, log=messages.append)
+    try:
+        assert read_bytes(tmp_path / METRICS) == kept
+        assert "%s: kept the 2 records of the checkpoint; dropped 1 record written after it " \
+               "and a partial line" % (tmp_path / METRICS) in messages
+        runner.log_metrics({"phase": "agent", "epoch": 3, "train_loss": 0.5})
+        assert [r["epoch"] for r in runner.read_metrics()] == [1, 2, 3]
+        runner.save("agent epoch 3")
+        kept = read_bytes(tmp_path / METRICS)
+    finally:
+        runner.close()
+    # a partial line alone (a kill while the next record was being written) goes too
+    with open(str(tmp_path / METRICS), "ab") as handle:
+        handle.write(b'{"ep')
+    messages = []
+    open_runner(tmp_path, log=messages.append).close()
+    assert read_bytes(tmp_path / METRICS) == kept
+    assert messages[0].endswith("kept the 3 records of the checkpoint; dropped a partial line")
+
+
+def test_fresh_start_cuts_metrics_of_a_run_that_never_checkpointed(tmp_path):
+    runner = open_runner(tmp_path)
+    runner.log_metrics({"phase": "agent", "epoch": 1, "train_loss": 2.0})
+    runner.close()
+    with open(str(tmp_path / METRICS), "ab") as handle:
+        handle.write(b'{"epo')
+    open_runner(tmp_path).close()
+    assert read_bytes(tmp_path / METRICS) == b""
+
+
+@pytest.mark.parametrize("damage", ["cut", "garbled"])
+def test_metrics_missing_records_of_the_checkpoint_are_refused(tmp_path, damage):
+    runner = open_runner(tmp_path)
+    runner.log_metrics({"phase": "agent", "epoch": 1, "train_loss": 2.0})
+    runner.log_metrics({"phase": "agent", "epoch": 2, "train_loss": 1.0})
+    runner.save("agent epoch 2")
+    runner.close()
+    lines = read_lines(str(tmp_path / METRICS))
+    with open(str(tmp_path / METRICS), "w") as handle:
+        handle.write(lines[0] + ("" if damage == "cut" else "{garbled\n"))
+    with pytest.raises(UserError) as err:
+        open_runner(tmp_path)
+    message = str(err.value)
+    assert "\n" not in message and message.endswith("cannot resume exactly")
+    if damage == "cut":
+        assert "holds 1 record, but checkpoint (agent epoch 2) has seen 2" in message
+    else:
+        assert message.startswith("%s:2: invalid JSON" % (tmp_path / METRICS))
+    assert read_lines(str(tmp_path / METRICS))[0] == lines[0]  # left as it was
+    with open(str(tmp_path / METRICS), "w") as handle:
+        handle.writelines(lines)
+    open_runner(tmp_path).close()  # the refusal released the lock
+
+
+def test_second_runner_on_a_directory_is_refused_and_the_first_is_unharmed(tmp_path, batches):
+    first = open_runner(tmp_path)
+    try:
+        train_step(first, batches[0])
+        with pytest.raises(UserError) as err:
+            open_runner(tmp_path)
+        assert str(err.value) == "%s is in use by process %d" % (tmp_path, os.getpid())
+        reader = open_runner(tmp_path, read_only=True)  # evaluating while it trains is fine
+        reader.close()
+        first.log_metrics({"phase": "agent", "epoch": 1, "train_loss": 1.0})
+        first.save("epoch 1")
+        assert os.listdir(str(tmp_path / "checkpoints")) == ["ckpt-0"]
+    finally:
+        first.close()
+    with open(str(tmp_path / LOCK)) as handle:
+        assert handle.read() == ""  # released on close
+    second = open_runner(tmp_path)
+    try:
+        assert second.resumed and second.state["where"] == "epoch 1"
+    finally:
+        second.close()
+
+
 def test_read_only_runner_changes_nothing(tmp_path, batches):
     runner = open_runner(tmp_path)
     train_step(runner, batches[0])
@@ -321,8 +417,10 @@ def epoch_lines(messages):
 
 def test_same_seed_same_losses_over_20_steps_other_seed_differs(tmp_path, monkeypatch,
                                                                log_path, reference):
-    _, results, losses, messages = reference
+    ref_dir, results, losses, messages = reference
     assert len(losses) == 20
+    assert "wall_time_s" not in results and "wall_time_s" not in read_json(str(ref_dir / RESULTS))
+    assert set(read_json(str(ref_dir / TIMING))) == {"wall_time_s"}
     assert epoch_lines(messages) == ["agent epoch %d/4" % e for e in range(1, 5)]
     assert not any("resuming" in m for m in messages)
     again = train(monkeypatch, tmp_path / "again", run_config(log_path))
@@ -336,6 +434,8 @@ def test_same_seed_same_losses_over_20_steps_other_seed_differs(tmp_path, monkey
 def compare_with_reference(run_dir, results, reference):
     ref_dir, ref_results, _, _ = reference
     assert read_lines(str(run_dir / METRICS)) == read_lines(str(ref_dir / METRICS))
+    assert read_bytes(run_dir / RESULTS) == read_bytes(ref_dir / RESULTS)
+    assert read_json(str(run_dir / TIMING))["wall_time_s"] > 0
     assert len(read_lines(str(run_dir / METRICS))) == 4
     assert results["offline"] == ref_results["offline"]
     assert read_json(str(run_dir / RESULTS))["offline"] == ref_results["offline"]
@@ -465,3 +565,69 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, log_path):
     rc, stdout, stderr = cli("evaluate", "--run_dir=" + str(tmp_path))
     assert rc == 2 and "Traceback" not in stderr
     assert own_lines(stderr) == ["error: %s: no %s (not a run directory)" % (tmp_path, CONFIG)]
+
+
+def cli_env(**extra):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("IRECGAN_FAULT_AT", None)
+    env.update(extra)
+    return env
+
+
+def test_cli_cut_metrics_line_second_launch_and_damaged_checkpoint(tmp_path, log_path):
+    """The three faults of issue 16 with irecgan-train itself; each run ends equal to an
+    uninterrupted one."""
+    run_dir = tmp_path / "pg"
+    args = [sys.executable, "-m", "irecgan.cli.train"] + list(
+        train_args(log_path, run_dir, "pg", "--agent_epochs=3"))
+
+    # 1. killed in the middle of writing epoch 2's metrics record
+    killed = subprocess.run(args, cwd=ROOT, env=cli_env(IRECGAN_FAULT_AT="metrics.line:2"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert killed.returncode == -signal.SIGKILL
+    assert not read_bytes(run_dir / METRICS).endswith(b"\n")  # a cut line, as kill -9 leaves
+
+    # 3. started again while that resume still runs (stopped here as it restores): refused in
+    # one line, the directory untouched; then the first goes on and finishes
+    first = subprocess.Popen(args, cwd=ROOT, env=cli_env(IRECGAN_FAULT_AT="run:1:stop"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for line in first.stderr:
+            if line.startswith(b"fault injection: stop at run:1"):
+                break
+        before = sorted(os.listdir(str(run_dir))), read_bytes(run_dir / METRICS)
+        rc, _, stderr = cli("train", *train_args(log_path, run_dir, "pg", "--agent_epochs=3"))
+        assert rc == 2 and "Traceback" not in stderr
+        assert own_lines(stderr) == ["error: %s is in use by process %d" % (run_dir, first.pid)]
+        assert (sorted(os.listdir(str(run_dir))), read_bytes(run_dir / METRICS)) == before
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+        rest = first.communicate()[1].decode("utf-8")
+    assert first.returncode == 0, rest
+    assert "kept the 1 record of the checkpoint; dropped a partial line" in rest
+
+    reference = tmp_path / "reference"
+    experiment.run(str(reference), read_json(str(run_dir / CONFIG)), show_progress=False,
+                   log=lambda msg: None)
+    for name in (METRICS, RESULTS):
+        assert read_bytes(run_dir / name) == read_bytes(reference / name), name
+
+    # 2. the newest checkpoint damaged after its marker was written: one line, the previous
+    # checkpoint restored, the damaged folder kept
+    newest = sorted(os.listdir(str(run_dir / "checkpoints")))[-1]
+    data = [n for n in os.listdir(str(run_dir / "checkpoints" / newest))
+            if n.startswith("model.data")][0]
+    with open(str(run_dir / "checkpoints" / newest / data), "r+b") as handle:
+        handle.truncate(10)
+    os.remove(str(run_dir / RESULTS))
+    rc, _, stderr = cli("train", *train_args(log_path, run_dir, "pg", "--agent_epochs=3"))
+    assert rc == 0 and "Traceback" not in stderr
+    lines = own_lines(stderr)
+    assert lines[0].startswith("checkpoint %s is damaged (%s has 10 bytes, expected "
+                               % (newest, data))
+    assert lines[0].endswith("; kept as %s.damaged; using ckpt-1 instead" % newest)
+    assert epoch_lines(lines) == ["agent epoch 3/3"]
+    assert os.path.isdir(str(run_dir / "checkpoints" / (newest + ".damaged")))
+    for name in (METRICS, RESULTS):
+        assert read_bytes(run_dir / name) == read_bytes(reference / name), name

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+from irecgan.runlock import RunLock
 from irecgan.sim.recsim_env import available
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -64,8 +65,16 @@ def test_run_sim_smoke_then_rerun_does_only_what_is_missing(sim_smoke_local, tmp
     os.remove(os.path.join(redo, "results.json"))
     other = os.path.join(run_root, "mdp_random", "irecgan", "seed1", "results.json")
     before = os.path.getmtime(other)
-    text = run_script(args, tmp_path, "second")
-    assert "1 runs to do" in text
+    # an unfinished run that another process holds (here: this one) is skipped, untouched
+    busy = os.path.join(run_root, "mdp_max", "lstm", "seed1")
+    os.remove(os.path.join(busy, "results.json"))
+    busy_metrics = os.path.getmtime(os.path.join(busy, "metrics.jsonl"))
+    with RunLock(busy):
+        text = run_script(args, tmp_path, "second")
+    assert "2 runs to do" in text
+    assert "skip %s: in use by process %d" % (busy, os.getpid()) in text.splitlines()
+    assert not os.path.exists(os.path.join(busy, "results.json"))
+    assert os.path.getmtime(os.path.join(busy, "metrics.jsonl")) == busy_metrics
     assert os.path.exists(os.path.join(redo, "results.json"))
     assert os.path.getmtime(other) == before
 

@@ -1,18 +1,41 @@
-"""Checkpoints that are complete or absent.
+"""Checkpoints that are complete or absent, and that verify themselves.
 
 A checkpoint is a folder `ckpt-<N>` under the run's `checkpoints/` holding the TF variables
-(`tf.train.Saver`), `state.pkl` (the Python state: phase, epoch, counters, numpy RandomState
-states) and, written last, the marker `COMPLETE`. Only folders with the marker are ever restored;
-a folder without it (a crash mid-save) is deleted on the next save or restore (not by a
-read-only Checkpointer: for a reader such a folder may be a checkpoint being written right now).
+(`tf.train.Saver`: `model.index`, `model.data-*`), `state.pkl` (the Python state: phase, epoch,
+counters, numpy RandomState states) and the marker `COMPLETE`, a JSON object recording the size
+and SHA-256 of every other file of the folder:
+
+    {"format": 1, "files": {"model.index": {"size": 1234, "sha256": "..."}, ...}}
+
+A checkpoint is written into `ckpt-<N>.partial` (every file fsynced, the marker last) and renamed
+to `ckpt-<N>` when complete, so a `ckpt-<N>` folder is never half written; a `.partial` folder
+(a crash mid-save) is deleted on the next save or restore (not by a read-only Checkpointer).
+
+A restore verifies the newest checkpoint against its marker before using it. A damaged one (a
+file missing, cut or changed after it was written) is reported in one line each and set aside as
+`ckpt-<N>.damaged` (never deleted), and the next newest intact checkpoint is restored; when
+checkpoints exist but none is intact, the restore is a `UserError`. Folders written before
+markers held checksums (a marker `ok`) restore unverified; folders without any marker (a crash
+mid-save before the temporary folder existed) are deleted, with a line saying so.
 """
+import hashlib
 import io
+import json
 import os
 import pickle
 import shutil
+import sys
+
+from irecgan import faults
+from irecgan.errors import UserError
+from irecgan.tfcompat import tf
 
 MARKER = "COMPLETE"
 PREFIX = "ckpt-"
+PARTIAL = ".partial"
+DAMAGED = ".damaged"
+STATE = "state.pkl"
+FORMAT = 1
 
 
 def _fsync_write(path, data):
@@ -22,51 +45,142 @@ def _fsync_write(path, data):
         os.fsync(handle.fileno())
 
 
+def _fsync_dir(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory file descriptors
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def file_digest(path, sync=False):
+    """(size, sha256 hex) of the file at `path`; `sync`: also fsync it."""
+    digest = hashlib.sha256()
+    size = 0
+    with io.open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(1 << 20)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+        if sync:
+            os.fsync(handle.fileno())
+    return size, digest.hexdigest()
+
+
+def manifest(folder, sync=False):
+    """The marker's record of every file in `folder` (except the marker)."""
+    files = {}
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if name == MARKER or not os.path.isfile(path):
+            continue
+        size, sha = file_digest(path, sync=sync)
+        files[name] = {"size": size, "sha256": sha}
+    return {"format": FORMAT, "files": files}
+
+
+def verify(folder):
+    """None when `folder` matches its marker, else a short description of the first problem.
+    A legacy marker (no checksums) verifies as long as it exists."""
+    try:
+        with io.open(os.path.join(folder, MARKER), "rb") as handle:
+            raw = handle.read()
+    except (IOError, OSError) as err:
+        return "%s: %s" % (MARKER, err.strerror or err)
+    if raw.strip() == b"ok":
+        return None  # written before markers recorded checksums
+    try:
+        record = json.loads(raw.decode("utf-8"))
+        files = record["files"]
+        items = sorted(files.items())
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        return "%s is unreadable" % MARKER
+    if not items:
+        return "%s lists no files" % MARKER
+    for name, want in items:
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
+            return "%s is missing" % name
+        size = os.path.getsize(path)
+        if size != want.get("size"):
+            return "%s has %d bytes, expected %s" % (name, size, want.get("size"))
+        if file_digest(path)[1] != want.get("sha256"):
+            return "%s does not match its checksum" % name
+    return None
+
+
+def _one_line(err):
+    text = " ".join(str(err).split())
+    return text[:200] + ("..." if len(text) > 200 else "")
+
+
 class Checkpointer(object):
     """Saves and restores (variables, python state) pairs in `directory`.
 
     `saver` is a `tf.train.Saver` over the variables to keep; `keep` complete checkpoints are
     retained (older ones are deleted after a newer one is complete). `read_only`: only restore,
-    and change nothing on disk (for evaluating a run that may still be training).
+    and change nothing on disk (for evaluating a run that may still be training). `log(msg)`
+    gets the lines about damaged or incomplete checkpoints.
     """
 
-    def __init__(self, directory, saver, keep=2, read_only=False):
+    def __init__(self, directory, saver, keep=2, read_only=False, log=None):
         self.directory = directory
         self.saver = saver
         self.keep = int(keep)
         self.read_only = bool(read_only)
+        self.log = log or (lambda msg: sys.stderr.write(msg + "\n"))
         if self.keep < 1:
             raise ValueError("keep must be at least 1, got %r" % keep)
         if not read_only and not os.path.isdir(directory):
             os.makedirs(directory)
 
-    def _numbers(self, complete_only):
+    def _entries(self):
+        """(number, name, kind) of the folders here; kind: complete, partial, or incomplete
+        (a ckpt-N folder without marker, from a crash of an older version mid-save)."""
         out = []
         if not os.path.isdir(self.directory):
             return out
         for name in os.listdir(self.directory):
             if not name.startswith(PREFIX):
                 continue
+            stem, kind = name[len(PREFIX):], None
+            if stem.endswith(PARTIAL):
+                stem, kind = stem[:-len(PARTIAL)], "partial"
             try:
-                number = int(name[len(PREFIX):])
+                number = int(stem)
             except ValueError:
                 continue
-            done = os.path.exists(os.path.join(self.directory, name, MARKER))
-            if done or not complete_only:
-                out.append((number, done))
+            if kind is None:
+                done = os.path.exists(os.path.join(self.directory, name, MARKER))
+                kind = "complete" if done else "incomplete"
+            out.append((number, name, kind))
         return sorted(out)
+
+    def _numbers(self):
+        return [n for n, _, kind in self._entries() if kind == "complete"]
 
     def _path(self, number):
         return os.path.join(self.directory, "%s%d" % (PREFIX, number))
 
     def _clean_incomplete(self):
-        for number, done in self._numbers(complete_only=False):
-            if not done:
-                shutil.rmtree(self._path(number), ignore_errors=True)
+        for number, name, kind in self._entries():
+            if kind == "partial":
+                shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+            elif kind == "incomplete":
+                self.log("removing %s: no %s marker (a save that was cut short)"
+                         % (os.path.join(self.directory, name), MARKER))
+                shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
 
     def latest_number(self):
-        done = self._numbers(complete_only=True)
-        return done[-1][0] if done else None
+        done = self._numbers()
+        return done[-1] if done else None
 
     def save(self, session, state):
         """Write a new checkpoint; returns its number. `state` is any picklable dict."""
@@ -76,23 +190,67 @@ class Checkpointer(object):
         latest = self.latest_number()
         number = 0 if latest is None else latest + 1
         path = self._path(number)
-        os.makedirs(path)
-        self.saver.save(session, os.path.join(path, "model"), write_meta_graph=False,
+        partial = path + PARTIAL
+        os.makedirs(partial)
+        self.saver.save(session, os.path.join(partial, "model"), write_meta_graph=False,
                         write_state=False)
-        _fsync_write(os.path.join(path, "state.pkl"), pickle.dumps(state, protocol=2))
-        _fsync_write(os.path.join(path, MARKER), b"ok\n")
-        for old, _ in self._numbers(complete_only=True)[:-self.keep]:
+        faults.point("checkpoint.variables")
+        _fsync_write(os.path.join(partial, STATE), pickle.dumps(state, protocol=2))
+        faults.point("checkpoint.marker")
+        record = manifest(partial, sync=True)
+        _fsync_write(os.path.join(partial, MARKER),
+                     (json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
+        _fsync_dir(partial)
+        faults.point("checkpoint.rename")
+        os.rename(partial, path)
+        _fsync_dir(self.directory)
+        for old in self._numbers()[:-self.keep]:
             shutil.rmtree(self._path(old), ignore_errors=True)
         return number
 
+    def _set_aside(self, number):
+        """Rename a damaged ckpt-N to ckpt-N.damaged (.damaged-2, ... if taken); returns it."""
+        base = self._path(number) + DAMAGED
+        target, k = base, 1
+        while os.path.exists(target):
+            k += 1
+            target = "%s-%d" % (base, k)
+        os.rename(self._path(number), target)
+        return target
+
+    def _load(self, session, number):
+        """Restore checkpoint `number`; returns (state, None) or (None, problem)."""
+        path = self._path(number)
+        problem = verify(path)
+        if problem is not None:
+            return None, problem
+        try:
+            self.saver.restore(session, os.path.join(path, "model"))
+            with io.open(os.path.join(path, STATE), "rb") as handle:
+                return pickle.load(handle), None
+        except (tf.errors.OpError, pickle.UnpicklingError, EOFError, IOError, OSError,
+                ValueError) as err:  # only unverified (legacy) checkpoints get here
+            return None, "%s: %s" % (type(err).__name__, _one_line(err))
+
     def restore(self, session):
-        """Restore the newest complete checkpoint into `session`; returns its state or None."""
+        """Restore the newest intact checkpoint into `session`; returns its state, or None when
+        there is no checkpoint. Damaged ones are reported, set aside (not by a read-only
+        Checkpointer) and skipped; none intact: `UserError`."""
         if not self.read_only:
             self._clean_incomplete()
-        number = self.latest_number()
-        if number is None:
-            return None
-        path = self._path(number)
-        self.saver.restore(session, os.path.join(path, "model"))
-        with io.open(os.path.join(path, "state.pkl"), "rb") as handle:
-            return pickle.load(handle)
+        damaged = []
+        for number in reversed(self._numbers()):
+            state, problem = self._load(session, number)
+            if problem is None:
+                for bad, why in damaged:
+                    where = "left in place" if self.read_only else "kept as %s" % (
+                        os.path.basename(self._set_aside(bad)))
+                    self.log("checkpoint %s%d is damaged (%s); %s; using %s%d instead"
+                             % (PREFIX, bad, why, where, PREFIX, number))
+                return state
+            damaged.append((number, problem))
+        if damaged:
+            raise UserError("%s: no intact checkpoint (%s); move the damaged folders away to "
+                            "start this run over" % (self.directory, "; ".join(
+                                "%s%d: %s" % (PREFIX, n, why) for n, why in damaged)))
+        return None

@@ -4,19 +4,24 @@ Run directory layout (SPEC 9):
   config.json     the resolved configuration; a run directory is bound to it
   metrics.jsonl   one JSON object per epoch / phase
   events.*        TensorBoard summaries (scalars of every metrics record)
-  checkpoints/    complete-or-absent checkpoints (see checkpoint.py)
+  checkpoints/    complete-or-absent, self-verifying checkpoints (see checkpoint.py)
   results.json    the final metrics, written when the run finishes
+  timing.json     wall-clock figures (written with results.json; the only file that depends on
+                  how long the run took, so config, metrics and results are deterministic)
+  run.lock        the lock of the process writing the run (see runlock.py)
 
-Restarting with the same directory and configuration resumes from the newest complete
-checkpoint; `metrics.jsonl` is cut back to the records that checkpoint had seen, so a resumed run
-writes exactly what an uninterrupted one would. A directory made with another configuration is
-refused (a fresh directory never picks up a stale checkpoint silently). A resumed run also
-writes a TensorBoard `SessionLog.START` at the first step it will log, so that TensorBoard drops
-the points of records that metrics.jsonl lost.
+One process writes a run directory at a time: a second one is refused (`UserError`: "RUN_DIR is
+in use by process N"). Restarting with the same directory and configuration resumes from the
+newest intact checkpoint; `metrics.jsonl` is repaired to the records that checkpoint had seen (a
+partial last line, as a kill mid-write leaves it, and records written after the checkpoint are
+cut off), so a resumed run writes exactly what an uninterrupted one would. A directory made
+with another configuration is refused (a fresh directory never picks up a stale checkpoint
+silently). A resumed run also writes a TensorBoard `SessionLog.START` at the first step it will
+log, so that TensorBoard drops the points of records that metrics.jsonl lost.
 
 `read_only=True` (irecgan-evaluate) opens an existing run directory without changing anything
-in it: no config, metrics, events or checkpoint files are written, truncated or deleted, so a
-run can be evaluated while it trains.
+in it: no config, metrics, events, lock or checkpoint files are written, truncated or deleted,
+so a run can be evaluated while it trains.
 """
 import io
 import itertools
@@ -27,14 +32,17 @@ import time
 
 import numpy as np
 
+from irecgan import faults
 from irecgan.checkpoint import Checkpointer
 from irecgan.errors import UserError
+from irecgan.runlock import RunLock
 from irecgan.tfcompat import tf
 
 CONFIG = "config.json"
 _WRITERS = itertools.count()
 METRICS = "metrics.jsonl"
 RESULTS = "results.json"
+TIMING = "timing.json"
 
 
 def _jsonable(value):
@@ -49,20 +57,26 @@ def _jsonable(value):
     return value
 
 
-def write_json(path, obj):
-    """Write JSON atomically (temp file + rename)."""
+def write_json(path, obj, fault=None):
+    """Write JSON atomically (temp file + rename). `fault`: a faults event between the two."""
     tmp = path + ".tmp"
     with io.open(tmp, "w", encoding="utf-8") as handle:
         handle.write(json.dumps(_jsonable(obj), indent=2, sort_keys=True))
         handle.write("\n")
         handle.flush()
         os.fsync(handle.fileno())
+    if fault:
+        faults.point(fault)
     os.rename(tmp, path)
 
 
 def read_json(path):
     with io.open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def _records(n):
+    return "%d record%s" % (n, "" if n == 1 else "s")
 
 
 def config_diff(old, new):
@@ -85,11 +99,24 @@ class Runner(object):
         self.config = _jsonable(config)
         self.read_only = bool(read_only)
         self.log = log or (lambda msg: sys.stderr.write(msg + "\n"))
+        self.lock = None
+        self.session = None
+        self.writer = None
         config_path = os.path.join(run_dir, CONFIG)
         if read_only and not os.path.exists(config_path):
             raise UserError("%s: no %s (not a run directory)" % (run_dir, CONFIG))
-        if not os.path.isdir(run_dir):
-            os.makedirs(run_dir)
+        if not read_only:
+            if not os.path.isdir(run_dir):
+                os.makedirs(run_dir, exist_ok=True)  # two launches may race to create it
+            self.lock = RunLock(run_dir, log=self.log).acquire()
+        try:
+            self._open(config_path, keep_checkpoints, threads)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, config_path, keep_checkpoints, threads):
+        run_dir, models, read_only = self.run_dir, self.models, self.read_only
         if os.path.exists(config_path):
             old = read_json(config_path)
             diff = config_diff(old, self.config)
@@ -110,11 +137,8 @@ class Runner(object):
             variables = tf.global_variables()
             self.saver = tf.train.Saver(variables, max_to_keep=None)
         self.checkpointer = Checkpointer(os.path.join(run_dir, "checkpoints"), self.saver,
-                                         keep=keep_checkpoints, read_only=read_only)
-        # events files are named by the second they are opened in and the host: a suffix keeps
-        # a resumed run from overwriting its predecessor's file when both open in one second
-        self.writer = None if read_only else tf.summary.FileWriter(
-            run_dir, filename_suffix=".%d.%d" % (os.getpid(), next(_WRITERS)))
+                                         keep=keep_checkpoints, read_only=read_only,
+                                         log=self.log)
         self.state = self._restore_or_init()
         self._start = time.time()
         self._elapsed_before = float(self.state.get("elapsed_s", 0.0))
@@ -122,13 +146,18 @@ class Runner(object):
     # -- state and checkpoints ------------------------------------------------------------
     def _restore_or_init(self):
         state = self.checkpointer.restore(self.session)
+        if not self.read_only:
+            self._repair_metrics(0 if state is None else state["n_metrics"],
+                                 None if state is None else state.get("where", "?"))
+            # events files are named by the second they are opened in and the host: a suffix
+            # keeps a resumed run from overwriting its predecessor's file when both open in
+            # one second
+            self.writer = tf.summary.FileWriter(
+                self.run_dir, filename_suffix=".%d.%d" % (os.getpid(), next(_WRITERS)))
         if state is None:
             self.session.run(self.models.init_op)
-            if not self.read_only:
-                self._truncate_metrics(0)
             return {"n_metrics": 0}
         if not self.read_only:
-            self._truncate_metrics(state["n_metrics"])
             # TensorBoard purges the points at steps >= this one read from earlier event files
             self.writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START),
                                         state["n_metrics"] + 1)
@@ -161,15 +190,42 @@ class Runner(object):
     def _metrics_path(self):
         return os.path.join(self.run_dir, METRICS)
 
-    def _truncate_metrics(self, n_records):
+    def _repair_metrics(self, n_records, where):
+        """Cut metrics.jsonl back to its first `n_records` complete records (the ones the
+        checkpoint being restored had seen; 0 for a fresh start): a partial last line and the
+        records written after that checkpoint go. Fewer intact records than that is a
+        `UserError` (the run cannot be resumed exactly)."""
         path = self._metrics_path()
         if not os.path.exists(path):
+            if n_records:
+                raise UserError("%s is missing, but checkpoint (%s) has seen %s; cannot resume "
+                                "exactly" % (path, where, _records(n_records)))
             return
-        with io.open(path, encoding="utf-8") as handle:
-            lines = handle.readlines()
-        if len(lines) != n_records:
-            with io.open(path, "w", encoding="utf-8") as handle:
-                handle.writelines(lines[:n_records])
+        with io.open(path, "rb") as handle:
+            data = handle.read()
+        end = 0
+        for lineno in range(1, n_records + 1):
+            newline = data.find(b"\n", end)
+            if newline < 0:
+                raise UserError("%s holds %s, but checkpoint (%s) has seen %d; cannot resume "
+                                "exactly" % (path, _records(lineno - 1), where, n_records))
+            try:
+                json.loads(data[end:newline].decode("utf-8"))
+            except ValueError:
+                raise UserError("%s:%d: invalid JSON in a record checkpoint (%s) has seen; "
+                                "cannot resume exactly" % (path, lineno, where))
+            end = newline + 1
+        if end < len(data):
+            records = data[end:].count(b"\n")
+            dropped = ["%s written after it" % _records(records)] if records else []
+            if not data.endswith(b"\n"):
+                dropped.append("a partial line")
+            with io.open(path, "r+b") as handle:
+                handle.truncate(end)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self.log("%s: kept the %s of the checkpoint; dropped %s"
+                     % (path, _records(n_records), " and ".join(dropped)))
 
     def read_metrics(self):
         path = self._metrics_path()
@@ -182,8 +238,14 @@ class Runner(object):
         """Append one record to metrics.jsonl and its numbers to TensorBoard."""
         self._refuse_if_read_only("log metrics")
         record = _jsonable(record)
-        with io.open(self._metrics_path(), "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, sort_keys=True) + "\n")
+        data = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
+        with io.open(self._metrics_path(), "ab") as handle:
+            def half_line():  # what a kill in the middle of this write leaves
+                handle.write(data[:len(data) // 2])
+                handle.flush()
+                os.fsync(handle.fileno())
+            faults.point("metrics.line", partial=half_line)
+            handle.write(data)  # one write, then flush + fsync: the record is whole or cut
             handle.flush()
             os.fsync(handle.fileno())
         self.state["n_metrics"] = self.state.get("n_metrics", 0) + 1
@@ -197,10 +259,22 @@ class Runner(object):
         self.writer.flush()
 
     def write_results(self, results):
+        """Write timing.json (the wall time so far), then results.json (which marks the run
+        finished). `results` must not depend on time: it is compared byte for byte with what an
+        uninterrupted run writes."""
         self._refuse_if_read_only("write results")
-        write_json(os.path.join(self.run_dir, RESULTS), results)
+        write_json(os.path.join(self.run_dir, TIMING), {"wall_time_s": self.elapsed()})
+        write_json(os.path.join(self.run_dir, RESULTS), results, fault="results")
 
     def close(self):
-        if self.writer is not None:
-            self.writer.close()
-        self.session.close()
+        """Close the events file and the session and release the run directory's lock."""
+        try:
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
+            if self.session is not None:
+                self.session.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None

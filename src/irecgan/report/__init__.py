@@ -1,9 +1,9 @@
 """Aggregate run directories into result tables and learning-curve plots (SPEC 7, 9).
 
 A run directory (made by `irecgan-train`) holds `config.json`, `metrics.jsonl` and, once the run
-has finished, `results.json`. The report reads any set of them, groups the finished runs by
-(dataset, method), where the dataset is the base name of `config["data"]` without its extension,
-and writes:
+has finished, `results.json` and `timing.json` (the wall time). The report reads any set of them,
+groups the finished runs by (dataset, method), where the dataset is the base name of
+`config["data"]` without its extension, and writes:
 
 * `table.md` / `table.csv`: per group the seeds, the model sizes, test P@1/P@5/P@10, the online
   reward, the headroom captured, the authors' online figure and coverage@10 (simulators), the

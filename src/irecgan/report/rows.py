@@ -99,7 +99,7 @@ def run_rows(runs):
         curves = [c for c in curves if c is not None]
         row["coverage_curves"] = curves
         row["coverage@10"] = mean_std([c[COVERAGE_K - 1] for c in curves])
-        row["wall_time"] = mean_std([_get(r.results, "wall_time_s") for r in group])
+        row["wall_time"] = mean_std([r.wall_time for r in group])
         rows.append(row)
     return rows
 

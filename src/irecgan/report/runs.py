@@ -1,5 +1,6 @@
 """Reading run directories (made by `irecgan-train`): `config.json`, `metrics.jsonl` and, once
-the run has finished, `results.json`. No TensorFlow, no absl."""
+the run has finished, `results.json` and `timing.json` (its wall time; runs made before
+timing.json kept it in results.json). No TensorFlow, no absl."""
 import glob
 import io
 import json
@@ -10,16 +11,27 @@ from irecgan.errors import UserError
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 RESULTS = "results.json"
+TIMING = "timing.json"
 
 
 class Run(object):
-    """One run directory: its configuration, metrics records and results (None if unfinished)."""
+    """One run directory: its configuration, metrics records, results (None if unfinished) and
+    timing (timing.json; None if absent)."""
 
-    def __init__(self, path, config, metrics, results):
+    def __init__(self, path, config, metrics, results, timing=None):
         self.path = path
         self.config = config
         self.metrics = metrics
         self.results = results
+        self.timing = timing
+
+    @property
+    def wall_time(self):
+        """Seconds the run took (timing.json; results.json in runs made before it existed)."""
+        for source in (self.timing, self.results):
+            if isinstance(source, dict) and "wall_time_s" in source:
+                return source["wall_time_s"]
+        return None
 
     @property
     def finished(self):
@@ -127,7 +139,9 @@ def load_run(path):
     results = read_json_object(results_path) if os.path.exists(results_path) else None
     metrics = read_metrics(os.path.join(path, METRICS),
                            tolerate_partial_last=results is None)
-    return Run(path, config, metrics, results)
+    timing_path = os.path.join(path, TIMING)
+    timing = read_json_object(timing_path) if os.path.exists(timing_path) else None
+    return Run(path, config, metrics, results, timing)
 
 
 def find_run_dirs(args):

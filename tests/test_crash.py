@@ -1,0 +1,276 @@
+"""A crash, a corrupt file or a second launch never corrupts a run (issue 16).
+
+A tiny irecgan run (every phase: agent and user pretraining, D pretraining, generation with
+Monte-Carlo q_D, D training, adversarial and final evaluation) is killed with SIGKILL again and
+again, each time resumed by a new process, and must end with results.json and metrics.jsonl
+byte-identical to those of an uninterrupted run:
+
+* test_seeded_kills_damage_and_a_second_launch: more than 20 kills drawn from a seeded
+  RandomState, at the n-th TensorFlow call inside pretraining, generation, D training or
+  evaluation (`run@FUNC:n` of irecgan.faults) and inside checkpoint, metrics and results writes
+  (half a metrics line on disk, a checkpoint without its marker, ...), one after the other on one
+  run directory. Along the way the newest checkpoint is damaged twice (the resume says so in one
+  line, keeps the folder and restores the previous one), a copy with no intact checkpoint is
+  refused in one line with exit status 2, and a second process started while the first is
+  stopped mid-checkpoint is refused with "RUN_DIR is in use by process N" and changes nothing.
+* test_kills_at_random_times: SIGKILL from outside after seeded random amounts of CPU time
+  (anywhere at all: inside TensorFlow, mid-write, while building the graph).
+
+The processes are forked by tests/fault_server.py, which imports TensorFlow once (a new
+interpreter per kill would spend most of this test importing it).
+"""
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from irecgan import experiment
+from irecgan.checkpoint import verify
+from irecgan.data.logfile import write_sessions
+from irecgan.sim import mdp as mdp_sim
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLAN_SEED = 16
+
+# 2 + 2 pretraining epochs, D pretraining, 2 adversarial epochs of (g, d, eval): 11 checkpoints
+TINY = dict(embed_dim=4, hidden=8, layers=1, batch_size=16, agent_epochs=2, user_epochs=2,
+            adv_epochs=2, g_steps=1, d_steps=1, d_epochs=2, gen_sessions=8, offline_ratio=2,
+            n_rollouts=2, online_sessions=20, threads=1, n_items=50, seed=3, method="irecgan")
+
+# TensorFlow's C++ start-up lines (not ours); see tests/test_runner.py
+TF_NATIVE_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|"
+                           r"[IWEF]\d{4} \d\d:\d\d:\d\d|To enable the following instructions)")
+
+
+def own_lines(text):
+    return [line for line in text.splitlines() if line.strip() and not TF_NATIVE_LOG.match(line)]
+
+
+class Server(object):
+    """The fork server (tests/fault_server.py) and the jobs it ran."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.count = 0
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+        env.pop("IRECGAN_FAULT_AT", None)
+        self.proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests",
+                                                                    "fault_server.py")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+    def _ask(self, job):
+        self.proc.stdin.write((json.dumps(job) + "\n").encode("utf-8"))
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, "the fault server died"
+        return json.loads(line.decode("utf-8"))
+
+    def run(self, run_dir, config, fault="", kill_after=None):
+        """Train in a new process; returns its status dict plus "log" (its output) and "log_path"."""
+        self.count += 1
+        log = os.path.join(self.tmp, "job%03d.log" % self.count)
+        reply = self._ask({"run": run_dir, "config": config, "fault": fault,
+                           "kill_after": kill_after, "log": log})
+        reply["log_path"] = log
+        reply["log"] = read_text(log)
+        return reply
+
+    def cont(self, reply):
+        """Let a stopped job go on; returns its final status (log re-read)."""
+        out = self._ask({"cont": reply["pid"]})
+        out["log_path"] = reply["log_path"]
+        out["log"] = read_text(reply["log_path"])
+        return out
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+        self.proc.stdout.close()
+
+
+def read_text(path):
+    with io.open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
+def read_bytes(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """(server, config, reference run directory, CPU seconds it took): the uninterrupted run."""
+    root = tmp_path_factory.mktemp("crash")
+    mdp = mdp_sim.MDP.random(np.random.RandomState(1))
+    rng = np.random.RandomState(2)
+    sessions, _ = mdp_sim.generate_log(mdp, mdp_sim.logging_policy(mdp, "random", rng), 160, rng)
+    log, params = str(root / "mdp.log"), str(root / "mdp.npz")
+    write_sessions(log, sessions)
+    mdp.save(params)
+    config = experiment.resolve(dict(TINY, data=log, env_params=params))
+    server = Server(str(root))
+    reference = str(root / "reference")
+    done = server.run(reference, config)
+    assert done["exit"] == 0, done["log"]
+    yield server, config, reference, done["cpu"]
+    server.close()
+
+
+def assert_same_as_reference(run_dir, reference):
+    for name in ("metrics.jsonl", "results.json"):
+        assert read_bytes(os.path.join(run_dir, name)) == \
+            read_bytes(os.path.join(reference, name)), name
+    assert set(json.loads(read_text(os.path.join(run_dir, "timing.json")))) == {"wall_time_s"}
+
+
+def kill_plan(rng):
+    """Faults in the order the run meets them, each with a seeded n small enough that it
+    happens before the run ends (a resume starts again from the last checkpoint, so a fault
+    within the unit being redone makes no progress; the next kind of fault moves on)."""
+    plan = ["run@pretrain:%d" % rng.randint(1, 25) for _ in range(3)]
+    plan += ["metrics.line:%d" % rng.randint(1, 3),
+             "checkpoint.variables:%d" % rng.randint(1, 3),
+             "run@pretrain:%d" % rng.randint(1, 13),
+             "checkpoint.marker:%d" % rng.randint(1, 3)]
+    for _ in range(2):  # adversarial epochs: (D pretraining), g, d, eval
+        plan += ["run@generate:%d" % rng.randint(1, 9) for _ in range(3)]
+        plan += ["run@train_disc:%d" % rng.randint(1, 3),
+                 "run@adversarial_epoch:%d" % rng.randint(1, 7)]
+    plan += ["checkpoint.rename:1", "metrics.line:1", "run@final:%d" % rng.randint(1, 9),
+             "results:1", "run@final:%d" % rng.randint(1, 9)]
+    return plan
+
+
+KIND = [("run@pretrain", "pretraining"), ("run@generate", "generation"),
+        ("run@train_disc", "D training"), ("run@adversarial_epoch", "evaluation"),
+        ("run@final", "evaluation"), ("checkpoint.", "checkpoint write"),
+        ("metrics.line", "metrics write"), ("results", "results write")]
+
+
+def kind_of(fault):
+    return [kind for prefix, kind in KIND if fault.startswith(prefix)][0]
+
+
+def checkpoints(run_dir):
+    folder = os.path.join(run_dir, "checkpoints")
+    return sorted(os.listdir(folder), key=lambda n: (len(n), n)) if os.path.isdir(folder) else []
+
+
+def complete(run_dir):
+    return [n for n in checkpoints(run_dir) if re.match(r"^ckpt-\d+$", n)]
+
+
+def damage_newest(run_dir, which):
+    """Cut the newest checkpoint's data file or state.pkl in half; returns (folder, file)."""
+    newest = complete(run_dir)[-1]
+    folder = os.path.join(run_dir, "checkpoints", newest)
+    name = [n for n in os.listdir(folder) if n.startswith(which)][0]
+    path = os.path.join(folder, name)
+    with open(path, "r+b") as handle:
+        handle.truncate(os.path.getsize(path) // 2)
+    return newest, name
+
+
+def snapshot(run_dir):
+    out = {}
+    for dirpath, _, files in os.walk(run_dir):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            out[os.path.relpath(path, run_dir)] = read_bytes(path)
+    return out
+
+
+def test_seeded_kills_damage_and_a_second_launch(setup, tmp_path):
+    server, config, reference, _ = setup
+    run_dir = str(tmp_path / "run")
+    plan = kill_plan(np.random.RandomState(PLAN_SEED))
+    damage_at = {7: "model.data", 13: "state.pkl"}  # before the resume after these kills
+    second_launch_at, no_intact_at = 10, 16
+    kinds, previous_pid, damaged = set(), None, []
+    for i, fault in enumerate(plan):
+        if i == second_launch_at:
+            # the first process stops (holding the lock, restoring its checkpoint); a second
+            # one is refused and changes nothing; the first goes on until its planned kill
+            first = server.run(run_dir, config, fault="run:1:stop," + fault)
+            assert first["stopped"], first["log"]
+            assert "fault injection: stop at run:1 (in " in first["log"]
+            before = snapshot(run_dir)
+            second = server.run(run_dir, config)
+            assert second["exit"] == 2
+            assert own_lines(second["log"]) == ["error: %s is in use by process %d"
+                                                % (run_dir, first["pid"])]
+            assert snapshot(run_dir) == before
+            reply = server.cont(first)
+        else:
+            reply = server.run(run_dir, config, fault=fault)
+        assert reply["signal"] == signal.SIGKILL, (i, fault, reply)
+        assert "fault injection: kill at %s (in " % fault in reply["log"], reply["log"]
+        assert "Traceback" not in reply["log"]
+        if previous_pid is not None:  # the killed process's lock is taken over, with a note
+            assert "note: %s was locked by process %d, which ended without releasing it; " \
+                   "taking the lock over" % (run_dir, previous_pid) in reply["log"]
+        if i - 1 in damage_at:
+            bad, name = damaged[-1]
+            assert re.search(r"^checkpoint %s is damaged \(%s has \d+ bytes, expected \d+\); "
+                             r"kept as %s\.damaged; using ckpt-\d+ instead$"
+                             % (bad, re.escape(name), bad), reply["log"], re.M), reply["log"]
+            assert os.path.isdir(os.path.join(run_dir, "checkpoints", bad + ".damaged"))
+        previous_pid = reply["pid"]
+        kinds.add(kind_of(fault))
+        if i in damage_at:
+            assert len(complete(run_dir)) == 2  # there is an older one to fall back to
+            damaged.append(damage_newest(run_dir, damage_at[i]))
+        if i == no_intact_at:
+            copy = str(tmp_path / "copy")
+            shutil.copytree(run_dir, copy)
+            names = complete(copy)
+            for name in names:
+                folder = os.path.join(copy, "checkpoints", name)
+                os.remove(os.path.join(folder, "state.pkl"))
+            refused = server.run(copy, config)
+            assert refused["exit"] == 2
+            lines = [line for line in own_lines(refused["log"]) if not line.startswith("note:")]
+            assert len(lines) == 1 and lines[0].startswith(
+                "error: %s: no intact checkpoint (%s: state.pkl is missing"
+                % (os.path.join(copy, "checkpoints"), names[-1])), lines
+            assert complete(copy) == names  # nothing renamed, nothing deleted
+
+    assert len(plan) >= 20
+    assert kinds == {"pretraining", "generation", "D training", "evaluation",
+                     "checkpoint write", "metrics write", "results write"}
+    finished = server.run(run_dir, config)
+    assert finished["exit"] == 0, finished["log"]
+    assert "taking the lock over" in finished["log"]
+    assert_same_as_reference(run_dir, reference)
+    # the two damaged checkpoints are still there; the current ones verify
+    assert [n for n in checkpoints(run_dir) if n.endswith(".damaged")] == \
+        sorted(set(bad + ".damaged" for bad, _ in damaged), key=lambda n: (len(n), n))
+    for name in complete(run_dir):
+        assert verify(os.path.join(run_dir, "checkpoints", name)) is None
+    assert not [n for n in checkpoints(run_dir) if n.endswith(".partial")]
+
+
+def test_kills_at_random_times(setup, tmp_path):
+    server, config, reference, cpu = setup
+    run_dir = str(tmp_path / "run")
+    rng = np.random.RandomState(PLAN_SEED + 1)
+    killed = 0
+    # a process spends some 40 % of an uninterrupted run's CPU time on building its graph
+    # and restoring, so these times fall into the training of the first one, and into whatever
+    # a resume has left to do, or after its end (then it finishes and is not killed)
+    for fraction in rng.uniform(0.4, 0.9, size=3):
+        reply = server.run(run_dir, config, kill_after=float(fraction * cpu))
+        assert reply["signal"] == signal.SIGKILL or reply["exit"] == 0, reply["log"]
+        killed += reply["signal"] == signal.SIGKILL
+    assert killed >= 1
+    finished = server.run(run_dir, config)
+    assert finished["exit"] == 0, finished["log"]
+    assert_same_as_reference(run_dir, reference)
