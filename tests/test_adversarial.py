@@ -50,7 +50,7 @@ def test_q_d_scales_rewards_in_the_agent_weights():
 
 TINY = dict(embed_dim=4, hidden=8, layers=1, batch_size=16, agent_epochs=1, user_epochs=1,
             adv_epochs=2, g_steps=2, d_steps=1, d_epochs=1, gen_sessions=8, offline_ratio=2,
-            n_rollouts=2, online_sessions=20, threads=1, n_items=50)
+            n_rollouts=2, online_sessions=20, threads=1, n_items=50, d_pretrain_sessions=16)
 
 
 @pytest.fixture(scope="module")

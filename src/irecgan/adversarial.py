@@ -249,11 +249,15 @@ class AdversarialTraining(object):
         return pool
 
     def d_pretrain_sessions(self):
+        """Generated sessions of D pretraining: d_pretrain_sessions, or when 0 the authors'
+        1,000 (the reference schedule, and the authors' D data in either schedule: their pool
+        for D pretraining) or m (Algorithm 1's m vs m)."""
         n = self.c["d_pretrain_sessions"]
         if n:
             return n
-        return (REFERENCE_D_PRETRAIN_SESSIONS if self.c["schedule"] == "reference"
-                else self.c["gen_sessions"])
+        if self.c["schedule"] == "reference" or self.c["d_data"] == "authors":
+            return REFERENCE_D_PRETRAIN_SESSIONS
+        return self.c["gen_sessions"]
 
     # -- units -----------------------------------------------------------------------------
     def run_unit(self, unit, rng, state, index=0):

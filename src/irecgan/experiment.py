@@ -62,8 +62,8 @@ DEFAULTS = dict(
                             # as many generated sessions from the pool; m: m vs m (Algorithm 1)
     d_heldout_sessions=1000,  # validation sessions (vs as many generated) scoring D held out
     gen_sessions=200,       # m: sessions generated per g-step / d-step
-    d_pretrain_sessions=0,  # sessions generated for D pretraining (0: m in the paper schedule,
-                            # 1000 in the reference schedule, as the authors)
+    d_pretrain_sessions=0,  # sessions generated for D pretraining (0: the authors' 1000 in the
+                            # reference schedule or with d_data=authors; m with d_data=m)
     offline_ratio=10.0,     # lambda_2 / lambda_1: offline sessions per generated one in the A
                             # updates of the paper schedule (0.1: ten generated per offline one)
     pool_size=6000,         # most generated sessions kept in the pool (reference schedule's

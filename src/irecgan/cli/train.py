@@ -69,8 +69,8 @@ flags.DEFINE_integer("d_heldout_sessions", D["d_heldout_sessions"],
                      "Validation sessions (vs as many generated) for D's held-out accuracy/AUC.")
 flags.DEFINE_integer("gen_sessions", D["gen_sessions"], "m: sessions generated per step.")
 flags.DEFINE_integer("d_pretrain_sessions", D["d_pretrain_sessions"],
-                     "Sessions generated for D pretraining (0: m in the paper schedule, 1000 in "
-                     "the reference schedule).")
+                     "Sessions generated for D pretraining (0: the authors' 1000 in the "
+                     "reference schedule or with --d_data=authors; m with --d_data=m).")
 flags.DEFINE_float("offline_ratio", D["offline_ratio"],
                    "lambda_2/lambda_1: offline sessions per generated one in the agent updates "
                    "of the paper schedule (0.1: ten generated per offline one).")

@@ -48,6 +48,7 @@ class Discriminator(object):
                                                                                      limit))
 
             states, _ = self.encoder.encode(self.clicks[:, :-1], self.lengths)
+            self.states = states                                      # [B, n, H]
             self.terms = self.position_terms(states, self.rec_lists, self.rec_mask,
                                              self.target_index, self.purchase)
             self.logit = (tf.reduce_sum(self.terms * self.mask, axis=1)

@@ -44,6 +44,7 @@ class UserModel(object):
                 self.purchase_out = Dense(embed_dim, 2, name="purchase_out")
 
             states, _ = self.encoder.encode(self.clicks[:, :-1], self.lengths)
+            self.states = states                                      # [B, n, H]
             pref = self.pref_layer(states)
             self.click_log_probs = self.click_log_probs_for(pref, self.rec_lists, self.rec_mask)
             self.click_probs = tf.exp(self.click_log_probs) * self.rec_mask
