@@ -74,7 +74,7 @@ dataset_flags() {
     mdp_random|mdp_max)
       echo "--n_items=50 --k=10 --split=fold --env_params=$DATA/mdp_random.params.npz" ;;
     neural)
-      echo "--n_items=99 --k=20 --split=ratio --env_params=$DATA/neural.params.npz" ;;
+      echo "--n_items=99 --k=20 --split=ratio --env_params=$DATA/neural.params.npz --purchase_weight=auto" ;;
   esac
 }
 jobs_file=$RUNS/jobs.txt

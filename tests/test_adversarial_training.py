@@ -273,3 +273,88 @@ def test_d_trained_against_copies_of_real_sessions_stays_at_chance():
         probs = sess.run(d.prob, models.disc_feed(batch, 0.0))
     labels = [1] * half + [0] * (len(held) - half)
     assert abs(roc_auc(probs, labels) - 0.5) < 0.15
+
+
+def test_user_learning_rate_decays_when_an_epoch_loss_exceeds_the_previous_three(
+        sim_data, tmp_path, monkeypatch):
+    # user pretraining losses 3, 2, 1, 5, 4: epoch 4 (5 > max(3, 2, 1)) decays; epoch 5
+    # (4 < max(2, 1, 5)) does not -> lr = 5e-4 * 0.95
+    from irecgan import pretrain
+    losses = iter([3.0, 2.0, 1.0, 5.0, 4.0])
+    real = pretrain.run_epoch
+
+    def run_epoch(session, sessions, batch_size, batch_maker, feed_fn, fetches, rng,
+                  train_op=None, **kwargs):
+        out = real(session, sessions, batch_size, batch_maker, feed_fn, fetches, rng,
+                   train_op=train_op, **kwargs)
+        if train_op is not None and "user" in train_op.name:
+            out["loss"] = next(losses)
+        return out
+    monkeypatch.setattr(pretrain, "run_epoch", run_epoch)
+    config = _config(sim_data, "irecgan_nod", adv_epochs=0, user_epochs=5)
+    run_dir = str(tmp_path / "r")
+    experiment.run(run_dir, config, show_progress=False, log=lambda msg: None)
+    records = [m for m in _metrics(run_dir) if m["phase"] == "user"]
+    assert [m["lr_decayed"] for m in records] == [False, False, False, True, False]
+    data, models, runner, _ = experiment.open_run(run_dir, config, read_only=True)
+    try:
+        lr = runner.session.run(models.user.mle.learning_rate)
+    finally:
+        runner.close()
+    assert lr == pytest.approx(5e-4 * 0.95, rel=1e-6)
+
+
+def test_agent_policy_maps_raw_ids_to_the_vocabulary_and_back():
+    # a vocabulary whose indices differ from the raw ids: the policy must encode histories
+    # with it and decode its top-k back to raw ids
+    from irecgan.data.vocab import Vocabulary
+    from irecgan.models.graph import ModelGraph
+    from irecgan.online_eval import AgentPolicy
+    from irecgan.tfcompat import tf
+    vocab = Vocabulary(["30", "10", "20", "40", "50"])   # "30" -> 4, "10" -> 5, ...
+    models = ModelGraph(vocab.size, embed_dim=4, hidden=8, layers=1, k=2, seed=0,
+                        build=("agent",))
+    with models.graph.as_default():
+        bias = [v for v in models.scope_vars["agent"] if "policy/bias" in v.name][0]
+        # the policy's output bias dominates: index 8 ("50") then index 5 ("10")
+        set_bias = tf.assign(bias, [0, 0, 0, 0, 1, 50, 2, 3, 100])
+    with tf.Session(graph=models.graph) as sess:
+        sess.run(models.init_op)
+        sess.run(set_bias)
+        policy = AgentPolicy(models, sess, vocab)
+        top = policy([[30, 10], [20]], [0, 0])
+        a = models.agent
+        clicks_seen = []
+        real_run = sess.run
+
+        def spy(fetches, feed=None):
+            if feed and a.clicks in feed:
+                clicks_seen.append(np.array(feed[a.clicks]))
+            return real_run(fetches, feed)
+        sess.run = spy
+        policy([[30, 10], [20]], [0, 0])
+    np.testing.assert_array_equal(top, [[50, 10], [50, 10]])
+    np.testing.assert_array_equal(clicks_seen[0], [[4, 5, 0], [6, 0, 0]])
+
+
+@pytest.mark.slow
+def test_lstm_learns_the_max_policy(tmp_path):
+    """Any learning at all: next-click MLE on a log of the `max` logging policy (top 10 by true
+    reward) recommends, greedily, lists that hold far more of each state's 10 best items than
+    random lists (coverage@10 of a random list: 10 / 50 = 0.2)."""
+    from irecgan.data.logfile import write_sessions
+    from irecgan.sim import mdp as mdp_sim
+    mdp = mdp_sim.MDP.random(np.random.RandomState(1))
+    rng = np.random.RandomState(2)
+    sessions, _ = mdp_sim.generate_log(mdp, mdp_sim.logging_policy(mdp, "max", rng), 2000, rng)
+    log = str(tmp_path / "max.log")
+    write_sessions(log, sessions)
+    params = str(tmp_path / "mdp.npz")
+    mdp.save(params)
+    config = experiment.resolve(dict(method="lstm", data=log, env_params=params, n_items=50,
+                                     seed=1, embed_dim=16, hidden=32, layers=1, batch_size=32,
+                                     agent_epochs=4, online_sessions=300, online_every=0,
+                                     threads=1, agent_lr=3e-3))
+    results = experiment.run(str(tmp_path / "r"), config, show_progress=False,
+                             log=lambda msg: None)
+    assert results["online"]["coverage@10"] > 0.5

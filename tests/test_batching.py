@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from irecgan.data.batching import (discounted_returns, iterate_batches, make_batch,
-                                   random_end_candidates)
+                                   position_scales, random_end_candidates)
 from irecgan.data.types import encoded
 from irecgan.data.vocab import EOS
 
@@ -197,3 +197,39 @@ def test_bucketed_batches_cover_every_session_once_with_similar_lengths():
     assert [[id(s) for s in b] for b in again] == [[id(s) for s in b] for b in batches]
     other = list(iterate_batches(sessions, 4, np.random.RandomState(1), bucket_window=5))
     assert [[id(s) for s in b] for b in other] != [[id(s) for s in b] for b in batches]
+
+
+def test_position_scales_hand_computed():
+    # batches of 2 and 6 positions: mean 4 -> scales 0.5 and 1.5
+    short = encoded([4, 5], [[], [5]], [0, 0])
+    longer = encoded([4, 5, 6, 7], [[], [5], [6], [7]], [0, 0, 0, 0])
+    assert position_scales([[short], [longer, short]]) == [0.5, 1.5]
+    assert position_scales([]) == []
+
+
+def test_position_weighting_makes_bucketed_passes_weigh_positions_like_plain_ones():
+    # sessions of 1..12 steps; every position has its own loss value. A batch's loss is the
+    # mean over its positions; the pass's objective is sum_b scale_b * loss_b. With
+    # position_scales it is sum over all positions / mean positions per batch, the same for
+    # bucketed and plain batches; without scales bucketing up-weights short sessions.
+    rng = np.random.RandomState(0)
+    sessions = [encoded(list(range(4, 4 + L)), [[]] * L, [0] * L)
+                for L in rng.randint(1, 13, size=200)]
+    # each position of a long session (>= 10 steps) has loss 1, the others 0: the objective is
+    # the weight the pass gives to long sessions' positions
+    value = dict((id(s), float(len(s.clicks)) * (len(s.clicks) >= 10)) for s in sessions)
+    per_position = sum(value.values())
+
+    def objective(batches, scaled):
+        scales = position_scales(batches) if scaled else [1.0] * len(batches)
+        return sum(sc * sum(value[id(s)] for s in b) / sum(len(s.clicks) for s in b)
+                   for sc, b in zip(scales, batches))
+    plain = list(iterate_batches(sessions, 16, np.random.RandomState(1), 0))
+    bucketed = list(iterate_batches(sessions, 16, np.random.RandomState(1), 5))
+    assert len(plain) == len(bucketed) == 13
+    mean_positions = sum(len(s.clicks) for s in sessions) / 13.0
+    assert objective(plain, True) == pytest.approx(per_position / mean_positions)
+    assert objective(bucketed, True) == pytest.approx(per_position / mean_positions)
+    # without the scales, bucketing puts long sessions in batches of their own, whose many
+    # positions share one batch's weight: long sessions lose weight
+    assert objective(bucketed, False) < 0.8 * objective(plain, False)

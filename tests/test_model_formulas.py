@@ -222,3 +222,16 @@ def test_generated_purchase_is_the_half_threshold_of_the_purchase_probability():
     is_item = out["next_click"] != 3
     np.testing.assert_array_equal(out["purchase"], (is_item & (p_buy > 0.5)).astype(int))
     assert 0 < out["purchase"].sum() < rows  # both outcomes occur at this initialisation
+
+
+def test_loss_scale_multiplies_the_update_gradient():
+    models = ModelGraph(V, seed=0, build=("agent",), **TINY)
+    batch = hand_batch(np.random.RandomState(1))
+    t = models.agent.trainer
+    with tf.Session(graph=models.graph) as sess:
+        sess.run(models.init_op)
+        feed = models.agent_feed(batch)
+        one = sess.run(t.grad_norm, feed)
+        feed[t.loss_scale] = 2.5
+        scaled = sess.run(t.grad_norm, feed)
+    assert scaled == pytest.approx(2.5 * one, rel=1e-5)

@@ -1,5 +1,6 @@
 """The reproduction scripts end to end at toy size (SMOKE=1), as CI runs them."""
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -34,8 +35,13 @@ def test_run_sim_smoke_then_rerun_does_only_what_is_missing(tmp_path):
         for method in ("lstm", "pg", "irecgan_nod", "irecgan"):
             assert (dataset, method) in methods
 
-    # a run that did not finish (its results.json missing) is the only one done again
+    # the neural oracle's log buys at ~50 %: its user model weighs purchases by (1 - p) / p
     run_root = os.path.join(runs + "_smoke", "runs")
+    for dataset, weight in (("neural", "auto"), ("mdp_random", "reference")):
+        with open(os.path.join(run_root, dataset, "irecgan", "seed1", "config.json")) as h:
+            assert json.load(h)["purchase_weight"] == weight
+
+    # a run that did not finish (its results.json missing) is the only one done again
     redo = os.path.join(run_root, "neural", "pg", "seed2")
     os.remove(os.path.join(redo, "results.json"))
     other = os.path.join(run_root, "mdp_random", "irecgan", "seed1", "results.json")

@@ -310,8 +310,20 @@ def run_rows(runs):
         row["coverage_curves"] = curves
         row["coverage@10"] = mean_std([c[COVERAGE_K - 1] for c in curves])
         row["wall_time"] = mean_std([_get(r.results, "wall_time_s") for r in group])
+        for key, value in (("d_heldout_pretrain", "d_heldout_accuracy"),
+                           ("d_heldout_last", "d_heldout_accuracy"),
+                           ("d_auc_pretrain", "d_heldout_auc"), ("d_auc_last", "d_heldout_auc")):
+            row[key] = mean_std([heldout_d(r, value, key.endswith("pretrain")) for r in group])
         rows.append(row)
     return rows
+
+
+def heldout_d(run, key, pretrain):
+    """D's held-out `key` (d_heldout_accuracy / d_heldout_auc) after D pretraining
+    (`pretrain`) or at the last adversarial epoch; None for runs without D."""
+    phase = "d_pretrain" if pretrain else "adversarial"
+    values = [m.get(key) for m in run.metrics if m.get("phase") == phase and key in m]
+    return values[-1] if values else None
 
 
 def policy_row(entry, source="policy rows"):
@@ -474,7 +486,8 @@ def fmt_seeds(row):
 
 
 MD_COLUMNS = ("dataset", "method", "seeds", "sizes", "test P@1 (%)", "test P@5 (%)",
-              "test P@10 (%)", "online reward", "coverage@10", "wall time / run")
+              "test P@10 (%)", "online reward", "coverage@10",
+              "D held-out acc: pretrain / last", "wall time / run")
 
 
 def md_cells(row):
@@ -485,8 +498,12 @@ def md_cells(row):
         p = [fmt_stat(row["P@%d" % k], 2, total) for k in (1, 5, 10)]
     reward = fmt_stat(row["reward"], 3, total)
     cov = fmt_stat(row["coverage@10"], 3, total)
+    d_cell = "-"
+    if row.get("d_heldout_pretrain", (0, 0, 0))[2] or row.get("d_heldout_last", (0, 0, 0))[2]:
+        d_cell = "%s / %s" % (fmt_stat(row["d_heldout_pretrain"], 3, total),
+                              fmt_stat(row["d_heldout_last"], 3, total))
     return [row["dataset"], row["method"], fmt_seeds(row), row["sizes"] or "-"] + p + [
-        reward if reward != "n/a" else "-", cov if cov != "n/a" else "-",
+        reward if reward != "n/a" else "-", cov if cov != "n/a" else "-", d_cell,
         fmt_seconds(row["wall_time"]) or "-"]
 
 
@@ -516,8 +533,11 @@ def markdown(rows, runs, title="irecgan results"):
     lines.append("* test P@k in percent, micro-averaged over the evaluated test steps of each "
                  "run (SPEC 7). Online reward: each run's mean cumulative reward per session "
                  "against the true simulator (MDP: clicks; neural oracle: purchases), then "
-                 "mean +- std over seeds. coverage@10: MDP only. Wall time: mean per finished "
-                 "run. Averages and learning curves use finished runs only.")
+                 "mean +- std over seeds. coverage@10: MDP only. D held-out acc: the "
+                 "discriminator's accuracy on validation vs freshly generated sessions (never "
+                 "its training batches) after D pretraining / at the last adversarial epoch. "
+                 "Wall time: mean per finished run. Averages and learning curves use finished "
+                 "runs only.")
     if any(r["kind"] == "policy" for r in main):
         sessions = sorted(set(str(r.get("n_sessions")) for r in main
                               if r["kind"] == "policy" and r.get("n_sessions") is not None))
@@ -566,8 +586,10 @@ CSV_COLUMNS = ["dataset", "method", "source", "n_seeds", "seeds", "sizes"]
 for _k in (1, 5, 10):
     CSV_COLUMNS += ["test_P@%d_mean" % _k, "test_P@%d_std" % _k, "test_P@%d_n" % _k]
 CSV_COLUMNS += ["online_reward_mean", "online_reward_std", "online_reward_n",
-                "coverage@10_mean", "coverage@10_std", "coverage@10_n", "wall_time_s_mean",
-                "note"]
+                "coverage@10_mean", "coverage@10_std", "coverage@10_n", "wall_time_s_mean"]
+for _k in ("d_heldout_pretrain", "d_heldout_last", "d_auc_pretrain", "d_auc_last"):
+    CSV_COLUMNS += [_k + "_mean", _k + "_std"]
+CSV_COLUMNS += ["note"]
 
 
 def _csv_float(value):
@@ -592,6 +614,9 @@ def csv_records(rows):
             rec.update({col + "_mean": _csv_float(m), col + "_std": _csv_float(s),
                         col + "_n": n})
         rec["wall_time_s_mean"] = _csv_float(r["wall_time"][0])
+        for key in ("d_heldout_pretrain", "d_heldout_last", "d_auc_pretrain", "d_auc_last"):
+            m, s, _ = r.get(key, (float("nan"), float("nan"), 0))
+            rec.update({key + "_mean": _csv_float(m), key + "_std": _csv_float(s)})
         notes = list(r["notes"])
         if r.get("published_note"):
             notes.append(r["published_note"])
