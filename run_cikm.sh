@@ -2,15 +2,18 @@
 # Reproduce the CIKM Cup 2016 (DIGINETICA) table: lstm, pg, irecgan_nod and irecgan, 5 seeds,
 # the paper's sizes, offline P@10 / P@1 on the test split, next to the published figures.
 #
+#   ./run_cikm.sh                      data/cikm/processed.txt if present, else the competition
+#                                      files in data/cikm/raw/ (see data/README.md)
 #   ./run_cikm.sh --raw_dir=DIR        the competition files (train-queries.csv, train-clicks.csv,
 #                                      train-purchases.csv, ...); the converter runs first
 #   ./run_cikm.sh --processed=FILE     the authors' processed file (or any processed log)
-#   SMOKE=1 ./run_cikm.sh --raw_dir=DIR   every phase at toy size, 2 seeds (CI uses synthetic
+#   SMOKE=1 ./run_cikm.sh              every phase at toy size, 2 seeds (CI uses synthetic
 #                                      raw files: irecgan-prepare-cikm --synthetic_out=DIR)
 #
 # Options: --preset=paper|cpu (default paper: configs/paper.cfg; cpu: configs/sim_cpu.cfg sizes)
 #          --seeds="1 2 3 4 5"  --jobs=N  --runs=DIR (default runs/cikm)  --out=DIR (default
 #          results/cikm)  --methods="lstm pg irecgan_nod irecgan"  --symbols=40000
+#          --data_dir=DIR (default data/cikm: where processed.txt and raw/ are looked for)
 # Killing it and running it again finishes the remaining runs only.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -29,6 +32,7 @@ RUNS=runs/cikm
 OUT=results/cikm
 METHODS="lstm pg irecgan_nod irecgan"
 SYMBOLS=40000
+DATA_DIR=data/cikm
 for arg in "$@"; do
   case "$arg" in
     --raw_dir=*) RAW=${arg#*=} ;;
@@ -40,12 +44,27 @@ for arg in "$@"; do
     --out=*) OUT=${arg#*=} ;;
     --methods=*) METHODS=${arg#*=} ;;
     --symbols=*) SYMBOLS=${arg#*=} ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --data_dir=*) DATA_DIR=${arg#*=} ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run_cikm.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
-if [ -n "$RAW" ] && [ -n "$PROCESSED" ] || [ -z "$RAW$PROCESSED" ]; then
-  echo "run_cikm.sh: give exactly one of --raw_dir=DIR or --processed=FILE" >&2; exit 2
+if [ -n "$RAW" ] && [ -n "$PROCESSED" ]; then
+  echo "run_cikm.sh: give one of --raw_dir=DIR or --processed=FILE, not both" >&2; exit 2
+fi
+RAW_FILES="train-queries.csv train-clicks.csv train-purchases.csv"
+if [ -z "$RAW$PROCESSED" ]; then  # the defaults of data/README.md
+  if [ -f "$DATA_DIR/processed.txt" ]; then
+    PROCESSED=$DATA_DIR/processed.txt
+  else
+    missing=""
+    for f in $RAW_FILES; do [ -f "$DATA_DIR/raw/$f" ] || missing="$missing $f"; done
+    if [ -n "$missing" ]; then
+      echo "run_cikm.sh: no CIKM data: put $RAW_FILES in $DATA_DIR/raw/ (missing:$missing) or a processed log at $DATA_DIR/processed.txt, or give --raw_dir=DIR / --processed=FILE (see data/README.md)" >&2
+      exit 2
+    fi
+    RAW=$DATA_DIR/raw
+  fi
 fi
 case "$PRESET" in
   paper) CFG=configs/paper.cfg ;;

@@ -11,6 +11,7 @@
 # Options: --seeds="1 2 3 4 5"  --jobs=N (parallel runs, default: number of cores)
 #          --sessions=10000 (logged sessions per log)  --runs=DIR (default runs/sim)
 #          --out=DIR (default results/sim)  --methods="lstm pg irecgan_nod irecgan"
+#          --data_dir=DIR (logs and parameter files; default data/sim, SMOKE: RUNS/data)
 # Killing it and running it again finishes the remaining runs only: finished runs (with
 # results.json) are skipped, unfinished ones resume from their last checkpoint.
 set -euo pipefail
@@ -29,6 +30,7 @@ POLICY_SESSIONS=1000
 RUNS=runs/sim
 OUT=results/sim
 METHODS="lstm pg irecgan_nod irecgan"
+DATA=""
 for arg in "$@"; do
   case "$arg" in
     --preset=*) PRESET=${arg#*=} ;;
@@ -38,7 +40,8 @@ for arg in "$@"; do
     --runs=*) RUNS=${arg#*=} ;;
     --out=*) OUT=${arg#*=} ;;
     --methods=*) METHODS=${arg#*=} ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --data_dir=*) DATA=${arg#*=} ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run_sim.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,17 +53,27 @@ esac
 if [ "${SMOKE:-0}" = 1 ]; then
   CFG=configs/smoke.cfg; SEEDS="1 2"; SESSIONS=400; POLICY_SESSIONS=100
   RUNS=${RUNS%/}_smoke; OUT=${OUT%/}_smoke
+  DATA=${DATA:-$RUNS/data}  # toy logs stay beside the toy runs, out of data/
 fi
-DATA=$RUNS/data
+DATA=${DATA:-data/sim}
 mkdir -p "$DATA" "$OUT"
 start=$(date +%s)
 
 # -- 1. the logs (written to a temporary name, renamed when complete) ------------------------
+# $DATA/NAME.log.flags records the flags a log was made with; a log made with others is an error,
+# never silently reused (e.g. a 2,000-session log under a 10,000-session command).
 simulate() {  # name, flags...
   local name=$1; shift
+  local made="$* --sessions=$SESSIONS --seed=1"
+  if [ -f "$DATA/$name.log" ] && [ -f "$DATA/$name.log.flags" ] &&
+      [ "$(cat "$DATA/$name.log.flags")" != "$made" ]; then
+    echo "run_sim.sh: $DATA/$name.log was made with other flags ($(cat "$DATA/$name.log.flags")); move it away or give --data_dir=DIR" >&2
+    exit 2
+  fi
   if [ ! -f "$DATA/$name.log" ]; then
     "$PY" -m irecgan.cli.simulate "$@" --sessions="$SESSIONS" --seed=1 \
         --out="$DATA/$name.log.tmp" --params_out="$DATA/$name.params.npz" --eval_sessions=0
+    echo "$made" > "$DATA/$name.log.flags"
     mv "$DATA/$name.log.tmp" "$DATA/$name.log"
   fi
 }

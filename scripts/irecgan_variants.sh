@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # What else was tried for irecgan vs pg on the MDP random-policy log (after ./run_sim.sh made
-# runs/sim/data): the reference's released schedule, and the paper schedule with twice the
+# data/sim): the reference's released schedule, and the paper schedule with twice the
 # adversarial epochs, 3 seeds each, at the CPU preset's sizes. Aggregate with
 #   irecgan-report --out=results/variants runs/variants runs/sim/runs/mdp_random
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-DATA=runs/sim/data
+DATA=data/sim
 COMMON="--flagfile=configs/sim_cpu.cfg --method=irecgan --n_items=50 --k=10 --split=fold --env_params=$DATA/mdp_random.params.npz --threads=1 --progress=false"
 jobs=runs/variants/jobs.txt
 mkdir -p runs/variants

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-DATA=runs/sim/data
+DATA=data/sim
 mkdir -p runs/control/data
 for dataset in mdp_random neural; do
   ln -sf "$PWD/$DATA/$dataset.log" "runs/control/data/${dataset}_14ep.log"

@@ -414,7 +414,8 @@ def test_step_graph_fetches_have_row_shapes(plain):
     again = step.act(plain.sess, outputs, seed, force)
     for key in ("rec", "choice", "next_click", "purchase"):
         np.testing.assert_array_equal(again[key], out[key])
-    np.testing.assert_allclose(again["term"], out["term"], rtol=1e-6)
+    # (D terms lie near zero; TF 1.15's kernels differ by ~1e-7 between two runs of one step)
+    np.testing.assert_allclose(again["term"], out["term"], rtol=1e-6, atol=1e-6)
 
 
 def test_q_d_without_a_discriminator_is_an_error():

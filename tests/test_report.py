@@ -359,3 +359,90 @@ def test_discriminator_heldout_accuracy_after_pretraining_and_at_the_last_epoch(
         "D held-out acc: pretrain / last"] == "-"
     rec = [r for r in report.csv_records(rows) if r["method"] == "irecgan"][0]
     assert float(rec["d_heldout_last_mean"]) == pytest.approx(0.8)
+
+
+def _console_script(name):
+    """The installed console script next to this interpreter, or None when not installed."""
+    path = os.path.join(os.path.dirname(sys.executable), name)
+    return path if os.path.isfile(path) else None
+
+
+def test_repeated_env_params_give_each_policy_row_once(tmp_path):
+    """Through the real entry points: N `--env_params` give N environments' rows, once each
+    (an early flag parse used to keep both parses' values: every row twice)."""
+    path = str(tmp_path / "mdp.params.npz")
+    mdp_sim.MDP.random(np.random.RandomState(0)).save(path)
+    run_dir = tmp_path / "runs"
+    write_run(str(run_dir), "alpha", "lstm", 1, test=test_p(10, 50, 100))
+    commands = [[sys.executable, "-m", "irecgan.cli.report"]]
+    script = _console_script("irecgan-report")
+    if script:
+        commands.append([script])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
+    for k, command in enumerate(commands):
+        out = tmp_path / ("rep%d" % k)
+        proc = subprocess.run(
+            command + ["--out=%s" % out, "--policy_seeds=1", "--policy_sessions=5",
+                       "--env_params=mdp_a=%s" % path, "--env_params=mdp_b=%s" % path,
+                       str(run_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+            env=env, cwd=str(tmp_path), timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        rows = json.loads((out / "policy_rows.json").read_text())
+        pairs = [(r["dataset"], r["method"]) for r in rows]
+        assert sorted(pairs) == sorted((d, m) for d in ("mdp_a", "mdp_b")
+                                       for m in ("random", "max", "mix"))
+        table_pairs = [tuple(c.strip() for c in line.split("|")[1:3])
+                       for line in proc.stdout.splitlines()
+                       if line.startswith("| ") and not line.startswith(("| dataset", "| ---"))]
+        assert len(table_pairs) == len(set(table_pairs)) == 7, proc.stdout
+
+
+def test_a_dataset_and_method_given_twice_is_one_line_error(tmp_path):
+    path = str(tmp_path / "mdp.params.npz")
+    mdp_sim.MDP.random(np.random.RandomState(0)).save(path)
+    run_dir = tmp_path / "runs"
+    write_run(str(run_dir), "alpha", "lstm", 1, test=test_p(10, 50, 100))
+    proc = _cli(["--out=%s" % (tmp_path / "rep"), "--policy_seeds=1", "--policy_sessions=5",
+                 "--env_params=mdp=%s" % path, "--env_params=mdp=%s" % path, str(run_dir)],
+                tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "mdp / max" in lines[0] and "more than once" in lines[0], lines
+
+
+def test_aggregate_rows_refuses_duplicate_dataset_and_method(runs_root):
+    runs = report.load_runs([str(runs_root / "toy")])
+    entry = {"dataset": "toy", "method": "lstm", "reward": [1.0]}
+    with pytest.raises(UserError, match="toy / lstm"):
+        report.aggregate_rows(runs, [entry])
+    rows = report.aggregate_rows(runs, [dict(entry, method="random")])
+    keys = [(r["dataset"], r["method"]) for r in rows]
+    assert len(keys) == len(set(keys)) and ("toy", "random") in keys
+
+
+CLI_MODULE = '''
+import sys
+from absl import flags
+from irecgan.cli.common import guarded, run_cli
+flags.DEFINE_multi_string("x", [], "repeatable")
+flags.DEFINE_list("y", [], "a list")
+def main(argv):
+    print(repr((flags.FLAGS.x, flags.FLAGS.y, argv[1:])))
+    return 0
+if __name__ == "__main__":
+    run_cli(guarded(main), "__main__")
+'''
+
+
+def test_run_cli_parses_repeated_flags_once(tmp_path):
+    module = tmp_path / "tiny_cli.py"
+    module.write_text(CLI_MODULE)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, str(module), "--x=a", "--x=b", "--x=c", "--y=1,2",
+                           "pos"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == repr((["a", "b", "c"], ["1", "2"], ["pos"]))

@@ -30,10 +30,18 @@ def test_run_sim_smoke_then_rerun_does_only_what_is_missing(tmp_path):
         assert os.path.getsize(os.path.join(out_dir, name)) > 0, name
     with open(os.path.join(out_dir, "table.csv")) as handle:
         rows = list(csv.DictReader(handle))
-    methods = set((r.get("dataset"), r.get("method")) for r in rows)
+    pairs = [(r.get("dataset"), r.get("method")) for r in rows]
+    assert len(pairs) == len(set(pairs)), sorted(pairs)  # no (dataset, method) row twice
+    methods = set(pairs)
     for dataset in ("mdp_random", "mdp_max", "neural"):
         for method in ("lstm", "pg", "irecgan_nod", "irecgan"):
             assert (dataset, method) in methods
+    for dataset in ("mdp_random", "mdp_max"):
+        for policy in ("random", "max", "mix"):
+            assert (dataset, policy) in methods
+    with open(os.path.join(out_dir, "policy_rows.json")) as handle:
+        policy_pairs = [(r["dataset"], r["method"]) for r in json.load(handle)]
+    assert len(policy_pairs) == len(set(policy_pairs)), sorted(policy_pairs)
 
     # the neural oracle's log buys at ~50 %: its user model weighs purchases by (1 - p) / p
     run_root = os.path.join(runs + "_smoke", "runs")
@@ -52,15 +60,50 @@ def test_run_sim_smoke_then_rerun_does_only_what_is_missing(tmp_path):
     assert os.path.getmtime(other) == before
 
 
+def run_script_status(args, tmp_path):
+    """(exit status, stdout, stderr) of a script that is expected to stop early."""
+    proc = subprocess.run(["bash", os.path.join(ROOT, args[0])] + args[1:], cwd=str(tmp_path),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_run_cikm_without_data_names_the_files_and_folder(tmp_path):
+    empty = str(tmp_path / "cikm")
+    code, out, err = run_script_status(["run_cikm.sh", "--data_dir=" + empty,
+                                        "--runs=" + str(tmp_path / "runs")], tmp_path)
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1, (code, out, err)
+    for name in ("train-queries.csv", "train-clicks.csv", "train-purchases.csv",
+                 empty + "/raw/", empty + "/processed.txt"):
+        assert name in lines[0], lines[0]
+    assert not os.path.exists(str(tmp_path / "runs"))
+
+
+def test_run_sim_refuses_a_log_made_with_other_flags(tmp_path):
+    data = tmp_path / "sim"
+    data.mkdir()
+    (data / "mdp_random.log").write_text("1;0;0;;0\n")
+    (data / "mdp_random.log.flags").write_text("--env=mdp --policy=random --sessions=7 --seed=1\n")
+    code, out, err = run_script_status(["run_sim.sh", "--data_dir=" + str(data),
+                                        "--runs=" + str(tmp_path / "runs"),
+                                        "--out=" + str(tmp_path / "out")], tmp_path)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, (code, out, err)
+    assert "mdp_random.log was made with other flags" in lines[0] and "--sessions=7" in lines[0]
+
+
 def test_run_cikm_smoke_on_synthetic_raw_files(tmp_path):
-    raw = str(tmp_path / "raw")
+    """No --raw_dir / --processed: the synthetic files sit where data/README.md says
+    (DATA_DIR/raw/, with --data_dir pointing at a temporary data/cikm)."""
+    raw = str(tmp_path / "cikm" / "raw")
     subprocess.run([sys.executable, "-m", "irecgan.cli.prepare_cikm", "--synthetic_out=" + raw,
                     "--seed=3", "--synthetic_sessions=300"], cwd=ROOT, check=True,
                    env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src")),
                    stdout=subprocess.DEVNULL)
     runs, out = str(tmp_path / "runs"), str(tmp_path / "results")
-    text = run_script(["run_cikm.sh", "--raw_dir=" + raw, "--runs=" + runs, "--out=" + out],
-                      tmp_path, "cikm")
+    text = run_script(["run_cikm.sh", "--data_dir=" + str(tmp_path / "cikm"), "--runs=" + runs,
+                       "--out=" + out], tmp_path, "cikm")
     assert "8 runs to do" in text
     table = open(os.path.join(out + "_smoke", "table.md")).read()
     assert "irecgan" in table and "32.89" in table  # our rows and the published LSTM figure

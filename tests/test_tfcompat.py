@@ -242,3 +242,151 @@ def test_state_placeholders_and_flatten_unflatten_round_trip():
     assert isinstance(fetched[0], LSTMState)
     for got, want in zip(flatten_state(fetched), values):
         np.testing.assert_array_equal(got, want)
+
+
+# -- per-row gathers (TF 1.15-valid formulations of gather with batch_dims) ----------------------
+
+from irecgan.tfcompat import gather_per_batch, pick_per_row, take_along_last_axis  # noqa: E402
+
+
+@pytest.mark.parametrize("lead", [(5,), (3, 4), (2, 3, 2)])
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_take_along_last_axis_matches_numpy(lead, dtype):
+    """Fed through placeholders of unknown shape, so only the dynamic path can answer."""
+    rng = np.random.RandomState(len(lead))
+    params = rng.randn(*(lead + (7,))).astype(np.float32)
+    indices = rng.randint(0, 7, size=lead + (4,)).astype(dtype)
+    with tf.Graph().as_default():
+        p = tf.placeholder(tf.float32, None)
+        i = tf.placeholder(tf.as_dtype(dtype), None)
+        index = rng.randint(0, 7, size=lead).astype(dtype)
+        j = tf.placeholder(tf.as_dtype(dtype), None)
+        ops = [take_along_last_axis(p, i), pick_per_row(p, j)]
+        with tf.Session() as sess:
+            many, one = sess.run(ops, {p: params, i: indices, j: index})
+    np.testing.assert_array_equal(many, np.take_along_axis(params, indices, axis=-1))
+    np.testing.assert_array_equal(
+        one, np.take_along_axis(params, index[..., None], axis=-1)[..., 0])
+
+
+def test_per_row_gathers_keep_static_shapes_and_handle_empty_batches():
+    with tf.Graph().as_default():
+        p = tf.placeholder(tf.float32, [None, None, 9])
+        i = tf.placeholder(tf.int32, [None, None, 3])
+        j = tf.placeholder(tf.int32, [None, None])
+        many, one = take_along_last_axis(p, i), pick_per_row(p, j)
+        assert many.shape.as_list() == [None, None, 3]
+        assert one.shape.as_list() == [None, None]
+        with tf.Session() as sess:
+            a, b = sess.run([many, one], {p: np.zeros((0, 4, 9)), i: np.zeros((0, 4, 3)),
+                                          j: np.zeros((0, 4))})
+    assert a.shape == (0, 4, 3) and b.shape == (0, 4)
+
+
+def test_take_along_last_axis_gradient_counts_each_pick():
+    """d sum(picked * w) / d params = w scattered (and summed) at the picked positions."""
+    rng = np.random.RandomState(3)
+    params = rng.randn(2, 3, 5).astype(np.float32)
+    indices = np.array([[[0, 0, 4], [1, 2, 3], [4, 4, 4]],
+                        [[2, 1, 2], [0, 3, 0], [1, 1, 1]]], np.int32)
+    w = rng.randn(2, 3, 3).astype(np.float32)
+    expected = np.zeros_like(params)
+    for b in range(2):
+        for t in range(3):
+            for k in range(3):
+                expected[b, t, indices[b, t, k]] += w[b, t, k]
+    with tf.Graph().as_default():
+        p = tf.constant(params)
+        loss = tf.reduce_sum(take_along_last_axis(p, tf.constant(indices)) * w)
+        grad = tf.convert_to_tensor(tf.gradients(loss, p)[0])
+        with tf.Session() as sess:
+            got = sess.run(grad)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_gather_per_batch_matches_numpy():
+    rng = np.random.RandomState(4)
+    params = rng.randn(4, 6, 5).astype(np.float32)
+    index = np.array([5, 0, 2, 3], np.int32)
+    with tf.Graph().as_default():
+        p = tf.placeholder(tf.float32, [None, None, 5])
+        i = tf.placeholder(tf.int32, [None])
+        out = gather_per_batch(p, i)
+        assert out.shape.as_list() == [None, 5]
+        with tf.Session() as sess:
+            got = sess.run(out, {p: params, i: index})
+    np.testing.assert_array_equal(got, params[np.arange(4), index])
+
+
+# -- no TF-2-only gather semantics outside tfcompat.py ------------------------------------------
+
+SRC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src", "irecgan")
+
+
+def calls_with_batch_dims(source, filename="<source>"):
+    """(line, callee) of every call that passes a `batch_dims` keyword."""
+    import ast
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Call) and any(k.arg == "batch_dims" for k in node.keywords):
+            callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
+                node.func, "id", "?")
+            found.append((node.lineno, callee))
+    return found
+
+
+def test_batch_dims_checker_flags_keyword_calls():
+    source = ("x = tf.gather(a, b, batch_dims=1)\n"
+              "y = tf.gather(a, b)\n"
+              "z = gather(a, b, axis=1, batch_dims=2)\n")
+    assert calls_with_batch_dims(source) == [(1, "gather"), (3, "gather")]
+
+
+def test_no_module_outside_tfcompat_passes_batch_dims():
+    """TF 1.15 rejects batch_dims == rank(indices) at run time, which TF 2.x accepts; every
+    per-row gather goes through tfcompat's helpers instead."""
+    offenders = []
+    for root, _, files in os.walk(SRC_DIR):
+        for name in files:
+            path = os.path.join(root, name)
+            if not name.endswith(".py") or path == os.path.join(SRC_DIR, "tfcompat.py"):
+                continue
+            with open(path) as f:
+                for line, callee in calls_with_batch_dims(f.read(), path):
+                    offenders.append("%s:%d %s(batch_dims=...)" % (path, line, callee))
+    assert not offenders, "\n".join(offenders)
+
+
+def three_argument_wheres(source, filename="<source>"):
+    """Lines of `tf.where(cond, x, y)` calls: v1's select, whose semantics differ from where_v2."""
+    import ast
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "where" and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "tf" and len(node.args) + len(node.keywords) >= 3):
+            found.append(node.lineno)
+    return found
+
+
+def test_where_checker_flags_the_select_form_only():
+    source = ("i = tf.where(m > 0)\n"
+              "s = tf.where(m > 0, a, b)\n"
+              "t = tf.where_v2(m > 0, a, b)\n"
+              "u = tf.where(m > 0, x=a, y=b)\n"
+              "v = np.where(m > 0, a, b)\n")
+    assert three_argument_wheres(source) == [2, 4]
+
+
+def test_selects_use_where_v2():
+    """compat.v1's `tf.where(c, x, y)` needs c of x's shape or a vector picking rows (no
+    broadcasting); `where_v2` broadcasts, and means the same on TF 1.15 and 2.x. The one-argument
+    `tf.where(c)` (coordinates of true entries) is the same in both and stays allowed."""
+    offenders = []
+    for root, _, files in os.walk(SRC_DIR):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(root, name)
+                with open(path) as f:
+                    offenders += ["%s:%d" % (path, n) for n in three_argument_wheres(f.read(), path)]
+    assert not offenders, offenders

@@ -22,7 +22,7 @@ import numpy as np
 
 from irecgan.data.types import encoded
 from irecgan.data.vocab import EOS, PAD
-from irecgan.tfcompat import flatten_state, tf
+from irecgan.tfcompat import flatten_state, pick_per_row, tf
 
 SEED_MAX = 2 ** 31 - 1
 
@@ -79,7 +79,7 @@ class StepGraph(object):
             sampled = user.sample_click(self.user_log_probs, seed=self.seed + [0, 1])
             eos_index = tf.fill(tf.stack([rows]), agent.k)
             self.choice = tf.where_v2(self.force_eos, eos_index, sampled)
-            self.next_click = tf.gather(self.cands, self.choice, batch_dims=1)
+            self.next_click = pick_per_row(self.cands, self.choice)
             is_item = tf.not_equal(self.next_click, EOS)
             p_buy = user.purchase_prob_for(self.user_output, self.next_click)
             self.purchase = tf.cast(tf.logical_and(is_item, p_buy > 0.5), tf.int32)

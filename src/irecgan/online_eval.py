@@ -11,7 +11,7 @@ from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
 from irecgan.sim import online
 from irecgan.sim.paramfile import read_kind
-from irecgan.tfcompat import tf
+from irecgan.tfcompat import gather_per_batch, tf
 
 
 def load_environment(path):
@@ -34,7 +34,7 @@ class AgentPolicy(object):
         self.vocab = vocab
         agent = models.agent
         with models.graph.as_default(), tf.name_scope("online_policy"):
-            last = tf.gather(agent.logits, agent.lengths - 1, batch_dims=1)   # [B, V]
+            last = gather_per_batch(agent.logits, agent.lengths - 1)   # [B, V]
             self.top = agent.recommend(last, greedy=True, seed=None)
 
     def __call__(self, histories, states):

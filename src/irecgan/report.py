@@ -445,6 +445,11 @@ def aggregate_rows(runs, policy_entries=(), source="policy rows"):
     kind ("run" | "policy"), dataset, method, seeds, n, sizes, P@1/P@3/P@5/P@10, reward,
     coverage@10, wall_time (each a `(mean, std, n)` triple), coverage_curves, notes."""
     rows = run_rows(runs) + [policy_row(e, source) for e in policy_entries]
+    counts = collections.Counter((r["dataset"], r["method"]) for r in rows)
+    twice = sorted("%s / %s" % key for key, n in counts.items() if n > 1)
+    if twice:
+        raise UserError("%s: a table holds one row per dataset and method, but these come more "
+                        "than once: %s" % (source, ", ".join(twice)))
     return sorted(rows, key=row_sort_key)
 
 

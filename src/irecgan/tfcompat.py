@@ -162,3 +162,43 @@ def flatten_state(state):
 def unflatten_state(flat):
     """Inverse of `flatten_state`."""
     return tuple(LSTMState(flat[2 * k], flat[2 * k + 1]) for k in range(len(flat) // 2))
+
+
+# -- per-row gathers with the same semantics on TF 1.15 and TF 2.x ------------------------------
+# `tf.gather(params, indices, batch_dims=b)` is TF 2.x-only when b equals rank(indices): TF 1.15
+# requires batch_dims in [-rank(indices), rank(indices)) and fails at run time otherwise
+# ("Expected batch_dims in the range [-1, 1), but got 1"). The helpers below use only a plain
+# axis-0 gather on a flattened tensor and `gather_nd` without batch dimensions, whose semantics
+# are the same in both versions; no module outside this one passes `batch_dims` to a gather
+# (tests/test_tfcompat.py checks the source).
+
+def take_along_last_axis(params, indices):
+    """params [d1..dn, N], indices [d1..dn, K] int -> [d1..dn, K] with
+    out[..., k] = params[..., indices[..., k]] (numpy's take_along_axis on the last axis).
+
+    Indices must lie in [0, N); gradients flow into `params`.
+    """
+    params = tf.convert_to_tensor(params)
+    indices = tf.convert_to_tensor(indices)
+    n = tf.shape(params, out_type=indices.dtype)[-1]
+    index_shape = tf.shape(indices, out_type=indices.dtype)
+    rows = tf.reduce_prod(index_shape[:-1])
+    per_row = tf.reshape(indices, tf.stack([rows, index_shape[-1]]))
+    offsets = tf.expand_dims(tf.range(rows, dtype=indices.dtype) * n, 1)
+    picked = tf.gather(tf.reshape(params, [-1]), per_row + offsets)
+    out = tf.reshape(picked, index_shape)
+    out.set_shape(indices.shape)
+    return out
+
+
+def pick_per_row(params, index):
+    """params [d1..dn, N], index [d1..dn] int -> params[..., index[...]] as [d1..dn]."""
+    index = tf.convert_to_tensor(index)
+    return tf.squeeze(take_along_last_axis(params, tf.expand_dims(index, -1)), axis=[-1])
+
+
+def gather_per_batch(params, index):
+    """params [B, T, ...], index [B] int -> [B, ...] with out[b] = params[b, index[b]]."""
+    index = tf.convert_to_tensor(index)
+    rows = tf.range(tf.shape(index, out_type=index.dtype)[0], dtype=index.dtype)
+    return tf.gather_nd(params, tf.stack([rows, index], axis=1))

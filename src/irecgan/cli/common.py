@@ -33,8 +33,11 @@ def run_cli(main, module_name):
         values.register_key_flag_for_module(sys.argv[0], flag)
     app.define_help_flags()  # --help/--helpfull are known to the early parse too
     try:
-        values(sys.argv)  # absl parses again in app.run, which then succeeds
+        values(sys.argv)
     except flags.Error as err:
         sys.stderr.write("error: %s\n" % " ".join(str(err).split()))
         sys.exit(2)
+    # app.run parses sys.argv again: forget this parse first, or a multi-value flag keeps the
+    # values of both parses (every `--env_params` twice).
+    values.unparse_flags()
     app.run(main)

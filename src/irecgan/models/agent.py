@@ -1,7 +1,7 @@
 """The agent A (SPEC 3.2): an LSTM policy over all items, trained by return-weighted REINFORCE."""
 from irecgan.models.common import (N_SPECIAL, SequenceEncoder, Trainer, batch_placeholders,
                                    gumbel, masked_mean, scope_trainables)
-from irecgan.tfcompat import Dense, tf
+from irecgan.tfcompat import Dense, take_along_last_axis, tf
 
 SCOPE = "agent"
 
@@ -45,7 +45,7 @@ class Agent(object):
             self.loss = reinforce_loss(self.real_nll, tf.gather_nd(self.returns, real),
                                        tf.ones_like(self.real_nll))
             pi = tf.exp(self.log_pi)
-            self.cand_probs = tf.gather(pi, self.rec_lists, batch_dims=2)
+            self.cand_probs = take_along_last_axis(pi, self.rec_lists)
 
             self.variables = scope_trainables(SCOPE)
             self.trainer = Trainer(self.loss, self.variables, learning_rate, clip_norm)

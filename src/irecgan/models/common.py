@@ -109,11 +109,6 @@ def masked_log_softmax(logits, mask):
     return tf.nn.log_softmax(masked, axis=-1)
 
 
-def gather_last(values, index):
-    """values [B, T, K], index [B, T] int -> values[b, t, index[b, t]] as [B, T]."""
-    return tf.gather(values, index, batch_dims=2)
-
-
 def masked_mean(values, mask):
     """sum(values * mask) / max(sum(mask), 1) over all entries."""
     return tf.reduce_sum(values * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)

@@ -1,7 +1,7 @@
 """The user behaviour model U (SPEC 3.1): click distribution over the shown list, purchase head."""
-from irecgan.models.common import (SequenceEncoder, Trainer, batch_placeholders, gather_last,
-                                   gumbel, masked_log_softmax, masked_mean, scope_trainables)
-from irecgan.tfcompat import Dense, tf
+from irecgan.models.common import (SequenceEncoder, Trainer, batch_placeholders, gumbel,
+                                   masked_log_softmax, masked_mean, scope_trainables)
+from irecgan.tfcompat import Dense, pick_per_row, tf
 
 SCOPE = "user"
 PURCHASE_CLASS_EXPONENT = 5.3  # the reference's class weight (purchase + 1) ** 5.3
@@ -48,7 +48,7 @@ class UserModel(object):
             pref = self.pref_layer(states)
             self.click_log_probs = self.click_log_probs_for(pref, self.rec_lists, self.rec_mask)
             self.click_probs = tf.exp(self.click_log_probs) * self.rec_mask
-            self.click_nll = -gather_last(self.click_log_probs, self.target_index)
+            self.click_nll = -pick_per_row(self.click_log_probs, self.target_index)
 
             if self.purchase_head:
                 targets = self.clicks[:, 1:]
