@@ -15,7 +15,9 @@
 # Options (environment): SEEDS (default "1 2 3 4 5"), JOBS (parallel runs, default 2),
 #   DATASETS (default "mdp_random neural"), VARIANTS (default all, names as below),
 #   ROOT (default runs/ablation), OUT (default results/ablation), NICE (default 10).
-# Runs are ordered seed by seed; rerunning skips finished runs and resumes unfinished ones.
+# Runs are ordered seed by seed; rerunning skips finished runs and resumes unfinished ones (a
+# run whose $dir.lock exists is in progress elsewhere and skipped; a killed invocation leaves
+# its locks behind: remove them before rerunning).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -73,7 +75,8 @@ for seed in $SEEDS; do
       [ -f "$dir/results.json" ] && continue
       todo=$((todo + 1))
       mkdir -p "$(dirname "$dir")"
-      echo "nice -n $NICE $PY -m irecgan.cli.train --flagfile=$CFG $(variant_flags "$variant") --data=$DATA/$dataset.log $(dataset_flags "$dataset") --seed=$seed --online_every=0 --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo \"done $dir \$(date +%T)\" || echo FAILED $dir, see $dir.log" >> "$jobs_file"
+      # $dir.lock: a run in progress (another invocation) is skipped, not run twice
+      echo "mkdir $dir.lock 2>/dev/null || { echo busy $dir; exit 0; }; nice -n $NICE $PY -m irecgan.cli.train --flagfile=$CFG $(variant_flags "$variant") --data=$DATA/$dataset.log $(dataset_flags "$dataset") --seed=$seed --online_every=0 --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo \"done $dir \$(date +%T)\" || echo FAILED $dir, see $dir.log; rmdir $dir.lock" >> "$jobs_file"
     done
   done
 done
