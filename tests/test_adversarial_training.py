@@ -132,11 +132,16 @@ def test_m_d_data_trains_on_m_against_m(sim_data, tmp_path, captured):
     adv = captured[0]
     d = adv.models.disc
     d_calls = [c for c in adv.session.calls if _fetches_op(c[0], d.trainer.train_op)]
-    m = config["gen_sessions"]
-    # 2 m sessions per pass, batch_size 16: one batch each for pretraining and the d-step
-    assert len(d_calls) == 2 * (-(-2 * m // config["batch_size"]))
-    for _, feed, chunk in d_calls:
-        assert len(chunk) == 2 * m and feed[d.labels].sum() == m
+    m, n_pre = config["gen_sessions"], config["d_pretrain_sessions"]
+    # D pretraining: n_pre generated vs n_pre offline (32 sessions: 2 batches of 16); the
+    # d-step: m vs m (16 sessions: 1 batch)
+    assert (n_pre, m, config["batch_size"]) == (16, 8, 16)
+    assert len(d_calls) == 3
+    train_ids = set(id(s) for s in adv.data.train)
+    labels = np.concatenate([feed[d.labels] for _, feed, _ in d_calls])
+    real = np.array([id(s) in train_ids for _, _, chunk in d_calls for s in chunk])
+    np.testing.assert_array_equal(labels, real.astype(np.float32))
+    assert real[:32].sum() == 16 and real[32:].sum() == 8
 
 
 def test_roc_auc_hand_computed():
