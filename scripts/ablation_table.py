@@ -98,7 +98,9 @@ def main(argv=None):
     parser.add_argument("--out", required=True)
     parser.add_argument("runs", nargs="+")
     args = parser.parse_args(argv)
-    runs = [r for r in report.load_runs(args.runs) if r.finished]
+    every = report.load_runs(args.runs)
+    runs = [r for r in every if r.finished]
+    unfinished = [r for r in every if not r.finished]
     groups = {}
     for r in runs:
         groups.setdefault((dataset_of(r), variant_of(r)), []).append(r)
@@ -149,6 +151,22 @@ def main(argv=None):
                                  diff_rows)
         lines.append("")
         plot(os.path.join(args.out, "%s_ablation.png" % dataset), dataset, groups)
+    if unfinished:
+        lines += ["## Unfinished runs (not in the table above)", "",
+                  "D's held-out figures logged so far, per run (a run's epoch records are "
+                  "written as it goes):", ""]
+        rows = []
+        for r in sorted(unfinished, key=lambda r: (dataset_of(r), variant_of(r), r.seed)):
+            adv = [m for m in r.metrics if m.get("phase") == "adversarial"]
+            rows.append([dataset_of(r), variant_of(r), str(r.seed), str(len(adv))] + [
+                fmt((metric(r, key), float("nan"), 1) if metric(r, key) is not None
+                    else (float("nan"), float("nan"), 0))
+                for key in ("d_acc_pre", "d_auc_pre", "d_acc_last", "d_auc_last")])
+        lines += report.md_table(["dataset", "variant", "seed", "adversarial epochs done",
+                                  "D held-out acc, pretrain", "D AUC, pretrain",
+                                  "D held-out acc, last logged epoch",
+                                  "D AUC, last logged epoch"], rows)
+        lines.append("")
     with io.open(os.path.join(args.out, "table.md"), "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     keys = ["dataset", "variant", "kind", "seeds"]
