@@ -14,9 +14,15 @@
 #          --seeds="1 2 3 4 5"  --jobs=N  --runs=DIR (default runs/cikm)  --out=DIR (default
 #          results/cikm)  --methods="lstm pg irecgan_nod irecgan"  --symbols=40000
 #          --data_dir=DIR (default data/cikm: where processed.txt and raw/ are looked for)
+#          --report_only (make the table from the finished runs, run nothing)
+# GPUs and clusters (README, "Clusters and multi-GPU hosts"), as in run_sim.sh:
+#          --gpus=0,1,2,3  --launcher=slurm  --slurm_args="..."  --slurm_gres=gpu:1
+#          --slurm_exec="PREFIX"  --dry_run
 # Killing it and running it again finishes the remaining runs only.
 set -euo pipefail
 cd "$(dirname "$0")"
+. scripts/lib/launch.sh  # --gpus, --launcher=slurm, --report_only
+launch_init "$(basename "$0")" "$@"
 
 # the interpreter: $PY if set, else the README's .venv if present, else python3
 if [ -z "${PY:-}" ]; then
@@ -45,6 +51,7 @@ for arg in "$@"; do
     --methods=*) METHODS=${arg#*=} ;;
     --symbols=*) SYMBOLS=${arg#*=} ;;
     --data_dir=*) DATA_DIR=${arg#*=} ;;
+    --gpus*|--launcher*|--slurm_*|--dry_run|--report_only) launch_option "$arg" ;;
     -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run_cikm.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
@@ -71,6 +78,7 @@ case "$PRESET" in
   cpu) CFG=configs/sim_cpu.cfg ;;
   *) echo "run_cikm.sh: unknown preset $PRESET (paper or cpu)" >&2; exit 2 ;;
 esac
+launch_check
 if [ "${SMOKE:-0}" = 1 ]; then
   CFG=configs/smoke.cfg; SEEDS="1 2"
   RUNS=${RUNS%/}_smoke; OUT=${OUT%/}_smoke
@@ -81,7 +89,7 @@ start=$(date +%s)
 
 if [ -n "$RAW" ]; then
   LOG=$DATA/cikm.log
-  if [ ! -f "$LOG" ]; then
+  if [ ! -f "$LOG" ] && launch_prepare_wanted; then  # here, or in the Slurm preparation job
     "$PY" -m irecgan.cli.prepare_cikm --raw_dir="$RAW" --out="$LOG" \
         --report_json="$DATA/convert_report.json" | tee "$DATA/convert_report.txt"
   fi
@@ -89,7 +97,10 @@ else
   LOG=$PROCESSED
   [ -f "$LOG" ] || { echo "run_cikm.sh: $LOG does not exist" >&2; exit 2; }
 fi
-"$PY" -m irecgan.cli.inspect_log "$LOG" > "$DATA/inspect.txt"
+if launch_prepare_wanted; then
+  "$PY" -m irecgan.cli.inspect_log "$LOG" > "$DATA/inspect.txt"
+fi
+launch_prepare_done
 
 jobs_file=$RUNS/jobs.txt
 : > "$jobs_file"
@@ -104,9 +115,7 @@ for method in $METHODS; do
   done
 done
 echo "run_cikm.sh: $todo runs to do ($JOBS at a time), preset $CFG, seeds: $SEEDS"
-if [ "$todo" -gt 0 ]; then
-  tr '\n' '\0' < "$jobs_file" | xargs -0 -P "$JOBS" -I{} bash -c '{}'
-fi
+launch_runs "$jobs_file" "$todo"  # local (xargs -P $JOBS, or one per --gpus device) or Slurm
 "$PY" -m irecgan.cli.report --out="$OUT" --published=cikm \
     --title="CIKM Cup 2016 ($(basename "$CFG" .cfg), seeds: $SEEDS)" "$RUNS/runs"
 echo "run_cikm.sh: finished in $(( $(date +%s) - start )) s; table in $OUT/table.md"

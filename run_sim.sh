@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Reproduce the simulator tables: the paper's MDP (logs of the `random` and `max` logging
-# policies, one MDP) and the neural-oracle user (top-20 lists of its logging LSTM).
+# policies, one MDP), the sharp MDP `mdp_sharp` (the same generator with transition temperature
+# 0.05, so the clicks identify the state: the setting with headroom, issue 11; random logging)
+# and the neural-oracle user (sampled clicks, lists of 20 sampled from its logging LSTM, so test
+# sessions do not repeat training ones).
 # Trains lstm, pg, irecgan_nod and irecgan for every seed on each log, evaluates offline P@k and
 # online reward (+ coverage@k on the MDP), and writes results/sim/table.md, table.csv and plots.
 #
@@ -14,10 +17,20 @@
 #          --sessions=10000 (logged sessions per log)  --runs=DIR (default runs/sim)
 #          --out=DIR (default results/sim)  --methods="lstm pg irecgan_nod irecgan"
 #          --data_dir=DIR (logs and parameter files; default data/sim, SMOKE: RUNS/data)
+#          --report_only (make the table and plots from the finished runs, run nothing)
+# GPUs and clusters (README, "Clusters and multi-GPU hosts"):
+#          --gpus=0,1,2,3 (one run per listed GPU at a time, each with its CUDA_VISIBLE_DEVICES)
+#          --launcher=slurm (submit the data preparation and a job array of the runs, print the
+#          job ids, exit; run it again when the array is done for the table) with
+#          --slurm_args="--partition=gpu --time=4:00:00" (sbatch options of both jobs)
+#          --slurm_gres=gpu:1 (per run)  --slurm_exec="PREFIX" (e.g. a container: apptainer exec
+#          --nv irecgan.sif)  --jobs=N (the array's %N throttle)  --dry_run (print, submit nothing)
 # Killing it and running it again finishes the remaining runs only: finished runs (with
 # results.json) are skipped, unfinished ones resume from their last checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")"
+. scripts/lib/launch.sh  # --gpus, --launcher=slurm, --report_only
+launch_init "$(basename "$0")" "$@"
 
 # the interpreter: $PY if set, else the README's .venv if present, else python3
 if [ -z "${PY:-}" ]; then
@@ -43,6 +56,7 @@ for arg in "$@"; do
     --out=*) OUT=${arg#*=} ;;
     --methods=*) METHODS=${arg#*=} ;;
     --data_dir=*) DATA=${arg#*=} ;;
+    --gpus*|--launcher*|--slurm_*|--dry_run|--report_only) launch_option "$arg" ;;
     -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run_sim.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
@@ -53,13 +67,14 @@ case "$PRESET" in
   paper) CFG=configs/paper.cfg ;;
   *) echo "run_sim.sh: unknown preset $PRESET (cpu, cpu_short or paper)" >&2; exit 2 ;;
 esac
+launch_check
 if [ "${SMOKE:-0}" = 1 ]; then
   CFG=configs/smoke.cfg; SEEDS="1 2"; SESSIONS=400; POLICY_SESSIONS=100
   RUNS=${RUNS%/}_smoke; OUT=${OUT%/}_smoke
   DATA=${DATA:-$RUNS/data}  # toy logs stay beside the toy runs, out of data/
 fi
 DATA=${DATA:-data/sim}
-mkdir -p "$DATA" "$OUT"
+mkdir -p "$DATA" "$OUT" "$RUNS"
 start=$(date +%s)
 
 # -- 1. the logs (written to a temporary name, renamed when complete) ------------------------
@@ -80,15 +95,21 @@ simulate() {  # name, flags...
     mv "$DATA/$name.log.tmp" "$DATA/$name.log"
   fi
 }
-simulate mdp_random --env=mdp --policy=random
-simulate mdp_max --env=mdp --policy=max --params="$DATA/mdp_random.params.npz"
-simulate neural --env=neural
+if launch_prepare_wanted; then  # here, or in the Slurm data-preparation job
+  simulate mdp_random --env=mdp --policy=random
+  simulate mdp_max --env=mdp --policy=max --params="$DATA/mdp_random.params.npz"
+  simulate mdp_sharp --env=mdp --policy=random --transition_temperature=0.05
+  simulate neural --env=neural --sample_click --sample_list
+fi
+launch_prepare_done
 
 # -- 2. the runs ------------------------------------------------------------------------------
 dataset_flags() {
   case "$1" in
     mdp_random|mdp_max)
       echo "--n_items=50 --k=10 --split=fold --env_params=$DATA/mdp_random.params.npz" ;;
+    mdp_sharp)
+      echo "--n_items=50 --k=10 --split=fold --env_params=$DATA/mdp_sharp.params.npz" ;;
     neural)
       echo "--n_items=99 --k=20 --split=ratio --env_params=$DATA/neural.params.npz --purchase_weight=auto" ;;
   esac
@@ -96,7 +117,7 @@ dataset_flags() {
 jobs_file=$RUNS/jobs.txt
 : > "$jobs_file"
 todo=0
-for dataset in mdp_random mdp_max neural; do
+for dataset in mdp_random mdp_max mdp_sharp neural; do
   for method in $METHODS; do
     for seed in $SEEDS; do
       dir=$RUNS/runs/$dataset/$method/seed$seed
@@ -108,14 +129,14 @@ for dataset in mdp_random mdp_max neural; do
   done
 done
 echo "run_sim.sh: $todo runs to do ($JOBS at a time), preset $CFG, seeds: $SEEDS"
-if [ "$todo" -gt 0 ]; then
-  tr '\n' '\0' < "$jobs_file" | xargs -0 -P "$JOBS" -I{} bash -c '{}'
-fi
+launch_runs "$jobs_file" "$todo"  # local (xargs -P $JOBS, or one per --gpus device) or Slurm
 
 # -- 3. the table and the plots ------------------------------------------------------------------
 "$PY" -m irecgan.cli.report --out="$OUT" --published=sim \
     --env_params="mdp_random=$DATA/mdp_random.params.npz" \
     --env_params="mdp_max=$DATA/mdp_random.params.npz" \
+    --env_params="mdp_sharp=$DATA/mdp_sharp.params.npz" \
     --env_params="neural=$DATA/neural.params.npz" --policy_sessions=$POLICY_SESSIONS \
+    --logging_policy=mdp_random=random,mdp_max=max,mdp_sharp=random,neural=logging \
     --title="Simulators ($(basename "$CFG" .cfg), seeds: $SEEDS)" "$RUNS/runs"
 echo "run_sim.sh: finished in $(( $(date +%s) - start )) s; table in $OUT/table.md"

@@ -18,6 +18,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
 from irecgan import report  # noqa: E402
+from irecgan.report.stats import _get  # noqa: E402
+from irecgan.report.tables import md_table  # noqa: E402
 
 PAIRS = (("authors_r10", "nod_r10"), ("m_r10", "nod_r10"), ("authors_r0.1", "nod_r0.1"),
          ("m_r0.1", "nod_r0.1"))
@@ -37,9 +39,9 @@ def metric(run, name):
     """Per-run scalar `name` (None when absent)."""
     r = run.results or {}
     if name == "reward":
-        return report._get(r, "online", "reward_mean")
+        return _get(r, "online", "reward_mean")
     if name == "P@1":
-        return report._get(r, "offline", "test", "P@1")
+        return _get(r, "offline", "test", "P@1")
     if name == "wall":
         return r.get("wall_time_s")
     pre = [m for m in run.metrics if m.get("phase") == "d_pretrain"]
@@ -130,7 +132,7 @@ def main(argv=None):
                 rec[key + "_mean"], rec[key + "_std"], rec[key + "_n"] = stat
             rows.append(cells)
             csv_rows.append(rec)
-        lines += report.md_table(header, rows)
+        lines += md_table(header, rows)
         lines += ["", "irecgan - irecgan_nod (paired by seed):", ""]
         diff_rows = []
         for a, b in PAIRS:
@@ -147,7 +149,7 @@ def main(argv=None):
             rec["seeds"] = " ".join(str(s) for s in seeds)
             diff_rows.append(cells)
             csv_rows.append(rec)
-        lines += report.md_table(["difference", "seeds", "online reward", "test P@1 (pts)"],
+        lines += md_table(["difference", "seeds", "online reward", "test P@1 (pts)"],
                                  diff_rows)
         lines.append("")
         plot(os.path.join(args.out, "%s_ablation.png" % dataset), dataset, groups)
@@ -162,7 +164,7 @@ def main(argv=None):
                 fmt((metric(r, key), float("nan"), 1) if metric(r, key) is not None
                     else (float("nan"), float("nan"), 0))
                 for key in ("d_acc_pre", "d_auc_pre", "d_acc_last", "d_auc_last")])
-        lines += report.md_table(["dataset", "variant", "seed", "adversarial epochs done",
+        lines += md_table(["dataset", "variant", "seed", "adversarial epochs done",
                                   "D held-out acc, pretrain", "D AUC, pretrain",
                                   "D held-out acc, last logged epoch",
                                   "D AUC, last logged epoch"], rows)

@@ -53,7 +53,10 @@ def test_success_prints_statistics(tmp_path):
     assert "mean list length:       2.00" in lines                     # (1+3+2+1+3) / 5
     assert "session length:         mean 2.50, min 2, max 3" in lines
     i = lines.index("session length histogram (steps, sessions):")
-    assert lines[i + 1:] == ["    2        1 " + "#" * 40, "    3        1 " + "#" * 40]
+    assert lines[i + 1:i + 3] == ["    2        1 " + "#" * 40, "    3        1 " + "#" * 40]
+    # ratio split of 2 sessions: 1 train, 0 valid, 1 test; the two sessions differ
+    assert lines[i + 3:] == ["test sessions verbatim in training: 0 of 1 (0.00 %; ratio split "
+                             "80/10/10, seed 1)"]
 
 
 def test_length_flags_and_lenient(tmp_path):
@@ -113,3 +116,33 @@ def test_session_stats_and_histogram_bins():
     assert lines[1] == "    5-7        0 "
     assert lines[-1] == "  44-45        1 " + "#" * 13                  # round(40 / 3)
     assert session_stats([])["sessions"] == 0 and histogram_lines([]) == []
+
+
+def test_verbatim_repeat_share_of_the_test_split(tmp_path):
+    # 10 sessions, 5 copies of one session and 5 distinct ones; the ratio split with seed 1
+    # puts 8 in training, 1 in valid, 1 in test
+    from irecgan.data.overlap import verbatim_repeats, verbatim_share
+    from irecgan.data.splits import ratio_split
+    from irecgan.data.logfile import read_log
+    text = ""
+    for sid in range(1, 11):
+        click = "x" if sid <= 5 else "y%d" % sid
+        text += "%d;0;a;;0\n%d;%d;%s;a,%s;0\n" % (sid, sid, sid, click, click)
+    path = _write(tmp_path, text)
+    sessions, _ = read_log(path)
+    train, _, test = ratio_split(sessions, 1)
+    want = verbatim_repeats(train, test)
+    assert want[1] == 1
+    rc, out, err = _inspect(path)
+    assert rc == 0, err
+    assert out.splitlines()[-1] == ("test sessions verbatim in training: %d of 1 (%.2f %%; ratio "
+                                    "split 80/10/10, seed 1)" % (want[0], 100.0 * want[0]))
+    rc, out, err = _inspect(path, "--split=none")
+    assert "verbatim in training" not in out
+    # the log's state field and the session id do not count, clicks / lists / purchases do
+    a = Session(1, ["0", "0"], ["a", "x"], [[], ["a", "x"]], [0, 0])
+    b = Session(2, ["0", "7"], ["a", "x"], [[], ["a", "x"]], [0, 0])
+    c = Session(3, ["0", "0"], ["a", "x"], [[], ["x", "a"]], [0, 0])
+    d = Session(4, ["0", "0"], ["a", "x"], [[], ["a", "x"]], [0, 1])
+    assert verbatim_repeats([a], [b, c, d]) == (1, 3)
+    assert verbatim_share([a], [b, c]) == 50.0 and verbatim_share([a], []) is None

@@ -116,3 +116,14 @@ def test_collecting_a_log_from_a_world_without_clicks_gives_up(monkeypatch):
     env0 = M.MDP(np.zeros((1, 4)), np.ones((1, 4, 1)), list_size=2)
     with pytest.raises(UserError, match="never continue past the start step"):
         online.collect_sessions(env0, M.MaxPolicy(env0), 5, rs(0), batch_size=500)
+
+
+def test_clicks_over_sessions_with_a_click_the_authors_online_figure():
+    # item 0 is always clicked, item 1 never; one-item random lists: each step continues with
+    # probability 1/2, so clicks ~ geometric: P(n) = 2^-(n+1); over sessions with a click the
+    # mean is 1 / (1 - 1/2) = 2 (std sqrt(2), ~200 such sessions: 5 standard errors = 0.5)
+    env = M.MDP(np.array([[1.0, 0.0]]), np.ones((1, 2, 1)), list_size=1)
+    res = online.evaluate(env, online.RandomLists(2, 1, np.random.RandomState(0)), 400, seed=1)
+    assert abs(res["clicks_mean_clicked"] - 2.0) < 0.5
+    assert res["clicks_mean"] == pytest.approx(res["clicks_mean_clicked"] * res["clicked_share"])
+    assert abs(res["clicked_share"] - 0.5) < 5 * 0.5 / 20.0  # 5 binomial standard errors

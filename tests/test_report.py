@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from irecgan import report
+from irecgan.report import rows as report_rows
+from irecgan.report import tables as report_tables
 from irecgan.errors import UserError
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
@@ -168,9 +170,9 @@ def test_markdown_cells_and_notes(runs_root):
     text = report.markdown(rows, runs, title="Toy")
     lstm_line = [l for l in text.splitlines() if l.startswith("| toy | lstm |")]
     assert lstm_line == ["| toy | lstm | 3 (1, 2, 3) | 2x512, emb 50 | 20.00 +- 10.00 | "
-                         "45.00 +- 7.07 [2/3] | n/a | 2.333 +- 1.528 | 0.400 +- 0.200 | - | "
-                         "20.0 s |"]
-    assert "| toy | max | 2 (env seeds: 1, 2) | - | - | - | - | 10.500 +- 0.707 | " \
+                         "45.00 +- 7.07 [2/3] | n/a | 2.333 +- 1.528 | - | - | 0.400 +- 0.200 | "
+                         "- | 20.0 s |"]
+    assert "| toy | max | 2 (env seeds: 1, 2) | - | - | - | - | 10.500 +- 0.707 | - | - | " \
            "1.000 +- 0.000 | - | - |" in text
     assert "sample standard deviation" in text
     assert "Unfinished runs (no results.json; listed, not averaged): 1." in text
@@ -287,11 +289,11 @@ def test_policy_rows_on_small_mdp(tmp_path):
     path = str(tmp_path / "mdp.params.npz")
     env.save(path)
     _, pols = report.environment_policies(path, np.random.RandomState(0))
-    assert list(pols) == ["random", "max", "mix"]
+    assert list(pols) == ["random", "max", "mix", "belief"]
     npath = str(tmp_path / "neural.params.npz")
     neural_sim.save_params(npath, *neural_sim.random_params(np.random.RandomState(0)))
     nenv, npols = report.environment_policies(npath, np.random.RandomState(0))
-    assert list(npols) == ["random", "logging"]
+    assert list(npols) == ["random", "logging", "oracle"]
     nrows = report.policy_rows(nenv, npols, seeds=[1], n_sessions=5, dataset="neural")
     assert "coverage" not in nrows[0] and len(nrows[1]["reward"]) == 1
 
@@ -347,18 +349,114 @@ def test_discriminator_heldout_accuracy_after_pretraining_and_at_the_last_epoch(
                            {"phase": "adversarial", "epoch": 2, "d_heldout_accuracy": last,
                             "d_heldout_auc": last + 0.05}])
     write_run(tmp_path, "toy", "pg", 1, test=test_p(1, 2, 3), online=online_result(1))
-    rows = report.run_rows(report.load_runs([str(tmp_path)]))
+    rows = report_rows.run_rows(report.load_runs([str(tmp_path)]))
     irecgan = [r for r in rows if r["method"] == "irecgan"][0]
     assert irecgan["d_heldout_pretrain"][:2] == pytest.approx((0.7, 0.1414), abs=1e-4)
     assert irecgan["d_heldout_last"][:2] == pytest.approx((0.8, 0.1414), abs=1e-4)
     assert irecgan["d_auc_last"][0] == pytest.approx(0.85)
-    cells = dict(zip(report.MD_COLUMNS, report.md_cells(irecgan)))
+    cells = dict(zip(report_tables.MD_COLUMNS, report_tables.md_cells(irecgan)))
     assert cells["D held-out acc: pretrain / last"] == "0.700 +- 0.141 / 0.800 +- 0.141"
     pg = [r for r in rows if r["method"] == "pg"][0]
-    assert dict(zip(report.MD_COLUMNS, report.md_cells(pg)))[
+    assert dict(zip(report_tables.MD_COLUMNS, report_tables.md_cells(pg)))[
         "D held-out acc: pretrain / last"] == "-"
-    rec = [r for r in report.csv_records(rows) if r["method"] == "irecgan"][0]
+    rec = [r for r in report_tables.csv_records(rows) if r["method"] == "irecgan"][0]
     assert float(rec["d_heldout_last_mean"]) == pytest.approx(0.8)
+
+
+def test_headroom_authors_figure_and_verbatim_share(tmp_path):
+    root = tmp_path / "runs"
+    for seed, reward, clicked, share in ((1, 3.0, 3.4, 0.0), (2, 3.5, 3.6, 2.0)):
+        path = write_run(root, "sharp", "pg", seed, test=test_p(20.0, 60.0, 100.0),
+                         online=online_result(reward, 0.5))
+        with open(os.path.join(path, "results.json")) as handle:
+            results = json.load(handle)
+        results["online_sampled"] = dict(online_result(reward - 0.5),
+                                         clicks_mean_clicked=clicked)
+        results["data"] = {"test_verbatim_share_pct": share}
+        with open(os.path.join(path, "results.json"), "w") as handle:
+            json.dump(results, handle)
+    entries = [
+        {"dataset": "sharp", "method": "random", "reward": [2.0, 2.0],
+         "clicks_clicked": [3.0, 3.0]},
+        {"dataset": "sharp", "method": "belief", "reward": [4.0, 4.0]},
+        {"dataset": "sharp", "method": "max", "reward": [10.0, 10.0]},
+        {"dataset": "sharp", "method": "bayes (offline)", "seeds": [1, 2], "reward": [],
+         "P@1": [21.0, 23.0], "P@5": [70.0, 70.0], "P@10": [100.0, 100.0]},
+        {"dataset": "other", "method": "max", "reward": [10.0]},
+        {"dataset": "other", "method": "belief", "reward": [4.0]},
+    ]
+    runs = report.load_runs([str(root)])
+    rows = report.aggregate_rows(runs, entries)
+    done, skipped = report.add_headroom(rows, {"sharp": "random", "other": "max"})
+    assert done == {"sharp": ("random", 2.0, "belief", 4.0)}
+    assert "not below the ceiling" in skipped["other"]
+    by = dict((r["method"], r) for r in rows if r["dataset"] == "sharp")
+    # pg: (3 - 2) / (4 - 2) = 50 %, (3.5 - 2) / 2 = 75 %: mean 62.5, std sqrt(2 * 12.5^2) = 17.68
+    m, s, n = by["pg"]["headroom"]
+    assert (m, n) == (62.5, 2) and s == pytest.approx(17.6777, abs=1e-4)
+    assert by["random"]["headroom"][0] == 0.0 and by["belief"]["headroom"][0] == 100.0
+    assert by["max"]["headroom"][0] == 400.0                 # (10 - 2) / 2
+    assert by["bayes (offline)"]["headroom"][2] == 0         # no online figure
+    assert by["pg"]["authors"][:1] == (3.5,) and by["pg"]["verbatim"][:1] == (1.0,)
+    text = report.markdown(rows, runs, title="T", headroom=(done, skipped))
+    assert "| sharp | pg | 2 (1, 2) | 2x512, emb 50 | 20.00 +- 0.00 | 60.00 +- 0.00 | " \
+           "100.00 +- 0.00 | 3.250 +- 0.354 | 62.5 +- 17.7 | 3.500 +- 0.141 | " in text
+    assert "| sharp | bayes (offline) | 2 (test splits of seeds 1, 2) | - | 22.00 +- 1.41 | " \
+           "70.00 +- 0.00 | 100.00 +- 0.00 | - | - | - | - | - |" in text
+    assert "| sharp | random | 2 (env seeds: 1, 2) | - | - | - | - | 2.000 +- 0.000 | " \
+           "0.0 +- 0.0 | 3.000 +- 0.000 |" in text
+    assert report.tables.fmt_stat((-1e-15, 1.0, 2), 1) == "0.0 +- 1.0"
+    assert "* sharp: headroom captured = (reward - 2.000) / (4.000 - 2.000)" in text
+    assert "* other: no headroom column: its logging policy max (10.000) is not below the " \
+           "ceiling belief (4.000)." in text
+    assert "* sharp: 1.00 % of the test sessions occur verbatim in the training split" in text
+    methods = [r["method"] for r in rows if r["dataset"] == "sharp"]
+    assert methods == ["random", "max", "belief", "bayes (offline)", "pg"]
+
+
+def test_bayes_rows_use_each_runs_test_split(tmp_path):
+    from irecgan.data.logfile import write_sessions
+    from irecgan.data.splits import fold_split
+    from irecgan.sim import belief
+    env = mdp_sim.MDP.random(np.random.RandomState(0), transition_temperature=0.1)
+    rng = np.random.RandomState(1)
+    sessions, _ = mdp_sim.generate_log(env, mdp_sim.logging_policy(env, "random", rng), 200,
+                                       rng)
+    log, params = str(tmp_path / "d.log"), str(tmp_path / "d.npz")
+    write_sessions(log, sessions)
+    env.save(params)
+    root = tmp_path / "runs"
+    for seed, method in ((1, "lstm"), (2, "lstm"), (1, "pg")):
+        path = write_run(root, "d", method, seed, test=test_p(1.0, 2.0, 3.0),
+                         online=online_result(1.0))
+        with open(os.path.join(path, "config.json")) as handle:
+            config = json.load(handle)
+        config.update(data=log, split="fold")
+        with open(os.path.join(path, "config.json"), "w") as handle:
+            json.dump(config, handle)
+    runs = report.load_runs([str(root)])
+    rows = report.bayes_rows(params, runs, "d")
+    want = []
+    for seed in (1, 2):
+        hits, n = belief.offline_precision(env, fold_split(sessions, seed)[2])
+        want.append(100.0 * hits[1] / n)
+    # one value per test split: lstm and pg of seed 1 share one
+    assert rows[0]["method"] == "bayes (offline)" and rows[0]["seeds"] == [1, 2]
+    assert rows[0]["P@1"] == want and want[0] != want[1]
+    assert report.bayes_rows(params, runs, "no such dataset") == []
+    # through the CLI: the rows of --env_params, and the headroom of --logging_policy
+    out = tmp_path / "rep"
+    proc = _cli(["--out=%s" % out, "--env_params=d=%s" % params, "--policy_seeds=1",
+                 "--policy_sessions=50", "--logging_policy=d=random", str(root)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "| d | bayes (offline) | 2 (test splits of seeds 1, 2) |" in proc.stdout
+    assert "| d | belief | 1 (env seeds: 1) |" in proc.stdout
+    assert "* d: headroom captured = (reward - " in proc.stdout
+    saved = json.loads((out / "policy_rows.json").read_text())  # once each: cli.common.run_cli
+    # parsed the flags twice, which held every --env_params value twice
+    assert [r["method"] for r in saved] == ["random", "max", "mix", "belief", "bayes (offline)"]
+    proc = _cli(["--out=%s" % out, "--logging_policy=d", str(root)], tmp_path)
+    assert proc.returncode == 2 and "NAME=POLICY" in proc.stderr
 
 
 def _console_script(name):
@@ -392,11 +490,11 @@ def test_repeated_env_params_give_each_policy_row_once(tmp_path):
         rows = json.loads((out / "policy_rows.json").read_text())
         pairs = [(r["dataset"], r["method"]) for r in rows]
         assert sorted(pairs) == sorted((d, m) for d in ("mdp_a", "mdp_b")
-                                       for m in ("random", "max", "mix"))
+                                       for m in ("random", "max", "mix", "belief"))
         table_pairs = [tuple(c.strip() for c in line.split("|")[1:3])
                        for line in proc.stdout.splitlines()
                        if line.startswith("| ") and not line.startswith(("| dataset", "| ---"))]
-        assert len(table_pairs) == len(set(table_pairs)) == 7, proc.stdout
+        assert len(table_pairs) == len(set(table_pairs)) == 9, proc.stdout
 
 
 def test_a_dataset_and_method_given_twice_is_one_line_error(tmp_path):

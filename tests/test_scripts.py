@@ -19,11 +19,10 @@ def run_script(args, tmp_path, name):
     return text
 
 
-def test_run_sim_smoke_then_rerun_does_only_what_is_missing(tmp_path):
-    runs, out = str(tmp_path / "runs"), str(tmp_path / "results")
+def test_run_sim_smoke_then_rerun_does_only_what_is_missing(sim_smoke_local, tmp_path):
+    runs, out, text = sim_smoke_local  # SMOKE=1 run_sim.sh --runs=RUNS --out=OUT (conftest.py)
     args = ["run_sim.sh", "--runs=" + runs, "--out=" + out]
-    text = run_script(args, tmp_path, "first")
-    assert "24 runs to do" in text  # 3 logs x 4 methods x 2 seeds
+    assert "32 runs to do" in text  # 4 logs x 4 methods x 2 seeds
     out_dir = out + "_smoke"
     for name in ("table.md", "table.csv", "mdp_random_online_reward.png",
                  "mdp_random_coverage.png", "neural_precision.png"):
@@ -33,15 +32,23 @@ def test_run_sim_smoke_then_rerun_does_only_what_is_missing(tmp_path):
     pairs = [(r.get("dataset"), r.get("method")) for r in rows]
     assert len(pairs) == len(set(pairs)), sorted(pairs)  # no (dataset, method) row twice
     methods = set(pairs)
-    for dataset in ("mdp_random", "mdp_max", "neural"):
+    for dataset in ("mdp_random", "mdp_max", "mdp_sharp", "neural"):
         for method in ("lstm", "pg", "irecgan_nod", "irecgan"):
             assert (dataset, method) in methods
-    for dataset in ("mdp_random", "mdp_max"):
-        for policy in ("random", "max", "mix"):
+    for dataset in ("mdp_random", "mdp_max", "mdp_sharp"):
+        for policy in ("random", "max", "mix", "belief", "bayes (offline)"):
             assert (dataset, policy) in methods
     with open(os.path.join(out_dir, "policy_rows.json")) as handle:
         policy_pairs = [(r["dataset"], r["method"]) for r in json.load(handle)]
     assert len(policy_pairs) == len(set(policy_pairs)), sorted(policy_pairs)
+    for dataset, ceiling in (("mdp_random", "belief"), ("mdp_sharp", "belief"),
+                             ("neural", "oracle")):
+        headroom = [float(r["headroom_pct_mean"]) for r in rows
+                    if r["dataset"] == dataset and r["method"] == ceiling]
+        assert len(headroom) == 1 and abs(headroom[0] - 100.0) < 1e-9
+    verbatim = [float(r["test_verbatim_pct_mean"]) for r in rows
+                if r["dataset"] == "neural" and r["test_verbatim_pct_mean"]]
+    assert verbatim and max(verbatim) <= 5.0  # sampled clicks and lists
 
     # the neural oracle's log buys at ~50 %: its user model weighs purchases by (1 - p) / p
     run_root = os.path.join(runs + "_smoke", "runs")
@@ -95,10 +102,11 @@ def test_run_sim_refuses_a_log_made_with_other_flags(tmp_path):
 
 def test_run_cikm_smoke_on_synthetic_raw_files(tmp_path):
     """No --raw_dir / --processed: the synthetic files sit where data/README.md says
-    (DATA_DIR/raw/, with --data_dir pointing at a temporary data/cikm)."""
+    (DATA_DIR/raw/, with --data_dir pointing at a temporary data/cikm), written by the
+    converter's defaults exactly as data/README.md's quick check does."""
     raw = str(tmp_path / "cikm" / "raw")
-    subprocess.run([sys.executable, "-m", "irecgan.cli.prepare_cikm", "--synthetic_out=" + raw,
-                    "--seed=3", "--synthetic_sessions=300"], cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "irecgan.cli.prepare_cikm", "--synthetic_out=" + raw],
+                   cwd=ROOT, check=True,
                    env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src")),
                    stdout=subprocess.DEVNULL)
     runs, out = str(tmp_path / "runs"), str(tmp_path / "results")

@@ -134,3 +134,13 @@ def test_split_file_unreadable(tmp_path):
     with pytest.raises(UserError) as info:
         file_split(_sessions(2), _write(tmp_path, ""))
     assert str(info.value).endswith(": empty file")
+
+
+def test_dataset_summary_states_the_verbatim_repeat_share(tmp_path):
+    # 40 copies of one session: every test session repeats a training one
+    from irecgan.dataset import load_dataset
+    path = tmp_path / "log.txt"
+    path.write_text(u"".join("%d;0;a;;0\n%d;0;b;a,b;0\n" % (i, i) for i in range(1, 41)))
+    summary = load_dataset(str(path), split="ratio", seed=1).summary()
+    assert summary["test_sessions"] == 4
+    assert summary["test_verbatim_repeats"] == 4 and summary["test_verbatim_share_pct"] == 100.0

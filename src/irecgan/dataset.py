@@ -1,5 +1,6 @@
 """From a processed log to encoded train / valid / test sessions (SPEC 2)."""
 from irecgan.data.logfile import read_log
+from irecgan.data.overlap import verbatim_repeats
 from irecgan.data.splits import file_split, fold_split, ratio_split
 from irecgan.data.vocab import Vocabulary
 from irecgan.errors import UserError
@@ -15,15 +16,17 @@ class Dataset(object):
     first_clicks: encoded first clicks of the training sessions (the start distribution of
     generated sessions, SPEC 4); mean_length: mean training session length; purchase_rate: the
     share of purchase labels among the positions the user model's purchase head learns from
-    (see `purchase_rate`).
+    (see `purchase_rate`); test_repeats: the number of test sessions occurring verbatim in the
+    training split (data.overlap), or None when unknown.
     """
 
-    def __init__(self, vocab, train, valid, test, report):
+    def __init__(self, vocab, train, valid, test, report, test_repeats=None):
         self.vocab = vocab
         self.train = train
         self.valid = valid
         self.test = test
         self.report = report
+        self.test_repeats = test_repeats
         self.has_purchase = any(p for s in train for p in s.purchases)
         self.first_clicks = [s.clicks[0] for s in train]
         self.mean_length = (sum(len(s.clicks) for s in train) / float(len(train))
@@ -35,6 +38,10 @@ class Dataset(object):
                 "valid_sessions": len(self.valid), "test_sessions": len(self.test),
                 "has_purchase": self.has_purchase, "mean_length": self.mean_length,
                 "purchase_rate": self.purchase_rate,
+                "test_verbatim_repeats": self.test_repeats,
+                "test_verbatim_share_pct": (100.0 * self.test_repeats / len(self.test)
+                                            if self.test and self.test_repeats is not None
+                                            else None),
                 "log": self.report.as_dict()}
 
 
@@ -47,6 +54,26 @@ def purchase_rate(sessions):
     return bought / float(positions) if positions else 0.0
 
 
+def read_splits(path, split="fold", seed=0, split_file=None, ratios=(0.8, 0.1, 0.1),
+                lenient=False, min_len=2, max_len=40):
+    """`((train, valid, test), read report)`: the log's `Session`s split as `load_dataset`
+    splits them (the arguments are `load_dataset`'s)."""
+    sessions, report = read_log(path, lenient=lenient, min_len=min_len, max_len=max_len)
+    if not sessions:
+        raise UserError("%s: no session of %d..%d steps" % (path, min_len, max_len))
+    if split == "fold":
+        parts = fold_split(sessions, seed)
+    elif split == "ratio":
+        parts = ratio_split(sessions, seed, ratios)
+    elif split == "file":
+        if not split_file:
+            raise UserError("--split=file needs --split_file")
+        parts = file_split(sessions, split_file)
+    else:
+        raise UserError("unknown split %r (one of %s)" % (split, ", ".join(SPLITS)))
+    return parts, report
+
+
 def load_dataset(path, split="fold", seed=0, split_file=None, ratios=(0.8, 0.1, 0.1),
                  n_items=0, symbols=40000, lenient=False, min_len=2, max_len=40):
     """Read, split and encode a processed log.
@@ -56,21 +83,11 @@ def load_dataset(path, split="fold", seed=0, split_file=None, ratios=(0.8, 0.1, 
     n_items > 0: a simulator's numeric vocabulary (items "0".."n_items-1"); otherwise items by
     click frequency in the training split, truncated to `symbols` entries in all.
     """
-    sessions, report = read_log(path, lenient=lenient, min_len=min_len, max_len=max_len)
-    if not sessions:
-        raise UserError("%s: no session of %d..%d steps" % (path, min_len, max_len))
-    if split == "fold":
-        train, valid, test = fold_split(sessions, seed)
-    elif split == "ratio":
-        train, valid, test = ratio_split(sessions, seed, ratios)
-    elif split == "file":
-        if not split_file:
-            raise UserError("--split=file needs --split_file")
-        train, valid, test = file_split(sessions, split_file)
-    else:
-        raise UserError("unknown split %r (one of %s)" % (split, ", ".join(SPLITS)))
+    (train, valid, test), report = read_splits(path, split, seed, split_file, ratios, lenient,
+                                               min_len, max_len)
     if not train:
         raise UserError("%s: the training split is empty" % path)
     vocab = Vocabulary.numeric(n_items) if n_items > 0 else Vocabulary.build(train, symbols)
     return Dataset(vocab, vocab.encode_sessions(train), vocab.encode_sessions(valid),
-                   vocab.encode_sessions(test), report)
+                   vocab.encode_sessions(test), report,
+                   test_repeats=verbatim_repeats(train, test)[0])

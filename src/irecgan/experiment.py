@@ -169,6 +169,9 @@ class Evaluator(object):
         self.batch_maker = batch_maker
         self.env = load_environment(config["env_params"]) if config["env_params"] else None
         self.policy = AgentPolicy(models, runner.session, data.vocab) if self.env else None
+        # the authors' online figure: the agent's Gumbel-sampled lists (final evaluation only)
+        self.sampled = (AgentPolicy(models, runner.session, data.vocab, sample=True,
+                                    seed=config["online_seed"]) if self.env else None)
 
     def offline(self, split):
         sessions = getattr(self.data, split)
@@ -199,6 +202,9 @@ class Evaluator(object):
                                if getattr(self.data, split))}
         if self.env is not None:
             out["online"] = self.online()
+            out["online_sampled"] = online.evaluate(
+                self.env, self.sampled, n_sessions=self.config["online_sessions"],
+                seed=self.config["online_seed"])
         return out
 
 

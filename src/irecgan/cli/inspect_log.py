@@ -1,8 +1,12 @@
-"""`irecgan-inspect-log FILE [--lenient] [--min_len N] [--max_len N]`: processed-log statistics.
+"""`irecgan-inspect-log FILE [--lenient] [--min_len N] [--max_len N] [--split=ratio|fold|none]
+[--split_seed=S]`: processed-log statistics.
 
 Reads FILE with the same reader (and the same length filters) the trainers use, then prints the
-reader's account of every line, the session/step/item counts, the purchase rate and a text
-histogram of session lengths. Exit status 0 on success, 2 on a user error (one line on stderr,
+reader's account of every line, the session/step/item counts, the purchase rate, a text
+histogram of session lengths, and the share of test sessions that occur verbatim (same clicks,
+lists and purchases) in the training part of the split the trainers would make with
+`--split`/`--split_seed` (`irecgan-train --split=... --seed=S`): a log whose test sessions repeat
+training ones measures memory, not generalisation. Exit status 0 on success, 2 on a user error (one line on stderr,
 e.g. `error: log.txt:7: field 'purchase': purchase not 0/1 (got '2')`).
 """
 import collections
@@ -12,6 +16,8 @@ from absl import flags
 
 from irecgan.cli.common import guarded, run_cli
 from irecgan.data.logfile import read_log
+from irecgan.data.overlap import verbatim_repeats
+from irecgan.data.splits import fold_split, ratio_split
 from irecgan.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -19,8 +25,13 @@ flags.DEFINE_bool("lenient", False, "Skip malformed lines and count them instead
                   "the first one.")
 flags.DEFINE_integer("min_len", 2, "Drop sessions with fewer steps (SPEC 2.1: 2).")
 flags.DEFINE_integer("max_len", 40, "Drop sessions with more steps (SPEC 2.1: 40); 0 = no limit.")
+flags.DEFINE_enum("split", "ratio", ["ratio", "fold", "none"], "The split of the verbatim-repeat "
+                  "share: ratio (80/10/10), fold (38/1/1 of 40 folds) or none (skip it).")
+flags.DEFINE_integer("split_seed", 1, "Seed of that split (irecgan-train's --seed).")
 
-USAGE = "usage: irecgan-inspect-log FILE [--lenient] [--min_len N] [--max_len N]"
+USAGE = ("usage: irecgan-inspect-log FILE [--lenient] [--min_len N] [--max_len N] "
+         "[--split=ratio|fold|none] [--split_seed=S]")
+SPLIT_TEXT = {"ratio": "ratio split 80/10/10", "fold": "fold split 38/1/1"}
 BAR_WIDTH = 40
 MAX_BINS = 20
 
@@ -96,6 +107,17 @@ def stats_lines(stats):
     return lines
 
 
+def verbatim_line(sessions, split, seed):
+    """The verbatim-repeat line for `sessions` under the trainers' `split` with `seed`."""
+    if split == "fold" and len(sessions) < 40:
+        return "test sessions verbatim in training: n/a (a fold split needs 40 sessions)"
+    parts = (fold_split if split == "fold" else ratio_split)(sessions, seed)
+    repeats, n = verbatim_repeats(parts[0], parts[2])
+    share = "%.2f %%" % (100.0 * repeats / n) if n else "n/a"
+    return "test sessions verbatim in training: %d of %d (%s; %s, seed %d)" % (
+        repeats, n, share, SPLIT_TEXT[split], seed)
+
+
 def main(argv):
     if len(argv) != 2:
         raise UserError("expected exactly one FILE argument, got %d; %s" % (len(argv) - 1, USAGE))
@@ -103,6 +125,8 @@ def main(argv):
     sessions, report = read_log(argv[1], lenient=FLAGS.lenient, min_len=FLAGS.min_len,
                                 max_len=max_len)
     out = report.summary_lines() + [""] + stats_lines(session_stats(sessions))
+    if FLAGS.split != "none" and sessions:
+        out.append(verbatim_line(sessions, FLAGS.split, FLAGS.split_seed))
     sys.stdout.write("\n".join(out) + "\n")
     return 0
 

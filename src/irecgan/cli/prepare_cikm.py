@@ -31,7 +31,8 @@ flags.DEFINE_string("report_json", None, "Also write the converter's counts to t
 flags.DEFINE_string("synthetic_out", None, "Write a synthetic raw directory here instead of "
                     "converting --raw_dir (then convert it too when --out is given).")
 flags.DEFINE_integer("seed", 0, "Seed of the synthetic raw directory.")
-flags.DEFINE_integer("synthetic_sessions", 40, "Number of sessions of the synthetic directory.")
+flags.DEFINE_integer("synthetic_sessions", 300, "Number of sessions of the synthetic directory "
+                     "(300: enough for the 40-fold split of SMOKE=1 ./run_cikm.sh).")
 flags.DEFINE_integer("synthetic_items", 2000,
                      "Item universe of the synthetic directory (CIKM-shaped: 40000).")
 

@@ -2,7 +2,8 @@
 
     irecgan-report --out=DIR [--title=TEXT] [--policy_rows=FILE.json]
                    [--env_params=[NAME=]PARAMS.npz ...] [--policy_seeds=1,2,3,4,5]
-                   [--policy_sessions=1000] [--published=sim|cikm|none] RUN_DIR_OR_GLOB...
+                   [--policy_sessions=1000] [--published=sim|cikm|none]
+                   [--logging_policy=NAME=POLICY,...] RUN_DIR_OR_GLOB...
 
 Every positional argument is a run directory, a folder holding run directories at any depth,
 or a glob pattern of either; every folder with a config.json below them is a run. Writes
@@ -10,11 +11,15 @@ or a glob pattern of either; every folder with a config.json below them is a run
 `DIR/<dataset>_precision.png`, `DIR/<dataset>_coverage.png` (MDP), and prints the markdown.
 
 `--env_params=NAME=PATH` (repeatable, or comma-separated) evaluates the simulator policies of a
-parameter file (MDP: random, max, mix; neural oracle: random lists, its logging policy) online
-for each of `--policy_seeds` (`--policy_sessions` sessions each) and adds them as rows of dataset
-NAME (without `NAME=`: the file name up to its first dot, e.g. `mdp_random` for
-`mdp_random.log.params.npz`); the rows are also saved to `DIR/policy_rows.json`, which
-`--policy_rows` reads back. Exit status 0, or 2 on a user error (one line on stderr).
+parameter file (MDP: random, max, mix, belief; neural oracle: random lists, its logging policy,
+oracle) online for each of `--policy_seeds` (`--policy_sessions` sessions each) and adds them as
+rows of dataset NAME (without `NAME=`: the file name up to its first dot, e.g. `mdp_random` for
+`mdp_random.log.params.npz`); for an MDP it also adds the Bayes-optimal offline P@k on the test
+split of each finished run of NAME. The rows are also saved to `DIR/policy_rows.json`, which
+`--policy_rows` reads back. `--logging_policy=NAME=POLICY` names the policy row of the policy
+that wrote dataset NAME's log: the headroom column then measures each row between it (0 %) and
+the ceiling (`belief` or `oracle`, 100 %). Exit status 0, or 2 on a user error (one line on
+stderr).
 """
 import collections
 import json
@@ -39,6 +44,9 @@ flags.DEFINE_multi_string("env_params", [], "NAME=PATH (or PATH) of a simulator 
 flags.DEFINE_list("policy_seeds", ["1", "2", "3", "4", "5"],
                   "Simulator seeds of the policy rows computed from --env_params.")
 flags.DEFINE_integer("policy_sessions", 1000, "Sessions per seed for the policy rows.")
+flags.DEFINE_list("logging_policy", [], "NAME=POLICY pairs: the policy row (random, max, mix, "
+                  "logging, ...) of the policy that wrote dataset NAME's log, the 0 %% of its "
+                  "headroom column.")
 flags.DEFINE_list("published", ["none"], "Published figures to add as marked comparison rows: "
                   "sim, cikm, both as sim,cikm, or none.")
 
@@ -61,6 +69,16 @@ def _env_specs(values):
                 name = os.path.basename(path).split(".")[0]
             specs.append((name, path))
     return specs
+
+
+def _logging_policies():
+    out = collections.OrderedDict()
+    for item in FLAGS.logging_policy:
+        name, sep, policy = item.strip().partition("=")
+        if not sep or not name or not policy:
+            raise UserError("--logging_policy expects NAME=POLICY pairs, got %r" % item)
+        out[name] = policy
+    return out
 
 
 def _policy_seeds():
@@ -93,6 +111,7 @@ def main(argv):
     if not args:
         raise UserError("give at least one run directory (or a folder or glob of them)")
     published = _published()
+    logging = _logging_policies()
     specs = _env_specs(FLAGS.env_params)
     seeds = _policy_seeds() if specs else []
     if specs and FLAGS.policy_sessions < 1:
@@ -107,11 +126,13 @@ def main(argv):
         env, policies = report.environment_policies(path, np.random.RandomState(POLICY_RNG_SEED))
         computed += report.policy_rows(env, policies, seeds, FLAGS.policy_sessions,
                                        dataset=name)
+        computed += report.bayes_rows(path, runs, name)
     entries += computed
 
     text, written = report.write_report(FLAGS.out, runs, entries, title=FLAGS.title,
                                         published=published,
-                                        policy_source=FLAGS.policy_rows or "--env_params")
+                                        policy_source=FLAGS.policy_rows or "--env_params",
+                                        logging=logging)
     if computed:
         path = os.path.join(FLAGS.out, "policy_rows.json")
         try:

@@ -1,10 +1,16 @@
 """`irecgan-simulate`: write a simulated processed log (SPEC 2.1) and its simulator parameters.
 
-    irecgan-simulate --env=mdp --policy=random|max|mix --sessions=N --seed=S --out=FILE
-    irecgan-simulate --env=neural --sessions=N --seed=S --out=FILE [--sample_click] [--sample_list]
+    irecgan-simulate --env=mdp --policy=random|max|mix|belief --sessions=N --seed=S --out=FILE
+        [--transition_temperature=T] [--states=S] [--items=N] [--list_size=K]
+    irecgan-simulate --env=neural [--policy=logging|oracle|random] --sessions=N --seed=S
+        --out=FILE [--sample_click] [--sample_list]
 
-`--params=FILE` reuses saved simulator parameters instead of drawing them from the seed;
-`--params_out` (default `OUT.params.npz`) receives the parameters used. For the same flags the log,
+`belief` (MDP) and `oracle` (neural) are the ceilings of issue 11: the best a greedy policy does
+from the click history with the true parameters (sim/belief.py, sim/neural.py).
+`--params=FILE` reuses saved simulator parameters instead of drawing them from the seed (the MDP
+generator's knobs then come from the file; a neural file's --sample_click/--sample_list switches
+apply unless given on the command line); `--params_out` (default `OUT.params.npz`) receives the
+parameters used. For the same flags the log,
 the parameter file and the printed summary are byte-identical. The summary gives the log's
 figures and the online figures (SPEC 7) of the reference policies on the same simulator.
 
@@ -28,8 +34,9 @@ from irecgan.sim import online
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env", "mdp", "Simulator: mdp (SPEC 8) or neural (SPEC 8b).")
-flags.DEFINE_string("policy", None, "Logging policy. mdp: random (default), max or mix; "
-                    "neural: logging (its logging LSTM, the only choice).")
+flags.DEFINE_string("policy", None, "Logging policy. mdp: random (default), max, mix or belief "
+                    "(the history-based ceiling); neural: logging (default, its logging LSTM), "
+                    "oracle (the ceiling) or random.")
 flags.DEFINE_integer("sessions", 10000, "Number of logged sessions (each with >= 2 steps).")
 flags.DEFINE_integer("seed", 0, "Seed of every random stream.")
 flags.DEFINE_string("out", None, "Output log file (required).")
@@ -40,10 +47,16 @@ flags.DEFINE_boolean("sample_click", False, "neural: draw the click from the sof
                      "user's scores instead of taking the argmax.")
 flags.DEFINE_boolean("sample_list", False, "neural: draw the logging list from the policy's "
                      "softmax (without replacement) instead of taking its top items.")
+flags.DEFINE_float("transition_temperature", None, "mdp: the transition logits are divided "
+                   "by it (default 1.0, the authors' generator; 0.05: sharp transitions).")
+flags.DEFINE_integer("states", None, "mdp: number of states (default %d)." % mdp_sim.N_STATES)
+flags.DEFINE_integer("items", None, "mdp: number of items (default %d)." % mdp_sim.N_ITEMS)
+flags.DEFINE_integer("list_size", None, "mdp: list length (default %d)." % mdp_sim.LIST_SIZE)
 flags.DEFINE_integer("eval_sessions", 1000, "Sessions per reference policy for the online "
                      "figures of the summary (0: skip them).")
 
 ENVS = ("mdp", "neural")
+MDP_KNOBS = ("transition_temperature", "states", "items", "list_size")
 BATCH = 1000
 PARAMS_SUFFIX = ".params.npz"
 
@@ -63,6 +76,7 @@ def _check_flags():
         raise UserError("--eval_sessions must be >= 0, got %d" % FLAGS.eval_sessions)
     if not FLAGS.out:
         raise UserError("--out=FILE is required")
+    knobs = [name for name in MDP_KNOBS if getattr(FLAGS, name) is not None]
     if FLAGS.env == "mdp":
         policy = FLAGS.policy or "random"
         if policy not in mdp_sim.POLICIES:
@@ -70,11 +84,16 @@ def _check_flags():
                             % (", ".join(mdp_sim.POLICIES), policy))
         if FLAGS.sample_click or FLAGS.sample_list:
             raise UserError("--sample_click/--sample_list apply to --env=neural only")
+        if knobs and FLAGS.params:
+            raise UserError("--%s draws new parameters: not with --params" % knobs[0])
+        _check_knobs()
     else:
         policy = FLAGS.policy or "logging"
-        if policy != "logging":
-            raise UserError("--env=neural logs with its logging LSTM: --policy must be 'logging' "
-                            "or absent, got %r" % policy)
+        if policy not in neural_sim.POLICIES:
+            raise UserError("--policy must be one of %s for --env=neural, got %r"
+                            % (", ".join(neural_sim.POLICIES), policy))
+        if knobs:
+            raise UserError("--%s applies to --env=mdp only" % knobs[0])
     params_out = FLAGS.params_out or FLAGS.out + PARAMS_SUFFIX
     for path in (FLAGS.out, params_out):
         folder = os.path.dirname(os.path.abspath(path))
@@ -83,21 +102,48 @@ def _check_flags():
     return policy, params_out
 
 
+def _check_knobs():
+    if FLAGS.transition_temperature is not None and not FLAGS.transition_temperature > 0:
+        raise UserError("--transition_temperature must be > 0, got %r"
+                        % FLAGS.transition_temperature)
+    for name in ("states", "items", "list_size"):
+        value = getattr(FLAGS, name)
+        if value is not None and value < 1:
+            raise UserError("--%s must be >= 1, got %d" % (name, value))
+    items = FLAGS.items if FLAGS.items is not None else mdp_sim.N_ITEMS
+    size = FLAGS.list_size if FLAGS.list_size is not None else mdp_sim.LIST_SIZE
+    if size > items:
+        raise UserError("--list_size (%d) must not exceed --items (%d)" % (size, items))
+
+
+def _mdp_knobs():
+    """The MDP generator's keyword arguments from the flags (absent flags: the defaults)."""
+    out = {}
+    for flag, key in (("states", "n_states"), ("items", "n_items"), ("list_size", "list_size"),
+                      ("transition_temperature", "transition_temperature")):
+        if getattr(FLAGS, flag) is not None:
+            out[key] = getattr(FLAGS, flag)
+    return out
+
+
 def _fmt_eval(name, res, coverage):
-    text = "  %-8s reward/session %7.3f +- %7.3f  clicks/session %6.3f  length %6.3f" % (
-        name, res["reward_mean"], res["reward_std"], res["clicks_mean"], res["length_mean"])
+    text = ("  %-8s reward/session %7.3f +- %7.3f  clicks/session %6.3f  length %6.3f  "
+            "clicks/clicked session %6.3f" % (
+                name, res["reward_mean"], res["reward_std"], res["clicks_mean"],
+                res["length_mean"], res["clicks_mean_clicked"]))
     if coverage:
         text += "  coverage@1 %.3f  coverage@10 %.3f" % (res["coverage@1"], res["coverage@10"])
     return text
 
 
-def simulate_mdp(policy_name, params_path, seed, n_sessions, eval_sessions):
-    """Returns (sessions, stats, save_params, summary lines of the online figures)."""
+def simulate_mdp(policy_name, params_path, seed, n_sessions, eval_sessions, knobs=None):
+    """Returns (sessions, stats, save_params, summary lines of the online figures). `knobs`:
+    keyword arguments of `MDP.random` (sizes, transition temperature)."""
     rng_params, rng_sessions, rng_policy = _streams(seed)
     if params_path:
         env = mdp_sim.MDP.load(params_path)
     else:
-        env = mdp_sim.MDP.random(rng_params)
+        env = mdp_sim.MDP.random(rng_params, **(knobs or {}))
     policy = mdp_sim.logging_policy(env, policy_name, rng_policy)
     sessions, stats = mdp_sim.generate_log(env, policy, n_sessions, rng_sessions,
                                            batch_size=BATCH)
@@ -109,37 +155,62 @@ def simulate_mdp(policy_name, params_path, seed, n_sessions, eval_sessions):
             pol = mdp_sim.logging_policy(env, name, np.random.RandomState([seed, 5]))
             res = online.evaluate(env, pol, eval_sessions, seed=[seed, 4], batch_size=BATCH,
                                   max_steps=env.max_steps)
-            lines.append(_fmt_eval(name, res, True)
-                         + ("  (the optimal greedy policy)" if name == "max" else ""))
+            lines.append(_fmt_eval(name, res, True) + NOTES.get(name, ""))
     return sessions, stats, env.save, lines
 
 
-def simulate_neural(params_path, seed, n_sessions, eval_sessions, sample_click, sample_list):
+def simulate_neural(params_path, seed, n_sessions, eval_sessions, sample_click, sample_list,
+                    policy_name="logging"):
+    """As `simulate_mdp`. `sample_click` / `sample_list`: True, False, or None (a loaded file's
+    switches, else False)."""
     rng_params, rng_sessions, rng_policy = _streams(seed)
     if params_path:
         user_params, policy_params = neural_sim.load_params(params_path)
+        saved = neural_sim.load_switches(params_path)
     else:
         user_params, policy_params = neural_sim.random_params(rng_params)
+        saved = {"sample_click": False, "sample_list": False}
+    sample_click = saved["sample_click"] if sample_click is None else bool(sample_click)
+    sample_list = saved["sample_list"] if sample_list is None else bool(sample_list)
     env = neural_sim.NeuralUser(user_params, sample_click=sample_click)
-    policy = neural_sim.LoggingPolicy(policy_params, sample=sample_list, rng=rng_policy)
+    policy = neural_sim.policy(env, policy_params, policy_name, rng_policy, sample_list)
     sessions, stats = neural_sim.generate_log(env, policy, n_sessions, rng_sessions,
                                               batch_size=BATCH)
     lines = []
     if eval_sessions:
         lines.append("online figures per policy (%d sessions each, seed %d, at most %d steps):"
                      % (eval_sessions, seed, env.max_steps))
-        pol_rng = np.random.RandomState([seed, 5])
-        pols = [("logging", neural_sim.LoggingPolicy(policy_params, sample=sample_list,
-                                                     rng=pol_rng)),
-                ("random", online.RandomLists(env.n_items, env.list_size, pol_rng))]
-        for name, pol in pols:
+        for name in neural_sim.POLICIES:
+            pol = neural_sim.policy(env, policy_params, name, np.random.RandomState([seed, 5]),
+                                    sample_list)
             res = online.evaluate(env, pol, eval_sessions, seed=[seed, 4], batch_size=BATCH,
                                   max_steps=env.max_steps)
-            lines.append(_fmt_eval(name, res, False))
+            lines.append(_fmt_eval(name, res, False) + NOTES.get(name, ""))
 
     def save(path):
-        neural_sim.save_params(path, user_params, policy_params)
+        neural_sim.save_params(path, user_params, policy_params, sample_click=sample_click,
+                               sample_list=sample_list)
     return sessions, stats, save, lines
+
+
+NOTES = {"max": "  (knows the state)", "belief": "  (the history-based ceiling)",
+         "oracle": "  (the history-based ceiling)"}
+
+
+def _switch(name):
+    """True/False when the flag was given, None when absent (then a loaded file decides)."""
+    return bool(getattr(FLAGS, name)) if FLAGS[name].present else None
+
+
+def world_line(params_path, env):
+    """One summary line describing the simulator of a parameter file."""
+    if env == "mdp":
+        mdp = mdp_sim.MDP.load(params_path)
+        return ("world:               %d states, %d items, lists of %d, transition temperature %g"
+                % (mdp.n_states, mdp.n_items, mdp.list_size, mdp.transition_temperature))
+    sw = neural_sim.load_switches(params_path)
+    return "world:               %s clicks, %s logging lists" % (
+        "sampled" if sw["sample_click"] else "argmax", "sampled" if sw["sample_list"] else "top")
 
 
 def main(argv):
@@ -148,11 +219,11 @@ def main(argv):
     policy, params_out = _check_flags()
     if FLAGS.env == "mdp":
         sessions, stats, save, eval_lines = simulate_mdp(
-            policy, FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions)
+            policy, FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions, _mdp_knobs())
     else:
         sessions, stats, save, eval_lines = simulate_neural(
-            FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions, FLAGS.sample_click,
-            FLAGS.sample_list)
+            FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions,
+            _switch("sample_click"), _switch("sample_list"), policy)
     try:
         lines = write_sessions(FLAGS.out, sessions)
     except (IOError, OSError) as err:
@@ -161,11 +232,13 @@ def main(argv):
 
     n = len(sessions)
     purchases = sum(sum(s.purchases) for s in sessions)
+    world = [world_line(params_out, FLAGS.env)]
     out = [
         "env:                 %s (policy %s)" % (FLAGS.env, policy),
         "parameters:          %s (%s)" % (params_out, "loaded from %s" % FLAGS.params
                                           if FLAGS.params else "seed %d" % FLAGS.seed),
         "log:                 %s" % FLAGS.out,
+    ] + world + [
         "sessions:            %d (of %d generated; %d with < 2 steps discarded; %d cut at the "
         "step limit)" % (n, stats["generated"], stats["discarded_short"], stats["truncated"]),
         "steps:               %d" % lines,

@@ -2,8 +2,11 @@
 
 The world: `n_states` states (10), `n_items` items (50), lists of `list_size` (10).
 `rewards[s, i] ~ U(0, 1)` is the probability that a user in state s who considers item i clicks
-it; `transitions[s, i, :]` is the softmax of `n_states` U(0, 1) draws, the distribution of the
-next state after a click on i in s.
+it; `transitions[s, i, :]` is the softmax of `n_states` U(0, 1) draws divided by
+`transition_temperature` (1.0, the authors' generator), the distribution of the next state after
+a click on i in s. A temperature below 1 sharpens the transitions (0.05: the most likely next
+state gets ~0.9 of the mass on average), so the clicks identify the state and what is shown
+decides where the user goes; the parameter file records the generator's knobs.
 
 A session starts in state 0 with the click of item 0 (the log's first line `ID;0;0;;0`). Each
 following step, given the shown list `l` in state s:
@@ -23,6 +26,9 @@ rewards of the current state: `random` (10 of the 50 items, uniformly, in random
 (the 10 items of highest reward, best first; also the simulator's greedy upper reference,
 `optimal_policy`), `mix` (per step: `max` with probability 0.5, else 10 items drawn uniformly
 without replacement from true-reward ranks 10..24, i.e. `n_items//5 .. n_items//2 - 1`).
+Ceiling policy (not a logging policy of SPEC 8, but accepted wherever a policy is named):
+`belief` (`sim.belief`: knows the parameters but not the state, Bayes filter over the state,
+greedy list of highest expected click probability), the best a history-based greedy policy does.
 
 The environment interface (`start`, `step`, `take`, ...) is documented in `sim.online`.
 """
@@ -30,13 +36,15 @@ import numpy as np
 
 from irecgan.errors import UserError
 from irecgan.sim import online, paramfile
+from irecgan.sim.belief import BeliefPolicy
 
 KIND = "irecgan.sim.mdp"
 N_STATES = 10
 N_ITEMS = 50
 LIST_SIZE = 10
 MAX_STEPS = 40
-POLICIES = ("random", "max", "mix")
+TRANSITION_TEMPERATURE = 1.0
+POLICIES = ("random", "max", "mix", "belief")
 
 
 class MDP(object):
@@ -48,10 +56,12 @@ class MDP(object):
       list_size: length of the lists of the logging policies (and of `coverage`'s reference).
       start_state, start_item: the state and start click of every session (0, 0).
       max_steps: the step cap of a session, start step included (the logging cap, 40).
+      transition_temperature: the generator's temperature the transitions were drawn with
+        (a record, saved with the parameters; it does not change `transitions`).
     """
 
     def __init__(self, rewards, transitions, list_size=LIST_SIZE, start_state=0, start_item=0,
-                 max_steps=MAX_STEPS):
+                 max_steps=MAX_STEPS, transition_temperature=TRANSITION_TEMPERATURE):
         rewards = np.array(rewards, dtype=np.float64)
         transitions = np.array(transitions, dtype=np.float64)
         if rewards.ndim != 2 or rewards.size == 0:
@@ -71,6 +81,10 @@ class MDP(object):
             raise UserError("start_state/start_item out of range")
         if int(max_steps) < 1:
             raise UserError("max_steps must be >= 1, got %r" % (max_steps,))
+        if not float(transition_temperature) > 0:
+            raise UserError("transition_temperature must be > 0, got %r"
+                            % (transition_temperature,))
+        self.transition_temperature = float(transition_temperature)
         self.rewards = rewards
         self.transitions = transitions
         self.n_states = n_states
@@ -87,30 +101,44 @@ class MDP(object):
 
     # ---------------------------------------------------------------- construction and storage
     @classmethod
-    def random(cls, rng, n_states=N_STATES, n_items=N_ITEMS, list_size=LIST_SIZE, **kwargs):
+    def random(cls, rng, n_states=N_STATES, n_items=N_ITEMS, list_size=LIST_SIZE,
+               transition_temperature=TRANSITION_TEMPERATURE, **kwargs):
         """Draw an MDP from `rng`: first `rewards` [S, N] ~ U(0,1), then the transition logits
-        [S, N, S] ~ U(0,1) (softmax over the last axis)."""
-        rewards = rng.random_sample((n_states, n_items))
-        logits = rng.random_sample((n_states, n_items, n_states))
+        [S, N, S] ~ U(0,1), divided by `transition_temperature` (softmax over the last axis).
+        The defaults are the authors' generator (same draws, same numbers)."""
+        if int(n_states) < 1 or int(n_items) < 1:
+            raise UserError("need n_states >= 1 and n_items >= 1, got %r, %r"
+                            % (n_states, n_items))
+        if not float(transition_temperature) > 0:
+            raise UserError("transition_temperature must be > 0, got %r"
+                            % (transition_temperature,))
+        rewards = rng.random_sample((int(n_states), int(n_items)))
+        logits = rng.random_sample((int(n_states), int(n_items), int(n_states)))
+        if float(transition_temperature) != 1.0:
+            logits = logits / float(transition_temperature)
         expd = np.exp(logits - logits.max(axis=2, keepdims=True))
         transitions = expd / expd.sum(axis=2, keepdims=True)
-        return cls(rewards, transitions, list_size=list_size, **kwargs)
+        return cls(rewards, transitions, list_size=list_size,
+                   transition_temperature=transition_temperature, **kwargs)
 
     def save(self, path):
         """Write the parameters to `path` (an `.npz`, byte-identical for identical parameters)."""
         paramfile.save_arrays(path, KIND, {
             "rewards": self.rewards, "transitions": self.transitions,
             "list_size": np.int64(self.list_size), "start_state": np.int64(self.start_state),
-            "start_item": np.int64(self.start_item)})
+            "start_item": np.int64(self.start_item),
+            "transition_temperature": np.float64(self.transition_temperature)})
 
     @classmethod
     def load(cls, path, max_steps=MAX_STEPS):
-        """Read parameters written by `save` (`UserError` on a bad file)."""
+        """Read parameters written by `save` (`UserError` on a bad file). Files written before
+        the generator had knobs lack `transition_temperature`: 1.0, the authors' generator."""
         a = paramfile.load_arrays(path, KIND, ("rewards", "transitions", "list_size",
                                                "start_state", "start_item"))
+        temperature = float(a.get("transition_temperature", TRANSITION_TEMPERATURE))
         return cls(a["rewards"], a["transitions"], list_size=int(a["list_size"]),
                    start_state=int(a["start_state"]), start_item=int(a["start_item"]),
-                   max_steps=max_steps)
+                   max_steps=max_steps, transition_temperature=temperature)
 
     # ---------------------------------------------------------------- analysis helpers
     def best_items(self, state, k):
@@ -227,13 +255,15 @@ class MixPolicy(object):
 
 
 def logging_policy(mdp, name, rng):
-    """The logging policy `name` in `POLICIES` (its randomness from `rng`)."""
+    """The policy `name` in `POLICIES` (its randomness, if any, from `rng`)."""
     if name == "random":
         return RandomPolicy(mdp, rng)
     if name == "max":
         return MaxPolicy(mdp)
     if name == "mix":
         return MixPolicy(mdp, rng)
+    if name == "belief":
+        return BeliefPolicy(mdp)
     raise UserError("unknown MDP policy %r (expected one of %s)" % (name, ", ".join(POLICIES)))
 
 

@@ -30,6 +30,20 @@ same clicks, so the list of step t comes from its hidden state after c_0 .. c_{t
 defaults everything after the start item is deterministic, so a log holds at most 99 distinct
 sessions; the sampling options add variety.
 
+The oracle policy (`OraclePolicy`, the history-based ceiling)
+---------------------------------------------------------------
+It knows the user's network and its state h_t, which is a deterministic function of the clicks
+so far (the LSTM is fed the clicked items), whether clicks are argmax or sampled: so it is a
+history-based policy with the true parameters, not one that sees hidden randomness. Per step it
+shows the items the user would buy (`round(sigmoid(...)) = 1`) in decreasing click score, then,
+when fewer than k items would be bought, the others in increasing click score (they take the
+least click probability, and under argmax clicks the bought item stays the argmax whenever it
+can). That maximises the expected reward of the step (under argmax clicks the reward is 1 iff
+the top bought item outranks the end symbol and every shown item; under sampled clicks it is
+`sum_{bought x in L} e^{s_x} / (e^{s_end} + sum_{x in L} e^{s_x})`, raised by every bought item
+and lowered by every other item). It is greedy (one step ahead): a policy that plans could keep
+sessions alive longer.
+
 The log (`generate_log`): first line `ID;0;START;;0`, then one line per click with
 `state` = the step index t (1, 2, ...), the shown list, the click and purchase = the step reward.
 Sessions whose first list already drew the end symbol (one step) are discarded, as in SPEC 2.1.
@@ -247,9 +261,50 @@ class LoggingPolicy(object):
         return np.argsort(-keys, axis=1, kind="mergesort")[:, :self.list_size]
 
 
-def save_params(path, user_params, policy_params):
-    """Write both parameter sets to one `.npz` (byte-identical for identical parameters)."""
-    arrays = {}
+class OraclePolicy(object):
+    """The `oracle` policy of the module docstring for a `NeuralUser`; uses the `states` the
+    rollout passes (the user's hidden vectors h_t, `NeuralUser.policy_states`)."""
+
+    def __init__(self, user, k=None):
+        self.user = user
+        self.k = user.list_size if k is None else int(k)
+        if not 1 <= self.k <= user.n_items:
+            raise UserError("list_size must be in 1..%d, got %r" % (user.n_items, self.k))
+
+    def __call__(self, histories, states):
+        h = np.array(states, dtype=np.float64).reshape(len(histories), self.user.hidden_dim)
+        n = h.shape[0]
+        items = np.tile(np.arange(self.user.n_items, dtype=np.int64), (n, 1))     # [n, N]
+        scores = self.user.click_scores(h, items)                                    # [n, N]
+        v = h.dot(self.user.params["w_r"].T) + self.user.params["b_r"]               # [n, E]
+        logit = v.dot(self.user.params["embedding"][:self.user.n_items].T)            # [n, N]
+        buy = np.round(sigmoid(logit)) > 0
+        key = np.where(buy, -scores, np.inf)   # bought items first, highest score first
+        order = np.lexsort((np.where(buy, 0.0, scores), key), axis=1)
+        return order[:, :self.k]
+
+
+POLICIES = ("logging", "oracle", "random")
+
+
+def policy(user, policy_params, name, rng, sample_list=False):
+    """The policy `name` in `POLICIES`: `logging` (the logging LSTM; `sample_list` draws its
+    lists, from `rng`), `oracle` (the ceiling) or `random` (random lists from `rng`)."""
+    if name == "logging":
+        return LoggingPolicy(policy_params, list_size=user.list_size, sample=sample_list, rng=rng)
+    if name == "oracle":
+        return OraclePolicy(user)
+    if name == "random":
+        return online.RandomLists(user.n_items, user.list_size, rng)
+    raise UserError("unknown neural policy %r (expected one of %s)" % (name, ", ".join(POLICIES)))
+
+
+def save_params(path, user_params, policy_params, sample_click=False, sample_list=False):
+    """Write both parameter sets to one `.npz` (byte-identical for identical parameters), with
+    the world's switches: whether the user samples its clicks and the logging policy its lists
+    (files without them load as False, the defaults)."""
+    arrays = {"sample_click": np.int64(bool(sample_click)),
+              "sample_list": np.int64(bool(sample_list))}
     for k in USER_KEYS:
         arrays["user_" + k] = np.asarray(user_params[k], dtype=np.float64)
     for k in POLICY_KEYS:
@@ -266,6 +321,14 @@ def load_params(path):
     _check_shapes(user, USER_KEYS, "user")
     _check_shapes(policy, POLICY_KEYS, "policy", n_embed=user["embedding"].shape[0] - 1)
     return user, policy
+
+
+def load_switches(path):
+    """`{"sample_click": bool, "sample_list": bool}` saved by `save_params` (False when the
+    file predates them)."""
+    a = paramfile.load_arrays(path, KIND, [])
+    return dict((k, bool(int(a[k])) if k in a else False) for k in ("sample_click",
+                                                                     "sample_list"))
 
 
 def generate_log(user, policy, n_sessions, rng, max_steps=MAX_STEPS, batch_size=1000,

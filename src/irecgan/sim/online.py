@@ -174,6 +174,9 @@ def evaluate(env, policy, n_sessions=1000, seed=0, batch_size=500, max_steps=40)
       population std over sessions;
     * `clicks_mean`: clicks per session (start item not counted); `length_mean`: steps per
       session, start step included (= clicks + 1); `purchases_mean`: purchases per session;
+    * `clicks_mean_clicked`: clicks per session over the sessions with at least one click (0.0
+      when none has one), the online figure of the authors' reference implementation, and
+      `clicked_share`: the share of sessions with at least one click;
     * `n_sessions`, `n_lists` (lists issued, including each session's last list);
     * MDP only: `coverage@1` .. `coverage@10`: for every list issued in state s, the fraction of
       the k best items of s (by true reward) that the list contains, averaged over all lists.
@@ -206,6 +209,10 @@ def evaluate(env, policy, n_sessions=1000, seed=0, batch_size=500, max_steps=40)
     out["clicks_mean"] = float(np.mean(clicks))
     out["length_mean"] = float(np.mean(clicks)) + 1.0
     out["purchases_mean"] = float(np.mean(purchases))
+    clicked = np.array(clicks, dtype=np.float64)
+    clicked = clicked[clicked > 0]
+    out["clicks_mean_clicked"] = float(clicked.mean()) if clicked.size else 0.0
+    out["clicked_share"] = float(clicked.size) / n_sessions
     out["n_lists"] = int(acc["lists"])
     if has_coverage:
         denom = max(acc["lists"], 1)

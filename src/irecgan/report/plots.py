@@ -1,0 +1,161 @@
+"""The report's PNG plots: learning curves over the epoch axis (online reward, valid P@k) and
+coverage@k against k. matplotlib (Agg) is imported when a plot is drawn."""
+import math
+
+import numpy as np
+
+from irecgan.report.rows import POLICY_ORDER, _method_rank, method_curves
+from irecgan.report.stats import COVERAGE_K, _number, agent_epochs_of, mean_std
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _seed_count_text(runs):
+    finished = [r for r in runs if r.finished]
+    seeds = sorted(set(r.seed for r in finished), key=lambda s: (_number(s), str(s)))
+    return "%d seed%s (%s), %d finished run%s" % (
+        len(seeds), "" if len(seeds) == 1 else "s", ", ".join(str(s) for s in seeds) or "-",
+        len(finished), "" if len(finished) == 1 else "s")
+
+
+def _adversarial_start(runs):
+    starts = sorted(set(agent_epochs_of(r) for r in runs if r.finished
+                        and any(m.get("phase") == "adversarial" for m in r.metrics)))
+    return starts
+
+
+METHOD_COLORS = {"lstm": "tab:blue", "pg": "tab:orange", "irecgan_nod": "tab:green",
+                 "irecgan": "tab:red"}
+POLICY_COLORS = {"random": "dimgray", "max": "black", "mix": "tab:brown",
+                 "belief": "darkgoldenrod", "logging": "tab:purple", "oracle": "darkgoldenrod",
+                 "bayes": "darkgoldenrod"}
+OTHER_COLORS = ("tab:pink", "tab:olive", "tab:cyan", "tab:gray")
+
+
+def method_color(method, kind="run"):
+    """A fixed colour per method, the same in every plot."""
+    if kind == "run" and method in METHOD_COLORS:
+        return METHOD_COLORS[method]
+    rank = _method_rank(method)
+    if rank[0] == 0:
+        return POLICY_COLORS[POLICY_ORDER[rank[1]]]
+    return OTHER_COLORS[sum(bytearray(str(method).encode("utf-8"))) % len(OTHER_COLORS)]
+
+
+def _integer_epochs(ax):
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _plot_curves(ax, curves):
+    for method, (xs, means, stds, counts) in curves.items():
+        line = ax.plot(xs, means, marker="o", markersize=3, label=method,
+                       color=method_color(method))[0]
+        band = np.isfinite(stds)
+        if band.any():
+            low = np.where(band, means - stds, np.nan)
+            high = np.where(band, means + stds, np.nan)
+            ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+
+
+def _mark_adversarial(ax, runs):
+    for i, start in enumerate(_adversarial_start(runs)):
+        ax.axvline(start + 0.5, color="grey", linestyle=":", linewidth=1,
+                   label="adversarial training starts" if i == 0 else None)
+
+
+def plot_online_reward(path, dataset, runs, policy=()):
+    """Online reward vs epoch (mean line, +- std band over seeds) per method; policy rows as
+    horizontal dashed lines. Returns False (no file) when no run logged online metrics."""
+    curves = method_curves(runs, "online_reward_mean")
+    if not curves:
+        return False
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    try:
+        _plot_curves(ax, curves)
+        for row in policy:
+            if row["reward"][2]:
+                ax.axhline(row["reward"][0], linestyle="--", linewidth=1,
+                           color=method_color(row["method"], "policy"), alpha=0.6)
+                ax.annotate(row["method"], (ax.get_xlim()[0], row["reward"][0]),
+                            fontsize=7, va="bottom")
+        _decorate_epoch_axes(ax, runs, "online reward per session (mean over seeds)",
+                             "%s: online reward (%s)" % (dataset, _seed_count_text(runs)))
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+    return True
+
+
+def _decorate_epoch_axes(ax, runs, ylabel, title):
+    """Labels, grid, legend and the start-of-adversarial-training mark of a per-epoch plot."""
+    _mark_adversarial(ax, runs)
+    _integer_epochs(ax)
+    ax.set_xlabel("epoch (agent pretraining, then adversarial)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def plot_precision(path, dataset, runs):
+    """valid P@1 and (when any value is not NaN) valid P@10 vs epoch. False when no values."""
+    panels = [(k, method_curves(runs, "valid_P@%d" % k)) for k in (1, 10)]
+    panels = [(k, c) for k, c in panels if c]
+    if not panels:
+        return False
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    try:
+        for ax, (k, curves) in zip(axes[0], panels):
+            _plot_curves(ax, curves)
+            _decorate_epoch_axes(ax, runs, "valid P@%d (%%)" % k, "%s: valid P@%d (%s)" % (
+                dataset, k, _seed_count_text(runs)))
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+    return True
+
+
+def plot_coverage(path, dataset, rows):
+    """coverage@k vs k (mean, error bars = std over seeds) per row with coverage curves.
+    False when no row has any (not an MDP)."""
+    rows = [r for r in rows if r["coverage_curves"]]
+    if not rows:
+        return False
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    try:
+        ks = np.arange(1, COVERAGE_K + 1)
+        for i, row in enumerate(rows):
+            curves = np.array(row["coverage_curves"], dtype=np.float64)
+            stats = [mean_std(curves[:, j]) for j in range(COVERAGE_K)]
+            means = np.array([s[0] for s in stats])
+            stds = np.array([s[1] if math.isfinite(s[1]) else 0.0 for s in stats])
+            offset = (i - (len(rows) - 1) / 2.0) * 0.06  # keep error bars apart
+            style = "--" if row["kind"] == "policy" else "-"
+            ax.errorbar(ks + offset, means, yerr=stds, linestyle=style, marker="o",
+                        markersize=3, capsize=2, color=method_color(row["method"], row["kind"]),
+                        label="%s (n=%d)" % (row["method"], len(row["coverage_curves"])))
+        ax.set_xticks(ks)
+        ax.set_xlabel("k")
+        ax.set_ylabel("coverage@k (fraction of the k best items in the list)")
+        n_runs = sum(len(r["coverage_curves"]) for r in rows if r["kind"] == "run")
+        ax.set_title("%s: coverage@k (%d finished run%s; policies over env seeds)"
+                     % (dataset, n_runs, "" if n_runs == 1 else "s"))
+        ax.set_ylim(-0.02, 1.05)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+    return True

@@ -1,0 +1,169 @@
+"""Reading run directories (made by `irecgan-train`): `config.json`, `metrics.jsonl` and, once
+the run has finished, `results.json`. No TensorFlow, no absl."""
+import glob
+import io
+import json
+import os
+
+from irecgan.errors import UserError
+
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+RESULTS = "results.json"
+
+
+class Run(object):
+    """One run directory: its configuration, metrics records and results (None if unfinished)."""
+
+    def __init__(self, path, config, metrics, results):
+        self.path = path
+        self.config = config
+        self.metrics = metrics
+        self.results = results
+
+    @property
+    def finished(self):
+        return self.results is not None
+
+    @property
+    def method(self):
+        return str(self.config.get("method", "?"))
+
+    @property
+    def seed(self):
+        seed = self.config.get("seed")
+        if self.results is not None and "seed" in self.results:
+            seed = self.results["seed"]
+        return seed
+
+    @property
+    def dataset(self):
+        return dataset_name(self.config.get("data", ""))
+
+    @property
+    def sizes(self):
+        return sizes_text(self.config)
+
+
+def dataset_name(path):
+    """Base name of a data path without its extension: `/x/mdp_random.log` -> `mdp_random`."""
+    base = os.path.basename(str(path).rstrip("/\\"))
+    stem = os.path.splitext(base)[0]
+    return stem or base or "?"
+
+
+def sizes_text(config):
+    """`"2x512, emb 50"` (layers x hidden, embedding size) from a run configuration."""
+    try:
+        return "%dx%d, emb %d" % (int(config["layers"]), int(config["hidden"]),
+                                  int(config["embed_dim"]))
+    except (KeyError, TypeError, ValueError):
+        return "?"
+
+
+def _json_error(path, err):
+    return UserError("%s:%d: invalid JSON: %s" % (path, err.lineno, err.msg))
+
+
+def read_json(path):
+    """The JSON value in `path`; `UserError` naming the file (and line) when it is unreadable."""
+    try:
+        with io.open(path, "r", encoding="utf-8") as handle:
+            text = handle.read()
+    except (IOError, OSError, UnicodeDecodeError) as err:
+        raise UserError("cannot read %s: %s" % (path, " ".join(str(err).split())))
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        if hasattr(err, "lineno"):
+            raise _json_error(path, err)
+        raise UserError("%s: invalid JSON: %s" % (path, err))
+
+
+def read_json_object(path):
+    """A JSON object from `path` (see `read_json`)."""
+    obj = read_json(path)
+    if not isinstance(obj, dict):
+        raise UserError("%s:1: expected a JSON object, got %s" % (path, type(obj).__name__))
+    return obj
+
+
+def read_metrics(path, tolerate_partial_last=False):
+    """The records of a metrics.jsonl (a missing file: []). A malformed line is a `UserError`
+    naming the file and line, except, with `tolerate_partial_last`, a malformed last line (a run
+    still writing), which is dropped."""
+    if not os.path.exists(path):
+        return []
+    try:
+        with io.open(path, "r", encoding="utf-8") as handle:
+            lines = handle.read().split("\n")
+    except (IOError, OSError, UnicodeDecodeError) as err:
+        raise UserError("cannot read %s: %s" % (path, " ".join(str(err).split())))
+    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
+    records = []
+    for pos, (lineno, line) in enumerate(numbered):
+        try:
+            record = json.loads(line)
+        except ValueError as err:
+            if tolerate_partial_last and pos == len(numbered) - 1:
+                break
+            raise UserError("%s:%d: invalid JSON: %s" % (path, lineno,
+                                                        getattr(err, "msg", str(err))))
+        if not isinstance(record, dict):
+            raise UserError("%s:%d: expected a JSON object, got %s"
+                            % (path, lineno, type(record).__name__))
+        records.append(record)
+    return records
+
+
+def load_run(path):
+    """Read the run directory `path` (which holds a config.json)."""
+    config = read_json_object(os.path.join(path, CONFIG))
+    for key in ("method", "data"):
+        if key not in config:
+            raise UserError("%s: no '%s' key (not an irecgan run configuration)"
+                            % (os.path.join(path, CONFIG), key))
+    results_path = os.path.join(path, RESULTS)
+    results = read_json_object(results_path) if os.path.exists(results_path) else None
+    metrics = read_metrics(os.path.join(path, METRICS),
+                           tolerate_partial_last=results is None)
+    return Run(path, config, metrics, results)
+
+
+def find_run_dirs(args):
+    """Every folder holding a config.json at or below the paths / glob patterns in `args`
+    (sorted, without duplicates). A path that neither exists nor matches is a `UserError`."""
+    found = []
+    for arg in args:
+        matches = [arg] if os.path.exists(arg) else sorted(glob.glob(arg))
+        if not matches:
+            raise UserError("%s: no such file or directory" % arg)
+        for match in matches:
+            if os.path.isfile(match):
+                if os.path.basename(match) == CONFIG:
+                    found.append(os.path.dirname(os.path.abspath(match)))
+                continue
+            for root, dirs, files in os.walk(match):
+                dirs.sort()
+                if CONFIG in files:
+                    found.append(os.path.abspath(root))
+    out, seen = [], set()
+    for path in found:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+    return sorted(out)
+
+
+def load_runs(args):
+    """`Run`s of every run directory under `args`; `UserError` when there is none."""
+    dirs = find_run_dirs(args)
+    if not dirs:
+        raise UserError("no run directory (a folder with %s) under %s"
+                        % (CONFIG, ", ".join(args) if args else "the given paths (none)"))
+    return [load_run(d) for d in dirs]
+
+
+def unfinished_runs(runs):
+    return [r for r in runs if not r.finished]

@@ -1,0 +1,240 @@
+"""Formatting the report's rows: the markdown table with its notes (table.md) and the CSV
+(table.csv). Pure functions except `write_csv`. No TensorFlow, no absl."""
+import csv
+import io
+import math
+
+from irecgan.report.runs import RESULTS, unfinished_runs
+
+STD_NOTE = ("mean +- sample standard deviation over seeds (n - 1 denominator); a cell with a "
+            "single value shows it alone")
+
+
+def fmt_stat(stat, digits=2, total=None):
+    """`"m +- s"` (`"m"` when a single value, `"n/a"` when none), with `" [n/N]"` when only n of
+    the N seeds had a value."""
+    mean, std, n = stat
+    if n == 0 or not math.isfinite(mean):
+        return "n/a"
+    if abs(mean) < 0.5 * 10.0 ** -digits:
+        mean = 0.0  # no "-0.00"
+    text = "%.*f" % (digits, mean)
+    if n > 1 and math.isfinite(std):
+        text += " +- %.*f" % (digits, std)
+    if total is not None and n < total:
+        text += " [%d/%d]" % (n, total)
+    return text
+
+
+def fmt_seconds(stat):
+    mean, _, n = stat
+    if n == 0 or not math.isfinite(mean):
+        return ""
+    if mean < 120:
+        return "%.1f s" % mean
+    if mean < 7200:
+        return "%.1f min" % (mean / 60.0)
+    return "%.2f h" % (mean / 3600.0)
+
+
+def fmt_seeds(row):
+    if not row["seeds"]:
+        return ""
+    if row["kind"] == "policy":
+        word = (" (test splits of seeds %s)" if row["reward"][2] == 0 and row["P@1"][2]
+                else " (env seeds: %s)")
+    else:
+        word = " (%s)"
+    return "%d" % row["n"] + word % ", ".join(str(s) for s in row["seeds"])
+
+
+MD_COLUMNS = ("dataset", "method", "seeds", "sizes", "test P@1 (%)", "test P@5 (%)",
+              "test P@10 (%)", "online reward", "headroom captured (%)",
+              "clicks / clicked session, sampled lists", "coverage@10",
+              "D held-out acc: pretrain / last", "wall time / run")
+
+
+def _dash(text):
+    return "-" if text == "n/a" else text
+
+
+def md_cells(row):
+    total = row["n"] if row["kind"] == "run" else None
+    p = [fmt_stat(row["P@%d" % k], 2, total) for k in (1, 5, 10)]
+    if row["kind"] == "policy":
+        p = [_dash(c) for c in p]
+    return [row["dataset"], row["method"], fmt_seeds(row), row["sizes"] or "-"] + p + [
+        _dash(fmt_stat(row["reward"], 3, total)), _dash(fmt_stat(row["headroom"], 1, total)),
+        _dash(fmt_stat(row["authors"], 3, total)), _dash(fmt_stat(row["coverage@10"], 3, total)),
+        _d_cell(row, total), fmt_seconds(row["wall_time"]) or "-"]
+
+
+def _d_cell(row, total):
+    """D's held-out accuracy after pretraining / at the last epoch; "-" for rows without D."""
+    pre = row.get("d_heldout_pretrain", (0, 0, 0))
+    last = row.get("d_heldout_last", (0, 0, 0))
+    if not pre[2] and not last[2]:
+        return "-"
+    return "%s / %s" % (fmt_stat(pre, 3, total), fmt_stat(last, 3, total))
+
+
+def _md_escape(text):
+    return str(text).replace("|", "\\|")
+
+
+def md_table(header, rows):
+    lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
+             "|" + "|".join(" --- " for _ in header) + "|"]
+    for cells in rows:
+        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+    return lines
+
+
+def markdown(rows, runs, title="irecgan results", headroom=None):
+    """The text of table.md: the table, its notes, unfinished runs, published figures.
+    `headroom`: `rows.add_headroom`'s (done, skipped) pair, for the notes."""
+    lines = ["# %s" % title, ""]
+    main = [r for r in rows if r["kind"] != "published"]
+    if main:
+        lines += md_table(MD_COLUMNS, [md_cells(r) for r in main])
+    else:
+        lines.append("(no finished run)")
+    lines += ["", "Notes:", ""]
+    lines.append("* Every cell is the %s. `[n/N]`: only n of the N seeds had a value (NaN: "
+                 "nothing evaluated); n/a: none had one." % STD_NOTE)
+    lines.append("* test P@k in percent, micro-averaged over the evaluated test steps of each "
+                 "run (SPEC 7). Online reward: each run's mean cumulative reward per session "
+                 "against the true simulator (MDP: clicks; neural oracle: purchases), then "
+                 "mean +- std over seeds. coverage@10: MDP only. D held-out acc: the "
+                 "discriminator's accuracy on validation vs freshly generated sessions (never "
+                 "its training batches) after D pretraining / at the last adversarial epoch. "
+                 "Wall time: mean per finished run. Averages and learning curves use finished "
+                 "runs only.")
+    if any(r["kind"] == "policy" for r in main):
+        sessions = sorted(set(str(r.get("n_sessions")) for r in main
+                              if r["kind"] == "policy" and r.get("n_sessions") is not None))
+        lines.append("* Policy rows (simulator policies, no training): the spread is over "
+                     "simulator seeds%s." % (" (%s sessions each)" % ", ".join(sessions)
+                                              if sessions else ""))
+        lines.append("* Ceilings: `max` knows the state (top-k by true reward); `belief` (MDP) "
+                     "knows the parameters but not the state (Bayes filter over the state from "
+                     "the clicks and shown lists, greedy list of highest expected click "
+                     "probability); `oracle` (neural) knows the user's network, whose state is a "
+                     "function of the clicks, and shows the items it would buy, greedily. Both "
+                     "are greedy (one step ahead): the best a history-based policy does without "
+                     "planning. `bayes (offline)`: the test P@k of ranking each logged list by "
+                     "the posterior click probability (the ceiling of offline P@k on an MDP "
+                     "log), on the runs' own test splits.")
+        lines.append("* clicks / clicked session, sampled lists: the reference implementation's "
+                     "online figure, mean clicks over the sessions with at least one click, "
+                     "with the agent's lists drawn from its softmax (Gumbel top-k); policy rows "
+                     "use their own lists.")
+    done, skipped = headroom if headroom else ({}, {})
+    for dataset, (name, low, ceiling, high) in done.items():
+        lines.append("* %s: headroom captured = (reward - %.3f) / (%.3f - %.3f), in %%: 0 = "
+                     "`%s`, the logging policy; 100 = `%s`, the history-based ceiling; per "
+                     "seed, then averaged." % (dataset, low, high, low, name, ceiling))
+    for dataset, reason in skipped.items():
+        lines.append("* %s: no headroom column: %s." % (dataset, reason))
+    for dataset in sorted(set(r["dataset"] for r in main)):
+        share = [r["verbatim"] for r in main if r["dataset"] == dataset and r["verbatim"][2]]
+        if share:
+            values = [m for m, _, _ in share]
+            lines.append("* %s: %.2f %% of the test sessions occur verbatim in the training "
+                         "split (clicks, lists and purchases; %s over the runs)."
+                         % (dataset, sum(values) / len(values),
+                            "%.2f-%.2f %%" % (min(values), max(values))
+                            if max(values) > min(values) else "the same for all"))
+    sim_p10 = sorted(set(r["dataset"] for r in main if r["kind"] == "run"
+                         and r["coverage@10"][2] > 0 and r["P@10"][2] > 0
+                         and abs(r["P@10"][0] - 100.0) < 1e-9))
+    if sim_p10:
+        lines.append("* %s: the logged lists hold exactly 10 items, so P@10 is 100 %% by "
+                     "construction (SPEC 7); compare P@1 and the online metrics."
+                     % ", ".join(sim_p10))
+    for r in main:
+        for note in r["notes"]:
+            lines.append("* %s / %s: %s (%s)." % (r["dataset"], r["method"], note,
+                                                   ", ".join(r["paths"])))
+    unfinished = unfinished_runs(runs)
+    if unfinished:
+        lines.append("* Unfinished runs (no %s; listed, not averaged): %d." % (RESULTS,
+                                                                               len(unfinished)))
+        for r in unfinished:
+            lines.append("  * %s / %s seed %s: %s (%s)" % (r.dataset, r.method, r.seed,
+                                                            r.path, progress_text(r)))
+    pub = [r for r in rows if r["kind"] == "published"]
+    if pub:
+        lines += ["", "## Published figures (from the source documents, NOT our runs)", ""]
+        lines += md_table(("setting", "method", "test P@1 (%)", "test P@10 (%)", "note"),
+                          [[r["dataset"], r["method"] + " (published)",
+                            fmt_stat(r["P@1"]), r.get("P@10 text") or fmt_stat(r["P@10"]),
+                            r["published_note"] or ""] for r in pub])
+    return "\n".join(lines) + "\n"
+
+
+def progress_text(run):
+    if not run.metrics:
+        return "no metrics yet"
+    last = run.metrics[-1]
+    text = "last record: %s" % last.get("phase", "?")
+    if "epoch" in last:
+        text += " epoch %s" % last["epoch"]
+    return text + ", %d records" % len(run.metrics)
+
+
+CSV_COLUMNS = ["dataset", "method", "source", "n_seeds", "seeds", "sizes"]
+for _k in (1, 5, 10):
+    CSV_COLUMNS += ["test_P@%d_mean" % _k, "test_P@%d_std" % _k, "test_P@%d_n" % _k]
+CSV_COLUMNS += ["online_reward_mean", "online_reward_std", "online_reward_n",
+                "headroom_pct_mean", "headroom_pct_std", "headroom_pct_n",
+                "clicks_per_clicked_session_sampled_mean", "clicks_per_clicked_session_sampled_std",
+                "clicks_per_clicked_session_sampled_n", "test_verbatim_pct_mean",
+                "test_verbatim_pct_std", "test_verbatim_pct_n",
+                "coverage@10_mean", "coverage@10_std", "coverage@10_n", "wall_time_s_mean"]
+for _k in ("d_heldout_pretrain", "d_heldout_last", "d_auc_pretrain", "d_auc_last"):
+    CSV_COLUMNS += [_k + "_mean", _k + "_std"]
+CSV_COLUMNS += ["note"]
+
+
+def _csv_float(value):
+    return "" if value is None or not math.isfinite(value) else repr(float(value))
+
+
+def csv_records(rows):
+    """Dicts keyed by `CSV_COLUMNS`; missing numbers are empty strings; std is the sample std."""
+    out = []
+    for r in rows:
+        rec = {"dataset": r["dataset"], "method": r["method"],
+               "source": {"run": "ours", "policy": "ours (simulator policy)",
+                          "published": "published"}[r["kind"]],
+               "n_seeds": r["n"], "seeds": " ".join(str(s) for s in r["seeds"]),
+               "sizes": r["sizes"]}
+        for k in (1, 5, 10):
+            m, s, n = r["P@%d" % k]
+            rec.update({"test_P@%d_mean" % k: _csv_float(m), "test_P@%d_std" % k: _csv_float(s),
+                        "test_P@%d_n" % k: n})
+        for key, col in (("reward", "online_reward"), ("headroom", "headroom_pct"),
+                         ("authors", "clicks_per_clicked_session_sampled"),
+                         ("verbatim", "test_verbatim_pct"), ("coverage@10", "coverage@10")):
+            m, s, n = r[key]
+            rec.update({col + "_mean": _csv_float(m), col + "_std": _csv_float(s),
+                        col + "_n": n})
+        rec["wall_time_s_mean"] = _csv_float(r["wall_time"][0])
+        for key in ("d_heldout_pretrain", "d_heldout_last", "d_auc_pretrain", "d_auc_last"):
+            m, s, _ = r.get(key, (float("nan"), float("nan"), 0))
+            rec.update({key + "_mean": _csv_float(m), key + "_std": _csv_float(s)})
+        notes = list(r["notes"])
+        if r.get("published_note"):
+            notes.append(r["published_note"])
+        rec["note"] = "; ".join(notes)
+        out.append(rec)
+    return out
+
+
+def write_csv(path, rows):
+    with io.open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for rec in csv_records(rows):
+            writer.writerow(rec)
