@@ -10,6 +10,8 @@
 # online reward (+ coverage@k on the MDP), and writes results/sim/table.md, table.csv and plots.
 #
 #   ./run_sim.sh                    CPU preset (configs/sim_cpu.cfg), 5 seeds
+#   ./run_sim.sh --preset=cpu_short the CPU preset with 1 D epoch per d-step instead of the
+#                                   authors' 3 (configs/sim_cpu_short.cfg; D training dominates)
 #   ./run_sim.sh --preset=paper     the paper's sizes (configs/paper.cfg), for GPU hosts
 #   SMOKE=1 ./run_sim.sh            every phase at toy size, 2 seeds, a couple of minutes
 #
@@ -63,8 +65,9 @@ for arg in "$@"; do
 done
 case "$PRESET" in
   cpu) CFG=configs/sim_cpu.cfg ;;
+  cpu_short) CFG=configs/sim_cpu_short.cfg ;;
   paper) CFG=configs/paper.cfg ;;
-  *) echo "run_sim.sh: unknown preset $PRESET (cpu or paper)" >&2; exit 2 ;;
+  *) echo "run_sim.sh: unknown preset $PRESET (cpu, cpu_short or paper)" >&2; exit 2 ;;
 esac
 launch_check
 if [ "${SMOKE:-0}" = 1 ]; then
@@ -121,7 +124,7 @@ dataset_flags() {
     mdp_sharp)
       echo "--n_items=50 --k=10 --split=fold --env_params=$DATA/mdp_sharp.params.npz" ;;
     neural)
-      echo "--n_items=99 --k=20 --split=ratio --env_params=$DATA/neural.params.npz" ;;
+      echo "--n_items=99 --k=20 --split=ratio --env_params=$DATA/neural.params.npz --purchase_weight=auto" ;;
     recsim)
       echo "--n_items=100 --k=10 --split=fold --env_params=$DATA/recsim.params.npz" ;;
   esac

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from irecgan.data.batching import (discounted_returns, iterate_batches, make_batch,
-                                   random_end_candidates)
+                                   position_scales, random_end_candidates)
 from irecgan.data.types import encoded
 from irecgan.data.vocab import EOS
 
@@ -12,17 +12,20 @@ from irecgan.data.vocab import EOS
 #    position 1 predicts click 7 among step 2's list [7, 9] + EOS    -> index 0, purchase 1
 #    position 2 predicts EOS among [EOS] + random                   -> index 0, purchase 0
 A = encoded([5, 6, 7], [[5], [5, 6, 8], [7, 9]], [0, 0, 1])
-# B: 2 steps, generated, ended with end_list [11, 12]; its step-0 purchase predicts nothing.
+# B: 2 steps, generated, ended with end_list [11, 12] (not used: every end step is random, SPEC
+#    2.4); its step-0 purchase predicts nothing.
 B = encoded([8, 9], [[], [9, 10]], [1, 0], end_list=[11, 12])
 V = 40  # vocabulary size: random candidates come from 4..39
 
 
 def test_hand_computed_batch():
     batch = make_batch([A, B], np.random.RandomState(0), V)
-    # the only random draw is A's end step: the same call on a fresh RandomState(0)
-    end_a = random_end_candidates(np.random.RandomState(0), V)
-    K = 1 + len(end_a)  # A's end step [EOS] + 15..36 items is the longest candidate list
-    assert 15 <= len(end_a) <= 36
+    # the only random draws are the end steps of A, then B: the same calls on RandomState(0)
+    rng = np.random.RandomState(0)
+    end_a = random_end_candidates(rng, V)
+    end_b = random_end_candidates(rng, V)
+    K = 1 + max(len(end_a), len(end_b))  # an end step [EOS] + 15..36 items is the longest
+    assert 15 <= len(end_a) <= 36 and 15 <= len(end_b) <= 36
     n = 3
     assert sorted(batch) == sorted(["clicks", "lengths", "mask", "targets", "rec_lists",
                                     "rec_mask", "target_index", "purchase", "reward", "q_d",
@@ -36,7 +39,7 @@ def test_hand_computed_batch():
     expected_lists[0, 1, :3] = [7, 9, EOS]
     expected_lists[0, 2, :K] = [EOS] + end_a
     expected_lists[1, 0, :3] = [9, 10, EOS]
-    expected_lists[1, 1, :3] = [EOS, 11, 12]      # EOS, then the generated end_list
+    expected_lists[1, 1, :1 + len(end_b)] = [EOS] + end_b  # random like A's, not the end_list
     np.testing.assert_array_equal(batch["rec_lists"], expected_lists)
     np.testing.assert_array_equal(batch["rec_mask"], (expected_lists != 0).astype(np.float32))
     np.testing.assert_array_equal(batch["target_index"], [[1, 0, 0], [0, 0, 0]])
@@ -70,16 +73,18 @@ def test_lambda_r_and_gamma_are_parameters():
     # R3 = 0; R2 = 1; R1 = 3 + 0.5 * 1 = 3.5; R0 = 3 + 0.5 * 3.5 = 4.75
     np.testing.assert_array_equal(batch["reward"], [[3, 3, 1, 0]])
     np.testing.assert_allclose(batch["returns"], [[4.75, 3.5, 1.0, 0.0]], rtol=1e-6)
-    # an empty end_list: the end step's only candidate is EOS; K = 2 from the other steps
-    np.testing.assert_array_equal(batch["rec_lists"][0, 3], [EOS, 0])
-    np.testing.assert_array_equal(batch["rec_mask"][0, 3], [1, 0])
+    # the end step: EOS + the random sample (the empty end_list is not used)
+    end = random_end_candidates(np.random.RandomState(0), V)
+    np.testing.assert_array_equal(batch["rec_lists"][0, 3], [EOS] + end)
+    np.testing.assert_array_equal(batch["rec_mask"][0, 3], [1] * (1 + len(end)))
 
 
 def test_one_step_session_is_only_the_end_step():
     batch = make_batch([encoded([9], [[9]], [1], end_list=[5])], np.random.RandomState(0), V)
     np.testing.assert_array_equal(batch["clicks"], [[9, EOS]])
     np.testing.assert_array_equal(batch["targets"], [[EOS]])
-    np.testing.assert_array_equal(batch["rec_lists"], [[[EOS, 5]]])
+    np.testing.assert_array_equal(
+        batch["rec_lists"], [[[EOS] + random_end_candidates(np.random.RandomState(0), V)]])
     np.testing.assert_array_equal(batch["reward"], [[0]])
     np.testing.assert_array_equal(batch["returns"], [[0]])
 
@@ -116,10 +121,18 @@ def test_random_end_candidates():
         np.random.RandomState(3).randint(15, 100)
 
 
-def test_end_list_sessions_use_no_randomness():
-    rng = np.random.RandomState(7)
-    make_batch([B, B], rng, V)
-    assert rng.randint(1 << 30) == np.random.RandomState(7).randint(1 << 30)
+def test_generated_and_offline_sessions_get_the_same_end_step_construction():
+    # SPEC 2.4 / 3.3: a generated session (with the end_list it ended on) and the same session
+    # read from a log (no end_list) give identical tensors from the same RandomState, so D
+    # cannot tell them apart by the end step
+    offline = B._replace(end_list=None)
+    for seed in range(5):
+        gen = make_batch([B, A], np.random.RandomState(seed), V)
+        off = make_batch([offline, A], np.random.RandomState(seed), V)
+        for key in gen:
+            np.testing.assert_array_equal(gen[key], off[key], err_msg=key)
+        # and the end step holds 15..36 random items, never the 2 of the end_list
+        assert gen["rec_mask"][0, 1].sum() >= 16
 
 
 def test_determinism_for_the_same_seed():
@@ -130,10 +143,11 @@ def test_determinism_for_the_same_seed():
     for key in one:
         np.testing.assert_array_equal(one[key], two[key])
     assert not np.array_equal(one["rec_lists"][0, 2, 1:16], other["rec_lists"][0, 2, 1:16])
-    # the draws happen in batch order: A first, then the 3rd and 4th sessions
+    # the draws happen in batch order, one per session (B's end_list is not used)
     rng = np.random.RandomState(11)
-    draws = [random_end_candidates(rng, 500) for _ in range(3)]
-    for row, pos, items in ((0, 2, draws[0]), (2, 2, draws[1]), (3, 1, draws[2])):
+    draws = [random_end_candidates(rng, 500) for _ in range(4)]
+    for row, pos, items in ((0, 2, draws[0]), (1, 1, draws[1]), (2, 2, draws[2]),
+                            (3, 1, draws[3])):
         np.testing.assert_array_equal(one["rec_lists"][row, pos, :1 + len(items)],
                                       [EOS] + items)
         assert one["rec_mask"][row, pos].sum() == 1 + len(items)
@@ -183,3 +197,39 @@ def test_bucketed_batches_cover_every_session_once_with_similar_lengths():
     assert [[id(s) for s in b] for b in again] == [[id(s) for s in b] for b in batches]
     other = list(iterate_batches(sessions, 4, np.random.RandomState(1), bucket_window=5))
     assert [[id(s) for s in b] for b in other] != [[id(s) for s in b] for b in batches]
+
+
+def test_position_scales_hand_computed():
+    # batches of 2 and 6 positions: mean 4 -> scales 0.5 and 1.5
+    short = encoded([4, 5], [[], [5]], [0, 0])
+    longer = encoded([4, 5, 6, 7], [[], [5], [6], [7]], [0, 0, 0, 0])
+    assert position_scales([[short], [longer, short]]) == [0.5, 1.5]
+    assert position_scales([]) == []
+
+
+def test_position_weighting_makes_bucketed_passes_weigh_positions_like_plain_ones():
+    # sessions of 1..12 steps; every position has its own loss value. A batch's loss is the
+    # mean over its positions; the pass's objective is sum_b scale_b * loss_b. With
+    # position_scales it is sum over all positions / mean positions per batch, the same for
+    # bucketed and plain batches; without scales bucketing up-weights short sessions.
+    rng = np.random.RandomState(0)
+    sessions = [encoded(list(range(4, 4 + L)), [[]] * L, [0] * L)
+                for L in rng.randint(1, 13, size=200)]
+    # each position of a long session (>= 10 steps) has loss 1, the others 0: the objective is
+    # the weight the pass gives to long sessions' positions
+    value = dict((id(s), float(len(s.clicks)) * (len(s.clicks) >= 10)) for s in sessions)
+    per_position = sum(value.values())
+
+    def objective(batches, scaled):
+        scales = position_scales(batches) if scaled else [1.0] * len(batches)
+        return sum(sc * sum(value[id(s)] for s in b) / sum(len(s.clicks) for s in b)
+                   for sc, b in zip(scales, batches))
+    plain = list(iterate_batches(sessions, 16, np.random.RandomState(1), 0))
+    bucketed = list(iterate_batches(sessions, 16, np.random.RandomState(1), 5))
+    assert len(plain) == len(bucketed) == 13
+    mean_positions = sum(len(s.clicks) for s in sessions) / 13.0
+    assert objective(plain, True) == pytest.approx(per_position / mean_positions)
+    assert objective(bucketed, True) == pytest.approx(per_position / mean_positions)
+    # without the scales, bucketing puts long sessions in batches of their own, whose many
+    # positions share one batch's weight: long sessions lose weight
+    assert objective(bucketed, False) < 0.8 * objective(plain, False)

@@ -10,7 +10,7 @@ import collections
 import numpy as np
 import pytest
 
-from irecgan.data.batching import make_batch
+from irecgan.data.batching import make_batch, random_end_candidates
 from irecgan.data.vocab import EOS, N_SPECIAL
 from irecgan.generation import Generator, ReferenceGenerator, StepGraph
 from irecgan.models.graph import ModelGraph
@@ -360,19 +360,22 @@ def test_chunked_generation_is_valid_exact_and_deterministic(plain):
 
 
 # -- into the batch -----------------------------------------------------------------------------
-def test_generated_sessions_make_a_batch_with_their_own_end_lists(setup):
+def test_generated_sessions_make_a_batch_with_random_end_steps(setup):
+    # SPEC 2.4 / 3.3: the end step of a generated session is built like an offline one's
+    # (_EOS + 15..99 random items), not from the list the user model ended on
     a = make_batch(setup.sessions, np.random.RandomState(0), V)
-    b = make_batch(setup.sessions, np.random.RandomState(1), V)
-    for key in a:  # no random end-step padding: every generated session has its end list
-        np.testing.assert_array_equal(a[key], b[key])
-    assert a["rec_lists"].shape[2] == K + 1
+    rng = np.random.RandomState(0)
+    for i, s in enumerate(setup.sessions):
+        end = random_end_candidates(rng, V)
+        L = len(s.clicks)
+        assert a["rec_lists"][i, L - 1, :1 + len(end)].tolist() == [EOS] + end
+        assert a["rec_mask"][i, L - 1].sum() == 1 + len(end)
     for i, s in enumerate(setup.sessions):
         L = len(s.clicks)
         assert a["lengths"][i] == L
         for t in range(L):
             picked = a["rec_lists"][i, t, a["target_index"][i, t]]
             assert picked == (s.clicks[t + 1] if t < L - 1 else EOS)
-        assert a["rec_lists"][i, L - 1].tolist() == [EOS] + s.end_list
         np.testing.assert_allclose(a["q_d"][i, :L], s.q_d, atol=1e-7)
 
 

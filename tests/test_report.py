@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from irecgan import report
+from irecgan.report import rows as report_rows
+from irecgan.report import tables as report_tables
 from irecgan.errors import UserError
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
@@ -177,9 +179,9 @@ def test_markdown_cells_and_notes(runs_root):
     lstm_line = [l for l in text.splitlines() if l.startswith("| toy | lstm |")]
     assert lstm_line == ["| toy | lstm | 3 (1, 2, 3) | 2x512, emb 50 | 20.00 +- 10.00 | "
                          "45.00 +- 7.07 [2/3] | n/a | 2.333 +- 1.528 | - | - | 0.400 +- 0.200 | "
-                         "20.0 s |"]
+                         "- | 20.0 s |"]
     assert "| toy | max | 2 (env seeds: 1, 2) | - | - | - | - | 10.500 +- 0.707 | - | - | " \
-           "1.000 +- 0.000 | - |" in text
+           "1.000 +- 0.000 | - | - |" in text
     assert "sample standard deviation" in text
     assert "Unfinished runs (no results.json; listed, not averaged): 1." in text
     assert os.path.join("toy", "pg", "seed3") in text
@@ -342,6 +344,31 @@ def test_report_modules_do_not_import_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
                          universal_newlines=True, env=env, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+def test_discriminator_heldout_accuracy_after_pretraining_and_at_the_last_epoch(tmp_path):
+    # irecgan seeds 1, 2: pretrain 0.6, 0.8 -> 0.7 +- sqrt((0.01 + 0.01) / 1) = 0.1414;
+    # last adversarial epoch 0.9, 0.7 -> 0.8 +- 0.1414; pg has no D -> "-"
+    for seed, pre, last in ((1, 0.6, 0.9), (2, 0.8, 0.7)):
+        write_run(tmp_path, "toy", "irecgan", seed, test=test_p(1, 2, 3), online=online_result(1),
+                  metrics=[{"phase": "d_pretrain", "d_heldout_accuracy": pre,
+                            "d_heldout_auc": pre + 0.05},
+                           {"phase": "adversarial", "epoch": 1, "d_heldout_accuracy": 0.5},
+                           {"phase": "adversarial", "epoch": 2, "d_heldout_accuracy": last,
+                            "d_heldout_auc": last + 0.05}])
+    write_run(tmp_path, "toy", "pg", 1, test=test_p(1, 2, 3), online=online_result(1))
+    rows = report_rows.run_rows(report.load_runs([str(tmp_path)]))
+    irecgan = [r for r in rows if r["method"] == "irecgan"][0]
+    assert irecgan["d_heldout_pretrain"][:2] == pytest.approx((0.7, 0.1414), abs=1e-4)
+    assert irecgan["d_heldout_last"][:2] == pytest.approx((0.8, 0.1414), abs=1e-4)
+    assert irecgan["d_auc_last"][0] == pytest.approx(0.85)
+    cells = dict(zip(report_tables.MD_COLUMNS, report_tables.md_cells(irecgan)))
+    assert cells["D held-out acc: pretrain / last"] == "0.700 +- 0.141 / 0.800 +- 0.141"
+    pg = [r for r in rows if r["method"] == "pg"][0]
+    assert dict(zip(report_tables.MD_COLUMNS, report_tables.md_cells(pg)))[
+        "D held-out acc: pretrain / last"] == "-"
+    rec = [r for r in report_tables.csv_records(rows) if r["method"] == "irecgan"][0]
+    assert float(rec["d_heldout_last_mean"]) == pytest.approx(0.8)
 
 
 def test_headroom_authors_figure_and_verbatim_share(tmp_path):

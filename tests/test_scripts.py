@@ -59,8 +59,13 @@ def test_run_sim_smoke_then_rerun_does_only_what_is_missing(sim_smoke_local, tmp
                 if r["dataset"] == "neural" and r["test_verbatim_pct_mean"]]
     assert verbatim and max(verbatim) <= 5.0  # sampled clicks and lists
 
-    # a run that did not finish (its results.json missing) is the only one done again
+    # the neural oracle's log buys at ~50 %: its user model weighs purchases by (1 - p) / p
     run_root = os.path.join(runs + "_smoke", "runs")
+    for dataset, weight in (("neural", "auto"), ("mdp_random", "reference")):
+        with open(os.path.join(run_root, dataset, "irecgan", "seed1", "config.json")) as h:
+            assert json.load(h)["purchase_weight"] == weight
+
+    # a run that did not finish (its results.json missing) is the only one done again
     redo = os.path.join(run_root, "neural", "pg", "seed2")
     os.remove(os.path.join(redo, "results.json"))
     other = os.path.join(run_root, "mdp_random", "irecgan", "seed1", "results.json")

@@ -75,6 +75,18 @@ def test_encode_session():
     assert vocab.encode_sessions([s, s]) == [enc, enc]
 
 
+def test_shown_lists_are_sets_after_mapping():
+    # the reference's list(set(...)): a repeated item once, every unknown item ("q", "zz",
+    # "yy") one _UNK; first-occurrence order; clicks are not deduplicated
+    vocab = Vocabulary.build(TRAIN)   # a=5, b=4, d=9
+    s = Session(6, ["", "", ""], ["a", "a", "q"],
+                [[], ["a", "q", "b", "a", "zz"], ["yy", "q", "d", "d", "zz"]], [0, 0, 0])
+    enc = vocab.encode_session(s)
+    assert enc.clicks == [5, 5, 1]
+    assert enc.rec_lists == [[], [5, 1, 4], [1, 9]]
+    assert vocab.encode_list(["b", "b", "b"]) == [4]
+
+
 def test_duplicates_rejected():
     with pytest.raises(ValueError):
         Vocabulary(["a", "b", "a"])

@@ -1,27 +1,43 @@
 """IRecGAN training after pretraining (SPEC 5): D pretraining, then adversarial epochs.
 
 The schedule is a flat list of units (`plan`), executed in order; after each unit the runner
-checkpoints the variables, the numpy RandomState and the unit counter, so a run killed in any
-phase resumes at the unit it was in and, because every random draw (batch order, offline
-samples, generation seeds) comes from that RandomState, finishes with the same numbers.
+checkpoints the variables, the numpy RandomState, the unit counter and the generated-session
+pool, so a run killed in any phase resumes at the unit it was in and, because every random draw
+(batch order, offline samples, generation seeds) comes from that RandomState, finishes with the
+same numbers.
 
 Schedules:
   paper     (Algorithm 1) per epoch: g_steps x [generate m sessions with q_D; update A on them
-            plus offline_ratio * m offline sessions; update U with the q_D-weighted loss on the
-            generated sessions and MLE on the offline ones], then d_steps x [generate m fresh
-            sessions, sample m offline, train D for d_epochs epochs], then evaluation.
-  reference (the authors' released loop) per round: 3 x (3 x [generate m, one agent epoch over
-            the offline training set plus a pool of at most `pool_size` generated sessions],
-            one adversarial U epoch over the pool, one MLE U epoch over the offline set), then
-            d_epochs D epochs on m fresh generated vs m offline sessions, then evaluation.
+            mixed with round(offline_ratio * m) offline sessions; update U with the q_D-weighted
+            loss on the generated sessions and MLE on the offline ones], then d_steps x d-step,
+            then evaluation.
+  reference (the authors' released loop, src/main.py) per round: 3 x (3 x [generate m sessions
+            into a pool of at most `pool_size`; one agent epoch over the offline training set,
+            then over the pool], one adversarial U epoch over the pool and one MLE U epoch over
+            the offline set (only with D: the authors leave U untouched when D is off)), then one
+            d-step, then evaluation. D pretraining uses `d_pretrain_sessions` (the authors:
+            1,000) and the pool starts empty after it.
+A d-step trains D for d_epochs epochs (`d_data`):
+  authors   the reference's D epoch (discriminator.py `train`): every offline training session
+            once (shuffled per epoch), in batches of batch_size real + batch_size generated
+            sessions taken in turn from the (once shuffled) generated pool: the sessions the
+            g-steps / agent steps generated since D pretraining plus, in the paper schedule, m
+            freshly generated ones; D pretraining uses its own generated sessions as the pool.
+  m         Algorithm 1 literally: m fresh generated vs m sampled offline sessions, shuffled.
+After D pretraining and every d-step, D is measured on held-out data: validation sessions
+(label 1) against freshly generated ones (label 0), never its training batches
+(`d_heldout_accuracy`, `d_heldout_auc`).
 With use_disc=False (irecgan_nod) q_D = 1 everywhere and there is no D.
 """
 import numpy as np
 
-from irecgan.data.batching import iterate_batches
-from irecgan.generation import Generator
+from irecgan.data.batching import iterate_batches, position_scales
+from irecgan.generation import Generator, sigmoid
 
 SCHEDULES = ("paper", "reference")
+D_DATA = ("authors", "m")
+REFERENCE_D_PRETRAIN_SESSIONS = 1000  # the authors' interact(1000) before dis_train(3)
+HELDOUT_SEED_SALT = 104729  # keeps the held-out draws apart from the training RandomState
 
 
 def plan(schedule, epochs, g_steps=3, d_steps=1, use_disc=True, ref_inner=3, ref_gens=3):
@@ -35,13 +51,36 @@ def plan(schedule, epochs, g_steps=3, d_steps=1, use_disc=True, ref_inner=3, ref
         elif schedule == "reference":
             for a in range(1, ref_inner + 1):
                 units += [("ref_a", epoch, a, b) for b in range(1, ref_gens + 1)]
-                units.append(("ref_u", epoch, a))
+                if use_disc:  # the authors update U only inside `if FLAGS.use_dis`
+                    units.append(("ref_u", epoch, a))
             if use_disc:
                 units.append(("d", epoch, 1))
         else:
             raise ValueError("unknown schedule %r" % schedule)
         units.append(("eval", epoch))
     return units
+
+
+def roc_auc(scores, labels):
+    """Area under the ROC curve of `scores` for binary `labels` (1 positive): the probability
+    that a random positive scores above a random negative, ties counting 1/2 (Mann-Whitney with
+    mid-ranks). 0.5 when one class is absent."""
+    scores = np.asarray(scores, np.float64)
+    labels = np.asarray(labels) > 0
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return 0.5
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), np.float64)
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):  # mid-ranks of tied runs
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i:j + 1]] = 0.5 * (i + j) + 1.0
+        i = j + 1
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
 class AdversarialTraining(object):
@@ -65,6 +104,7 @@ class AdversarialTraining(object):
         self.generator = Generator(models, runner.session, self.max_len,
                                    n_rollouts=config["n_rollouts"])
         self.session = runner.session
+        self.position_weighted = config.get("batch_weighting", "positions") == "positions"
         self.epoch_stats = {}
 
     # -- building blocks --------------------------------------------------------------------
@@ -77,88 +117,211 @@ class AdversarialTraining(object):
         index = rng.choice(len(train), size=n, replace=n > len(train))
         return [train[i] for i in index]
 
-    def _train_pass(self, sessions, train_op, loss, feed_fn, rng):
-        """One shuffled pass; returns the position-weighted mean loss."""
-        total, weight = 0.0, 0.0
-        for chunk in iterate_batches(sessions, self.c["batch_size"], rng,
-                                     self.c["bucket_window"]):
+    def n_offline(self, m):
+        """Offline sessions mixed with m generated ones in a paper g-step (offline_ratio may be
+        a fraction: 0.1 = one offline session per ten generated)."""
+        return int(round(float(self.c["offline_ratio"]) * m))
+
+    def _train_pass(self, passes, trainer, loss, feed_fn, rng, generated=()):
+        """Shuffled passes over each list of sessions in `passes`, in order (each pass's batches
+        shuffled / bucketed on their own). Each batch's loss is scaled by its positions over the
+        mean positions per batch of all the passes (batch_weighting=positions).
+
+        Returns (position-weighted mean loss, share of the REINFORCE weight carried by the
+        sessions in `generated`): a row's weight in the update is its summed `returns` times its
+        batch's loss scale over the batch's positions."""
+        batches = []
+        for sessions in passes:
+            batches.extend(iterate_batches(sessions, self.c["batch_size"], rng,
+                                           self.c["bucket_window"]))
+        scales = position_scales(batches) if self.position_weighted else [1.0] * len(batches)
+        gen_ids = set(id(s) for s in generated)
+        total, weight, gen_w, all_w = 0.0, 0.0, 0.0, 0.0
+        for chunk, scale in zip(batches, scales):
             batch = self.batch_maker(chunk, rng)
-            value, _ = self.session.run([loss, train_op], feed_fn(batch))
+            feed = feed_fn(batch)
+            feed[trainer.loss_scale] = scale
+            value, _ = self.session.run([loss, trainer.train_op], feed)
             w = float(batch["mask"].sum())
             total += float(value) * w
             weight += w
-        return total / max(weight, 1.0)
+            rows = batch["returns"].sum(axis=1) * scale / max(w, 1.0)
+            all_w += float(rows.sum())
+            gen_w += float(sum(r for r, s in zip(rows, chunk) if id(s) in gen_ids))
+        return total / max(weight, 1.0), (gen_w / all_w if all_w > 0 else 0.0)
 
-    def update_agent(self, sessions, rng):
+    def update_agent(self, passes, rng, generated=()):
         a = self.models.agent
-        return self._train_pass(sessions, a.trainer.train_op, a.loss,
-                                lambda b: self.models.agent_feed(b, "returns"), rng)
+        return self._train_pass(passes, a.trainer, a.loss,
+                                lambda b: self.models.agent_feed(b, "returns"), rng, generated)
 
     def update_user(self, generated, offline, rng):
         u = self.models.user
-        adv = self._train_pass(generated, u.adv.train_op, u.adv_loss, self.models.user_feed, rng)
-        mle = self._train_pass(offline, u.mle.train_op, u.mle_loss, self.models.user_feed, rng)
+        adv, _ = self._train_pass([generated], u.adv, u.adv_loss, self.models.user_feed, rng)
+        mle, _ = self._train_pass([offline], u.mle, u.mle_loss, self.models.user_feed, rng)
         return adv, mle
 
-    def train_disc(self, generated, offline, rng, epochs):
-        """`epochs` shuffled passes over offline (label 1) + generated (label 0) sessions."""
+    def _disc_step(self, sessions, labels, rng):
         d = self.models.disc
+        batch = self.batch_maker(sessions, rng)
+        loss, acc, _ = self.session.run([d.loss, d.accuracy, d.trainer.train_op],
+                                        self.models.disc_feed(batch, labels))
+        return float(loss), float(acc)
+
+    def train_disc(self, generated, offline, rng, epochs):
+        """d_data=m (Algorithm 1): `epochs` shuffled passes over offline (label 1) + generated
+        (label 0) sessions in batches of batch_size. Returns the last epoch's mean loss and
+        accuracy (per session) and the number of D updates."""
         sessions = list(offline) + list(generated)
         labels = np.array([1.0] * len(offline) + [0.0] * len(generated), np.float32)
-        stats = {}
+        stats, steps = {}, 0
         for _ in range(epochs):
             order = rng.permutation(len(sessions))
             total = {"loss": 0.0, "accuracy": 0.0}
             for start in range(0, len(order), self.c["batch_size"]):
                 idx = order[start:start + self.c["batch_size"]]
-                batch = self.batch_maker([sessions[i] for i in idx], rng)
-                loss, acc, _ = self.session.run([d.loss, d.accuracy, d.trainer.train_op],
-                                                self.models.disc_feed(batch, labels[idx]))
-                total["loss"] += float(loss) * len(idx)
-                total["accuracy"] += float(acc) * len(idx)
+                loss, acc = self._disc_step([sessions[i] for i in idx], labels[idx], rng)
+                total["loss"] += loss * len(idx)
+                total["accuracy"] += acc * len(idx)
+                steps += 1
             stats = dict((k, v / len(order)) for k, v in total.items())
+        stats["steps"] = steps
         return stats
 
+    def train_disc_authors(self, pool, rng, epochs):
+        """d_data=authors (the reference's D epoch): per epoch every offline training session
+        once, shuffled, in batches of batch_size real sessions (label 1) each joined by as many
+        generated sessions (label 0) taken in turn from `pool`, shuffled once per call and
+        cycled. Returns the last epoch's mean loss and accuracy (per batch, as the reference
+        reports) and the number of D updates."""
+        if not pool:
+            raise ValueError("the generated pool is empty: nothing to train D against")
+        train = self.data.train
+        pool_order = rng.permutation(len(pool))
+        size = self.c["batch_size"]
+        stats, steps = {}, 0
+        for _ in range(epochs):
+            order = rng.permutation(len(train))
+            losses, accs = [], []
+            for start in range(0, len(order), size):
+                real = [train[i] for i in order[start:start + size]]
+                fake = [pool[pool_order[(start + j) % len(pool)]] for j in range(len(real))]
+                labels = np.array([1.0] * len(real) + [0.0] * len(fake), np.float32)
+                loss, acc = self._disc_step(real + fake, labels, rng)
+                losses.append(loss)
+                accs.append(acc)
+                steps += 1
+            stats = {"loss": float(np.mean(losses)), "accuracy": float(np.mean(accs))}
+        stats["steps"] = steps
+        return stats
+
+    def disc_scores(self, sessions, rng):
+        """D(tau) of each session (no training), in batches of batch_size."""
+        d = self.models.disc
+        out = []
+        for start in range(0, len(sessions), self.c["batch_size"]):
+            batch = self.batch_maker(sessions[start:start + self.c["batch_size"]], rng)
+            out.append(self.session.run(d.logit, self.models.disc_feed(batch, 0.0)))
+        return sigmoid(np.concatenate(out)) if out else np.zeros(0)
+
+    def heldout_disc(self, unit_index):
+        """D on held-out data: the first d_heldout_sessions validation sessions (label 1) vs as
+        many freshly generated ones (label 0), from a RandomState of its own (seeded by the
+        run's seed and the unit), so measuring changes no training draw. Returns accuracy (D > 1/2
+        on real, < 1/2 on generated) and ROC AUC."""
+        real = list(self.data.valid[:self.c["d_heldout_sessions"]])
+        if not real:
+            return {}
+        rng = np.random.RandomState([int(self.c["seed"]) % (2 ** 31), HELDOUT_SEED_SALT,
+                                     int(unit_index)])
+        fake = self.generate(len(real), rng, False)
+        scores = np.concatenate([self.disc_scores(real, rng), self.disc_scores(fake, rng)])
+        labels = np.array([1] * len(real) + [0] * len(fake))
+        accuracy = float(np.mean((scores > 0.5) == (labels > 0)))
+        return {"d_heldout_accuracy": accuracy, "d_heldout_auc": roc_auc(scores, labels),
+                "d_heldout_q_real": float(np.mean(scores[:len(real)])),
+                "d_heldout_q_generated": float(np.mean(scores[len(real):]))}
+
+    def _add_to_pool(self, state, sessions):
+        pool = state.setdefault("pool", [])
+        pool.extend(sessions)
+        del pool[:max(0, len(pool) - self.c["pool_size"])]
+        return pool
+
+    def d_pretrain_sessions(self):
+        """Generated sessions of D pretraining: d_pretrain_sessions, or when 0 the authors'
+        1,000 (the reference schedule, and the authors' D data in either schedule: their pool
+        for D pretraining) or m (Algorithm 1's m vs m)."""
+        n = self.c["d_pretrain_sessions"]
+        if n:
+            return n
+        if self.c["schedule"] == "reference" or self.c["d_data"] == "authors":
+            return REFERENCE_D_PRETRAIN_SESSIONS
+        return self.c["gen_sessions"]
+
     # -- units -----------------------------------------------------------------------------
-    def run_unit(self, unit, rng, state):
+    def run_unit(self, unit, rng, state, index=0):
         kind = unit[0]
         m = self.c["gen_sessions"]
         st = self.epoch_stats
         if kind == "d_pretrain":
-            n = self.c["d_pretrain_sessions"] or m
-            stats = self.train_disc(self.generate(n, rng, False), self.offline_sample(n, rng),
-                                    rng, self.c["d_epochs"])
-            self.runner.log_metrics(dict(phase="d_pretrain", d_loss=stats["loss"],
-                                         d_accuracy=stats["accuracy"], sessions=n))
-            self.log("D pretraining: loss %.4f, accuracy %.3f" % (stats["loss"],
-                                                                 stats["accuracy"]))
+            n = self.d_pretrain_sessions()
+            generated = self.generate(n, rng, False)
+            if self.c["d_data"] == "authors":
+                stats = self.train_disc_authors(generated, rng, self.c["d_epochs"])
+            else:
+                stats = self.train_disc(generated, self.offline_sample(n, rng), rng,
+                                        self.c["d_epochs"])
+            state["pool"] = []  # the authors empty the pool after D pretraining
+            record = dict(phase="d_pretrain", d_loss=stats["loss"],
+                          d_accuracy=stats["accuracy"], d_updates=stats["steps"], sessions=n)
+            record.update(self.heldout_disc(index))
+            self.runner.log_metrics(record)
+            self.log("D pretraining: %d updates, train loss %.4f, accuracy %.3f; held-out "
+                     "accuracy %.3f, AUC %.3f" % (stats["steps"], stats["loss"],
+                                                  stats["accuracy"],
+                                                  record.get("d_heldout_accuracy", np.nan),
+                                                  record.get("d_heldout_auc", np.nan)))
         elif kind == "g":
             generated = self.generate(m, rng, True)
-            offline = self.offline_sample(self.c["offline_ratio"] * m, rng)
-            st.setdefault("agent_loss", []).append(self.update_agent(generated + offline, rng))
+            offline = self.offline_sample(self.n_offline(m), rng)
+            loss, share = self.update_agent([generated + offline], rng, generated)
+            st.setdefault("agent_loss", []).append(loss)
+            st.setdefault("gen_weight_share", []).append(share)
             adv, mle = self.update_user(generated, offline, rng)
             st.setdefault("user_adv_loss", []).append(adv)
             st.setdefault("user_mle_loss", []).append(mle)
+            if self.use_disc and self.c["d_data"] == "authors":
+                self._add_to_pool(state, generated)  # D's generated pool
             self._note_generated(generated)
         elif kind == "ref_a":
             generated = self.generate(m, rng, True)
-            pool = state.setdefault("pool", [])
-            pool.extend(generated)
-            del pool[:max(0, len(pool) - self.c["pool_size"])]
-            st.setdefault("agent_loss", []).append(
-                self.update_agent(list(self.data.train) + pool, rng))
+            pool = self._add_to_pool(state, generated)
+            # the authors' agent epoch: the offline training set, then the pool
+            loss, share = self.update_agent([list(self.data.train), list(pool)], rng, pool)
+            st.setdefault("agent_loss", []).append(loss)
+            st.setdefault("gen_weight_share", []).append(share)
             self._note_generated(generated)
         elif kind == "ref_u":
             adv, mle = self.update_user(list(state.get("pool", [])), list(self.data.train), rng)
             st.setdefault("user_adv_loss", []).append(adv)
             st.setdefault("user_mle_loss", []).append(mle)
         elif kind == "d":
-            stats = self.train_disc(self.generate(m, rng, False), self.offline_sample(m, rng),
-                                    rng, self.c["d_epochs"])
+            if self.c["d_data"] == "authors":
+                if self.c["schedule"] == "paper":
+                    self._add_to_pool(state, self.generate(m, rng, False))
+                stats = self.train_disc_authors(state["pool"], rng, self.c["d_epochs"])
+            else:
+                stats = self.train_disc(self.generate(m, rng, False),
+                                        self.offline_sample(m, rng), rng, self.c["d_epochs"])
             st.setdefault("d_loss", []).append(stats["loss"])
             st.setdefault("d_accuracy", []).append(stats["accuracy"])
+            st.setdefault("d_updates", []).append(stats["steps"])
+            for key, value in self.heldout_disc(index).items():
+                st.setdefault(key, []).append(value)
         elif kind == "eval":
-            record = {"phase": "adversarial", "epoch": unit[1]}
+            record = {"phase": "adversarial", "epoch": unit[1],
+                      "log_purchase_rate": float(self.data.purchase_rate)}
             for key, values in sorted(st.items()):
                 record[key] = float(np.mean(values))
             record.update(self.evaluate_epoch(unit[1]))
@@ -166,7 +329,8 @@ class AdversarialTraining(object):
             self.log("adversarial epoch %d: %s" % (unit[1], ", ".join(
                 "%s %.4g" % (k, v) for k, v in sorted(record.items())
                 if isinstance(v, float) and ("loss" in k or "P@1" == k[-3:] or "reward_mean" in k
-                                             or "q_d" in k))))
+                                             or "q_d" in k or "heldout" in k
+                                             or "share" in k))))
             st.clear()
         else:
             raise ValueError("unknown unit %r" % (unit,))
@@ -174,6 +338,9 @@ class AdversarialTraining(object):
     def _note_generated(self, generated):
         st = self.epoch_stats
         st.setdefault("gen_length", []).append(np.mean([len(s.clicks) for s in generated]))
+        positions = sum(len(s.clicks) for s in generated)
+        bought = sum(sum(1 for p in s.purchases[1:] if p) for s in generated)
+        st.setdefault("gen_purchase_rate", []).append(bought / float(max(positions, 1)))
         if self.use_disc:
             st.setdefault("gen_q_d", []).append(np.mean([q for s in generated for q in s.q_d]))
 
@@ -188,7 +355,7 @@ class AdversarialTraining(object):
         self.epoch_stats = state.get("adv/epoch_stats", {})
         sub = state.setdefault("adv/sub", {})
         for index in range(done, len(units)):
-            self.run_unit(units[index], rng, sub)
+            self.run_unit(units[index], rng, sub, index)
             self.runner.save("adversarial unit %d/%d %s" % (index + 1, len(units), units[index]),
                              **{"adv/units": index + 1, "adv/rng": rng.get_state(),
                                 "adv/epoch_stats": self.epoch_stats, "adv/sub": sub})

@@ -14,9 +14,10 @@ class Dataset(object):
     vocab: the Vocabulary; train/valid/test: lists of EncodedSession; has_purchase: whether any
     training step has a purchase (switches the user model's purchase head, SPEC 3.1);
     first_clicks: encoded first clicks of the training sessions (the start distribution of
-    generated sessions, SPEC 4); mean_length: mean training session length; test_repeats:
-    the number of test sessions occurring verbatim in the training split (data.overlap), or None
-    when unknown.
+    generated sessions, SPEC 4); mean_length: mean training session length; purchase_rate: the
+    share of purchase labels among the positions the user model's purchase head learns from
+    (see `purchase_rate`); test_repeats: the number of test sessions occurring verbatim in the
+    training split (data.overlap), or None when unknown.
     """
 
     def __init__(self, vocab, train, valid, test, report, test_repeats=None):
@@ -30,16 +31,27 @@ class Dataset(object):
         self.first_clicks = [s.clicks[0] for s in train]
         self.mean_length = (sum(len(s.clicks) for s in train) / float(len(train))
                             if train else 0.0)
+        self.purchase_rate = purchase_rate(train)
 
     def summary(self):
         return {"vocab_size": self.vocab.size, "train_sessions": len(self.train),
                 "valid_sessions": len(self.valid), "test_sessions": len(self.test),
                 "has_purchase": self.has_purchase, "mean_length": self.mean_length,
+                "purchase_rate": self.purchase_rate,
                 "test_verbatim_repeats": self.test_repeats,
                 "test_verbatim_share_pct": (100.0 * self.test_repeats / len(self.test)
                                             if self.test and self.test_repeats is not None
                                             else None),
                 "log": self.report.as_dict()}
+
+
+def purchase_rate(sessions):
+    """Purchases among predicting positions: a session of L steps has L positions (SPEC 2.4),
+    whose purchase labels are the flags of steps 1..L-1 and 0 at the end step; so
+    sum(purchases[1:]) / sum(L) over `sessions` (0.0 for none)."""
+    positions = sum(len(s.clicks) for s in sessions)
+    bought = sum(sum(1 for p in s.purchases[1:] if p) for s in sessions)
+    return bought / float(positions) if positions else 0.0
 
 
 def read_splits(path, split="fold", seed=0, split_file=None, ratios=(0.8, 0.1, 0.1),

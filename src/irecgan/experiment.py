@@ -5,10 +5,11 @@
 directory, which is bound to it (see runner.py).
 """
 
-from irecgan.adversarial import SCHEDULES, AdversarialTraining
+from irecgan.adversarial import D_DATA, SCHEDULES, AdversarialTraining
 from irecgan.dataset import load_dataset
 from irecgan.errors import UserError
 from irecgan.models.graph import ModelGraph
+from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT
 from irecgan.offline import BatchMaker
 from irecgan.online_eval import AgentPolicy, load_environment
 from irecgan.pretrain import agent_task, evaluate, pretrain, user_task
@@ -35,6 +36,9 @@ DEFAULTS = dict(
     batch_size=32,
     bucket_window=20,       # length bucketing of training batches over windows of this many
                             # batches (0: plain shuffled batches); see batching.iterate_batches
+    batch_weighting="positions",  # positions: each training batch's loss is scaled by its
+                            # positions over the mean per batch, so every position weighs the
+                            # same under bucketing; batch: every batch weighs the same
     agent_epochs=50,
     user_epochs=50,
     agent_lr=1e-4,
@@ -44,6 +48,9 @@ DEFAULTS = dict(
     gamma=0.9,
     lambda_r=3.0,
     lambda_p=1.0,
+    purchase_weight="reference",  # weight of a purchase label in U's purchase cross-entropy:
+                            # reference = 2 ** 5.3 (~39, the authors' (p + 1) ** 5.3), auto =
+                            # (1 - p) / p for the training log's purchase rate p, or a number
     threads=0,              # TF intra/inter-op threads (0: TensorFlow's default)
     # adversarial training (SPEC 5; irecgan and irecgan_nod)
     schedule="paper",       # paper (Algorithm 1) | reference (the authors' released loop)
@@ -51,10 +58,16 @@ DEFAULTS = dict(
     g_steps=3,              # generator steps per epoch (paper)
     d_steps=1,              # discriminator steps per epoch (paper)
     d_epochs=3,             # D epochs per d-step and in D pretraining
+    d_data="authors",       # authors: a D epoch is every offline training session once, with
+                            # as many generated sessions from the pool; m: m vs m (Algorithm 1)
+    d_heldout_sessions=1000,  # validation sessions (vs as many generated) scoring D held out
     gen_sessions=200,       # m: sessions generated per g-step / d-step
-    d_pretrain_sessions=0,  # sessions generated for D pretraining (0: m; reference: 1000)
-    offline_ratio=10,       # lambda_2 / lambda_1: offline sessions per generated one in A updates
-    pool_size=6000,         # reference schedule: most generated sessions kept in the pool
+    d_pretrain_sessions=0,  # sessions generated for D pretraining (0: the authors' 1000 in the
+                            # reference schedule or with d_data=authors; m with d_data=m)
+    offline_ratio=10.0,     # lambda_2 / lambda_1: offline sessions per generated one in the A
+                            # updates of the paper schedule (0.1: ten generated per offline one)
+    pool_size=6000,         # most generated sessions kept in the pool (reference schedule's
+                            # agent epochs; D's generated data with d_data=authors)
     n_rollouts=5,           # N Monte-Carlo continuations per prefix
     max_len=0,              # longest generated session (0: 2 * floor(mean training length))
     # online evaluation against the true simulator (SPEC 7)
@@ -78,6 +91,25 @@ def resolve(overrides):
     if config["schedule"] not in SCHEDULES:
         raise UserError("unknown schedule %r (one of %s)" % (config["schedule"],
                                                               ", ".join(SCHEDULES)))
+    if config["d_data"] not in D_DATA:
+        raise UserError("unknown d_data %r (one of %s)" % (config["d_data"], ", ".join(D_DATA)))
+    if config["batch_weighting"] not in ("positions", "batch"):
+        raise UserError("unknown batch_weighting %r (positions or batch)"
+                        % (config["batch_weighting"],))
+    try:
+        config["offline_ratio"] = float(config["offline_ratio"])
+    except (TypeError, ValueError):
+        raise UserError("offline_ratio must be a number, got %r" % (config["offline_ratio"],))
+    if config["offline_ratio"] < 0:
+        raise UserError("offline_ratio must be >= 0, got %r" % config["offline_ratio"])
+    config["purchase_weight"] = str(config["purchase_weight"])
+    if config["purchase_weight"] not in ("reference", "auto"):
+        try:
+            if float(config["purchase_weight"]) <= 0:
+                raise ValueError()
+        except ValueError:
+            raise UserError("purchase_weight must be reference, auto or a positive number, got "
+                            "%r" % config["purchase_weight"])
     if not config["data"]:
         raise UserError("no data file given (--data)")
     return config
@@ -90,6 +122,19 @@ def load_data(config):
                         symbols=config["symbols"], lenient=config["lenient"])
 
 
+def purchase_weight(config, data):
+    """The purchase class weight of U (SPEC 3.1): reference = 2 ** 5.3; auto = (1 - p) / p
+    for the training log's purchase rate p (data.purchase_rate; 1 when p is 0 or 1); or the
+    configured number."""
+    value = config["purchase_weight"]
+    if value == "reference":
+        return REFERENCE_PURCHASE_WEIGHT
+    if value == "auto":
+        p = data.purchase_rate
+        return (1.0 - p) / p if 0.0 < p < 1.0 else 1.0
+    return float(value)
+
+
 def build_models(config, data):
     build = {"lstm": ("agent",), "pg": ("agent",), "irecgan_nod": ("user", "agent"),
              "irecgan": ("user", "agent", "discriminator")}[config["method"]]
@@ -97,7 +142,8 @@ def build_models(config, data):
                       layers=config["layers"], k=config["k"], purchase_head=data.has_purchase,
                       seed=config["seed"], user_lr=config["user_lr"],
                       agent_lr=config["agent_lr"], disc_lr=config["disc_lr"],
-                      clip_norm=config["clip_norm"], lambda_p=config["lambda_p"], build=build)
+                      clip_norm=config["clip_norm"], lambda_p=config["lambda_p"], build=build,
+                      purchase_weight=purchase_weight(config, data))
 
 
 def open_run(run_dir, config, log=None, read_only=False):
@@ -169,18 +215,20 @@ def run(run_dir, config, show_progress=True, log=None):
         evaluator = Evaluator(runner, models, data, config, batch_maker)
         method = config["method"]
         weighting = "mle" if method == "lstm" else "returns"
-        pretrain(runner, agent_task(models, weighting), data.train, data.valid,
+        by_position = config["batch_weighting"] == "positions"
+        pretrain(runner, agent_task(models, weighting, by_position), data.train, data.valid,
                  config["agent_epochs"], config["batch_size"], batch_maker,
                  seed=config["seed"], phase="agent", show_progress=show_progress,
                  extra_metrics=evaluator.pretrain_epoch, bucket_window=config["bucket_window"])
         if method not in BASELINES:
-            pretrain(runner, user_task(models), data.train, data.valid, config["user_epochs"],
+            pretrain(runner, user_task(models, by_position), data.train, data.valid, config["user_epochs"],
                      config["batch_size"], batch_maker, seed=config["seed"] + 1, phase="user",
                      show_progress=show_progress, bucket_window=config["bucket_window"])
             AdversarialTraining(runner, models, data, batch_maker, config,
                                 evaluator.adversarial_epoch,
                                 use_disc=(method == "irecgan")).run(seed=config["seed"] + 2)
-        results = {"method": method, "seed": config["seed"], "data": data.summary()}
+        results = {"method": method, "seed": config["seed"], "data": data.summary(),
+                   "purchase_weight": models.config["purchase_weight"]}
         results.update(evaluator.final())
         runner.write_results(results)  # and timing.json: the wall time stays out of results
         return results

@@ -3,7 +3,7 @@ import sys
 
 import numpy as np
 
-from irecgan.data.batching import iterate_batches, make_batch
+from irecgan.data.batching import iterate_batches, make_batch, position_scales
 from irecgan.metrics import PrecisionAccumulator
 
 try:  # progress bars are a convenience, not a requirement
@@ -37,24 +37,30 @@ def n_batches(n_sessions, batch_size):
 
 
 def run_epoch(session, sessions, batch_size, batch_maker, feed_fn, fetches, rng,
-              train_op=None, desc=None, show_progress=True, bucket_window=0):
+              train_op=None, desc=None, show_progress=True, bucket_window=0, loss_scale=None):
     """One pass over `sessions` (shuffled by `rng` when training).
 
     feed_fn(batch) -> feed_dict; fetches: dict name -> scalar tensor (a loss averaged over the
     batch's predicting positions). Returns name -> mean over the epoch, each batch weighted by its
     number of predicting positions, plus `positions` and `sessions`. bucket_window: length
-    bucketing of training batches (see data.batching.iterate_batches).
+    bucketing of training batches (see data.batching.iterate_batches). loss_scale: the train
+    op's loss-scale placeholder (models.common.Trainer.loss_scale); when given, each training
+    batch's loss is scaled by data.batching.position_scales so every position weighs the same.
     """
     order_rng = rng if train_op is not None else None
     total = dict((k, 0.0) for k in fetches)
     positions = 0.0
-    batches = iterate_batches(sessions, batch_size, order_rng, bucket_window)
-    for chunk in progress(batches, n_batches(len(sessions), batch_size), desc, show_progress):
+    batches = list(iterate_batches(sessions, batch_size, order_rng, bucket_window))
+    scales = position_scales(batches)
+    for b, chunk in enumerate(progress(batches, len(batches), desc, show_progress)):
         batch = batch_maker(chunk, rng)
         ops = dict(fetches)
+        feed = feed_fn(batch)
         if train_op is not None:
             ops["_train"] = train_op
-        values = session.run(ops, feed_fn(batch))
+            if loss_scale is not None:
+                feed[loss_scale] = scales[b]
+        values = session.run(ops, feed)
         weight = float(batch["mask"].sum())
         positions += weight
         for k in fetches:

@@ -14,8 +14,9 @@ EVAL_SEED = 12345  # batches for validation/test use their own fixed RandomState
 class Task(object):
     """What to train: a train op, its loss, how to feed a batch, and what ranks candidates."""
 
-    def __init__(self, name, train_op, loss, feed_fn, scores, decay_op=None):
+    def __init__(self, name, train_op, loss, feed_fn, scores, decay_op=None, loss_scale=None):
         self.name = name
+        self.loss_scale = loss_scale  # the trainer's per-batch loss factor (None: not fed)
         self.train_op = train_op
         self.loss = loss
         self.feed_fn = feed_fn
@@ -23,19 +24,23 @@ class Task(object):
         self.decay_op = decay_op
 
 
-def agent_task(models, weighting):
-    """`weighting`: "mle" (the lstm baseline, all weights 1) or "returns" (pg, REINFORCE)."""
+def agent_task(models, weighting, position_weighted=True):
+    """`weighting`: "mle" (the lstm baseline, all weights 1) or "returns" (pg, REINFORCE).
+    `position_weighted`: scale each batch's loss by its positions over the mean (see
+    data.batching.position_scales); False: every batch weighs the same."""
     agent = models.agent
     return Task("agent_" + weighting, agent.trainer.train_op, agent.loss,
-                lambda batch: models.agent_feed(batch, weighting), agent.cand_probs)
+                lambda batch: models.agent_feed(batch, weighting), agent.cand_probs,
+                loss_scale=agent.trainer.loss_scale if position_weighted else None)
 
 
-def user_task(models):
+def user_task(models, position_weighted=True):
     """MLE of the user model; its learning rate decays by 0.95 when an epoch's loss exceeds the
     maximum of the previous 3 (SPEC 3.1)."""
     user = models.user
     return Task("user_mle", user.mle.train_op, user.mle_loss, models.user_feed,
-                user.click_probs, decay_op=user.mle.decay_op)
+                user.click_probs, decay_op=user.mle.decay_op,
+                loss_scale=user.mle.loss_scale if position_weighted else None)
 
 
 def should_decay(losses, window=3):
@@ -77,7 +82,8 @@ def pretrain(runner, task, train, valid, epochs, batch_size, batch_maker, seed, 
         stats = run_epoch(runner.session, train, batch_size, batch_maker, task.feed_fn,
                           {"loss": task.loss}, rng, train_op=task.train_op,
                           desc="%s %d/%d" % (phase, epoch + 1, epochs),
-                          show_progress=show_progress, bucket_window=bucket_window)
+                          show_progress=show_progress, bucket_window=bucket_window,
+                          loss_scale=task.loss_scale)
         losses.append(stats["loss"])
         decayed = False
         if task.decay_op is not None and should_decay(losses):

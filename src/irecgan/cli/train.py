@@ -37,6 +37,10 @@ flags.DEFINE_integer("batch_size", D["batch_size"], "Sessions per batch.")
 flags.DEFINE_integer("bucket_window", D["bucket_window"],
                      "Length bucketing: sort windows of this many batches by session length "
                      "before cutting batches, then shuffle the batches (0: off).")
+flags.DEFINE_enum("batch_weighting", D["batch_weighting"], ["positions", "batch"],
+                  "positions: scale each training batch's loss by its positions over the mean "
+                  "per batch (every position weighs the same under bucketing); batch: every "
+                  "batch weighs the same.")
 flags.DEFINE_integer("agent_epochs", D["agent_epochs"], "Epochs of agent training (pretraining).")
 flags.DEFINE_integer("user_epochs", D["user_epochs"], "Epochs of user-model pretraining.")
 flags.DEFINE_float("agent_lr", D["agent_lr"], "Agent learning rate (Adam).")
@@ -46,6 +50,10 @@ flags.DEFINE_float("clip_norm", D["clip_norm"], "Global gradient-norm clip.")
 flags.DEFINE_float("gamma", D["gamma"], "Discount of the return R_t.")
 flags.DEFINE_float("lambda_r", D["lambda_r"], "Reward bonus of a purchase: r = 1 + lambda_r * p.")
 flags.DEFINE_float("lambda_p", D["lambda_p"], "Weight of the purchase NLL in U's adversarial loss.")
+flags.DEFINE_string("purchase_weight", D["purchase_weight"],
+                    "Weight of a purchase label in the user model's purchase cross-entropy: "
+                    "reference (2^5.3 ~ 39, the authors'), auto ((1 - p) / p for the training "
+                    "log's purchase rate p) or a positive number.")
 flags.DEFINE_integer("threads", D["threads"], "TensorFlow threads (0: TensorFlow's default).")
 flags.DEFINE_enum("schedule", D["schedule"], ["paper", "reference"],
                   "paper: Algorithm 1; reference: the authors' released training loop.")
@@ -53,12 +61,22 @@ flags.DEFINE_integer("adv_epochs", D["adv_epochs"], "Adversarial epochs (referen
 flags.DEFINE_integer("g_steps", D["g_steps"], "Generator steps per adversarial epoch (paper).")
 flags.DEFINE_integer("d_steps", D["d_steps"], "Discriminator steps per adversarial epoch (paper).")
 flags.DEFINE_integer("d_epochs", D["d_epochs"], "D epochs per d-step and in D pretraining.")
+flags.DEFINE_enum("d_data", D["d_data"], ["authors", "m"],
+                  "D's training data per D epoch. authors: every offline training session once, "
+                  "in batches of batch_size real + batch_size generated sessions from the "
+                  "generated pool; m: m fresh generated vs m offline sessions (Algorithm 1).")
+flags.DEFINE_integer("d_heldout_sessions", D["d_heldout_sessions"],
+                     "Validation sessions (vs as many generated) for D's held-out accuracy/AUC.")
 flags.DEFINE_integer("gen_sessions", D["gen_sessions"], "m: sessions generated per step.")
 flags.DEFINE_integer("d_pretrain_sessions", D["d_pretrain_sessions"],
-                     "Sessions generated for D pretraining (0: m).")
-flags.DEFINE_integer("offline_ratio", D["offline_ratio"],
-                     "lambda_2/lambda_1: offline sessions per generated one in agent updates.")
-flags.DEFINE_integer("pool_size", D["pool_size"], "Reference schedule: generated-session pool.")
+                     "Sessions generated for D pretraining (0: the authors' 1000 in the "
+                     "reference schedule or with --d_data=authors; m with --d_data=m).")
+flags.DEFINE_float("offline_ratio", D["offline_ratio"],
+                   "lambda_2/lambda_1: offline sessions per generated one in the agent updates "
+                   "of the paper schedule (0.1: ten generated per offline one).")
+flags.DEFINE_integer("pool_size", D["pool_size"],
+                     "Most generated sessions kept in the pool (reference schedule's agent "
+                     "epochs; D's generated data with --d_data=authors).")
 flags.DEFINE_integer("n_rollouts", D["n_rollouts"], "N: Monte-Carlo rollouts per prefix.")
 flags.DEFINE_integer("max_len", D["max_len"],
                      "Longest generated session (0: 2 * floor(mean training length)).")

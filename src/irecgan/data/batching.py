@@ -3,9 +3,11 @@
 B sessions, L_i = steps of session i, n = max_i L_i. Position t (0 <= t < L_i) reads
 `clicks[i, :t+1]` and predicts `targets[i, t]`: the click of step t+1, or `_EOS` at the end step
 t = L_i - 1. Its candidates `rec_lists[i, t]` are step t+1's list followed by `_EOS`; at the end
-step, `_EOS` followed by the session's `end_list` (generated sessions that ended by choosing
-`_EOS`) or, for every other session, by a random sample of 15..99 distinct items (the
-reference's padding of the end step).
+step, `_EOS` followed by a random sample of 15..99 distinct items (the reference's padding of the
+end step), for offline AND generated sessions alike (SPEC 2.4, 3.3): a generated session's
+`end_list` (the list the user model ended on) is not used, so the end step carries no sign of
+where a session came from that the discriminator could learn instead of behaviour (the
+reference's generated sessions also lose their last list before batching).
 
 Returns `R_t = sum_{t' >= t} gamma^(t'-t) r_t' q_d_t'` with `r_t = 1 + lambda_r purchase_t` for
 t < L_i - 1 and 0 at the end step; `q_d_t` is the discriminator score of the prefix ending with
@@ -61,8 +63,8 @@ def random_end_candidates(rng, n_items_vocab, pad_min=15, pad_max=99):
 def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15, pad_max=99):
     """A list of `EncodedSession` -> dict of numpy arrays (shapes/dtypes: docs/ARCHITECTURE.md).
 
-    rng: `np.random.RandomState`, used only for the end step of sessions without `end_list`
-      (one `random_end_candidates` call per such session, in batch order).
+    rng: `np.random.RandomState`, used only for the end step of every session (one
+      `random_end_candidates` call per session, in batch order; `end_list` is ignored).
     n_items_vocab: vocabulary size (special tokens included); random candidates come from
       [4, n_items_vocab).
     Raises ValueError for an empty batch, an empty session, inconsistent lengths, or a target
@@ -85,8 +87,7 @@ def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15
                                  i, L, len(s.rec_lists), len(s.purchases),
                                  None if s.q_d is None else len(s.q_d)))
         rows = [list(s.rec_lists[t + 1]) + [EOS] for t in range(L - 1)]
-        end = s.end_list if s.end_list is not None else random_end_candidates(
-            rng, n_items_vocab, pad_min, pad_max)
+        end = random_end_candidates(rng, n_items_vocab, pad_min, pad_max)
         rows.append([EOS] + list(end))
         cands.append(rows)
         targets.append(list(s.clicks[1:]) + [EOS])
@@ -163,3 +164,19 @@ def iterate_batches(sessions, batch_size, rng=None, bucket_window=0):
         batches.extend(part[start:start + batch_size] for start in range(0, len(part), batch_size))
     for b in rng.permutation(len(batches)):
         yield [sessions[j] for j in batches[b]]
+
+
+def position_scales(batches):
+    """Per-batch loss factors that keep every predicting position at the same weight.
+
+    The models' losses are means over a batch's predicting positions (sum over the batch / P_b),
+    so a batch of short sessions gives each of its positions more weight than a batch of long
+    ones; length bucketing makes such batches common. Scaling batch b's loss by
+    `P_b / mean_b' P_b'` turns the pass's objective into sum over all positions / mean P, the
+    same however the sessions are grouped into the same number of batches.
+    `batches`: a list of lists of sessions. Returns a list of floats (1.0 for empty input)."""
+    positions = [float(sum(len(s.clicks) for s in batch)) for batch in batches]
+    if not positions:
+        return []
+    mean = sum(positions) / len(positions)
+    return [p / mean if mean > 0 else 1.0 for p in positions]

@@ -87,10 +87,24 @@ class Vocabulary(object):
             return SPECIAL_TOKENS[index]
         return self._items[index - N_SPECIAL]
 
+    def encode_list(self, items):
+        """Indices of a shown list with set semantics, as the reference (`list(set(...))`):
+        each index once, in order of first occurrence, so repeated items and all unknown items
+        (which all map to `UNK`) appear once. Returns a list of int."""
+        get = self._index.get
+        out, seen = [], set()
+        for x in items:
+            index = get(str(x), UNK)
+            if index not in seen:
+                seen.add(index)
+                out.append(index)
+        return out
+
     def encode_session(self, session):
-        """`Session` (strings) -> `EncodedSession` (indices; end_list and q_d None)."""
+        """`Session` (strings) -> `EncodedSession` (indices; end_list and q_d None). Shown lists
+        are deduplicated after mapping (`encode_list`)."""
         return encoded(self.indices(session.clicks),
-                       [self.indices(rec) for rec in session.rec_lists],
+                       [self.encode_list(rec) for rec in session.rec_lists],
                        [int(p) for p in session.purchases])
 
     def encode_sessions(self, sessions):

@@ -68,7 +68,8 @@ class SequenceEncoder(object):
 class Trainer(object):
     """Adam with gradient clipping at a global norm, over an explicit `var_list`.
 
-    Holds the learning-rate variable (decayed by running `decay_op`) and a step counter.
+    Holds the learning-rate variable (decayed by running `decay_op`), a step counter and the
+    `loss_scale` placeholder (default 1) that multiplies the loss of one update.
     `learning_rate` is a float (a new variable is made) or the variable of another Trainer,
     for two objectives that share one learning rate.
     """
@@ -86,8 +87,13 @@ class Trainer(object):
                 tf.constant(0.95, tf.float32), [], name="lr_decay_factor")
             self.decay_op = tf.assign(self.learning_rate,
                                       self.learning_rate * self.lr_decay_factor)
+            # loss_scale: a per-batch factor on the loss (fed by the epoch loops: the batch's
+            # predicting positions over the mean per batch, so that every position weighs the
+            # same whatever batch it falls in; see data.batching.position_scales)
+            self.loss_scale = tf.placeholder_with_default(
+                tf.constant(1.0, tf.float32), [], name="loss_scale")
             optimizer = tf.train.AdamOptimizer(self.learning_rate)
-            grads = tf.gradients(loss, var_list)
+            grads = tf.gradients(loss * self.loss_scale, var_list)
             clipped, self.grad_norm = tf.clip_by_global_norm(grads, clip_norm)
             self.train_op = optimizer.apply_gradients(list(zip(clipped, var_list)),
                                                       global_step=self.step)

@@ -11,8 +11,9 @@ class Discriminator(object):
     """Builds the discriminator's part of the graph under variable scope `discriminator`.
 
     Per position t (state s_t after clicks[:t+1], candidates of step t+1, its target):
-      q_t = W_q s_t, c_j = W_c embed(cand_j), m_t = sum_j softmax_j(<q_t, c_j> / 0.1) c_j,
-      a_t = c_target, w_t = W_p purchase_t + b_p (1 without a purchase head),
+      q_t = W_q s_t + b_q, c_j = W_c embed(cand_j) + b_c (both hidden-sized), m_t = sum_j softmax_j(<q_t, c_j> / 0.1) c_j,
+      a_t = c_target, w_t = W_p purchase_t + b_p (1 without a purchase head; W_p, b_p start
+      from U(-sqrt 3, sqrt 3)),
       term_t = <m_t, a_t> w_t;  logit = masked mean over t of term_t;  D = sigmoid(logit).
     Because the logit is a masked mean of per-step terms, a prefix's LSTM state and partial sum
     can be carried into any continuation (`step_term`), which the generation engine uses.
@@ -31,15 +32,23 @@ class Discriminator(object):
             self.labels = tf.placeholder(tf.float32, [None], name="labels")
 
             self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers)
-            self.query = Dense(hidden, embed_dim, name="query", use_bias=False)
-            self.cand = Dense(embed_dim, embed_dim, name="candidate", use_bias=False)
+            # SPEC 3.3, as the reference builds its head: both projections map to the hidden
+            # size and have biases (Glorot-uniform kernels, zero biases), and the scalar
+            # purchase weight and bias are drawn from U(-sqrt 3, sqrt 3) (Glorot-uniform of a
+            # scalar: fan_in = fan_out = 1)
+            self.query = Dense(hidden, hidden, name="query")
+            self.cand = Dense(embed_dim, hidden, name="candidate")
             if self.use_purchase:
+                limit = 3.0 ** 0.5
                 self.w_p = tf.get_variable("purchase_weight", [], tf.float32,
-                                           initializer=tf.zeros_initializer())
+                                           initializer=tf.random_uniform_initializer(-limit,
+                                                                                     limit))
                 self.b_p = tf.get_variable("purchase_bias", [], tf.float32,
-                                           initializer=tf.ones_initializer())
+                                           initializer=tf.random_uniform_initializer(-limit,
+                                                                                     limit))
 
             states, _ = self.encoder.encode(self.clicks[:, :-1], self.lengths)
+            self.states = states                                      # [B, n, H]
             self.terms = self.position_terms(states, self.rec_lists, self.rec_mask,
                                              self.target_index, self.purchase)
             self.logit = (tf.reduce_sum(self.terms * self.mask, axis=1)
@@ -55,13 +64,13 @@ class Discriminator(object):
 
     def position_terms(self, states, cand_ids, cand_mask, target_index, purchase):
         """states [..., H], cand_ids/cand_mask [..., K], target_index/purchase [...] -> [...]."""
-        q = self.query(states)                                    # [..., E]
-        c = self.cand(self.encoder.embed(cand_ids))               # [..., K, E]
+        q = self.query(states)                                    # [..., H]
+        c = self.cand(self.encoder.embed(cand_ids))               # [..., K, H]
         scores = tf.reduce_sum(c * tf.expand_dims(q, -2), axis=-1) / CHOICE_TEMPERATURE
         choice = tf.exp(masked_log_softmax(scores, cand_mask)) * cand_mask
-        m = tf.reduce_sum(tf.expand_dims(choice, -1) * c, axis=-2)           # [..., E]
+        m = tf.reduce_sum(tf.expand_dims(choice, -1) * c, axis=-2)           # [..., H]
         onehot = tf.one_hot(target_index, tf.shape(cand_ids)[-1], dtype=tf.float32)
-        a = tf.reduce_sum(tf.expand_dims(onehot, -1) * c, axis=-2)           # [..., E]
+        a = tf.reduce_sum(tf.expand_dims(onehot, -1) * c, axis=-2)           # [..., H]
         term = tf.reduce_sum(m * a, axis=-1)
         if self.use_purchase:
             term = term * (self.w_p * tf.cast(purchase, tf.float32) + self.b_p)

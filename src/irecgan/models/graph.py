@@ -4,7 +4,7 @@ import numpy as np
 from irecgan.models.agent import Agent
 from irecgan.models.common import scope_variables
 from irecgan.models.discriminator import Discriminator
-from irecgan.models.user import UserModel
+from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT, UserModel
 from irecgan.tfcompat import tf
 
 SCOPES = ("user", "agent", "discriminator")
@@ -21,7 +21,8 @@ class ModelGraph(object):
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, k=10,
                  purchase_head=False, seed=0, user_lr=5e-4, agent_lr=1e-4, disc_lr=1e-4,
-                 clip_norm=5.0, lambda_p=1.0, build=SCOPES):
+                 clip_norm=5.0, lambda_p=1.0, build=SCOPES,
+                 purchase_weight=REFERENCE_PURCHASE_WEIGHT):
         unknown = set(build) - set(SCOPES)
         if unknown:
             raise ValueError("unknown model scopes %s" % sorted(unknown))
@@ -30,14 +31,15 @@ class ModelGraph(object):
                            purchase_head=bool(purchase_head), seed=int(seed),
                            user_lr=float(user_lr), agent_lr=float(agent_lr),
                            disc_lr=float(disc_lr), clip_norm=float(clip_norm),
-                           lambda_p=float(lambda_p), build=list(build))
+                           lambda_p=float(lambda_p), build=list(build),
+                           purchase_weight=float(purchase_weight))
         self.graph = tf.Graph()
         self.user = self.agent = self.disc = None
         with self.graph.as_default():
             tf.set_random_seed(seed)
             if "user" in build:
                 self.user = UserModel(vocab_size, embed_dim, hidden, layers, purchase_head,
-                                      user_lr, clip_norm, lambda_p)
+                                      user_lr, clip_norm, lambda_p, purchase_weight)
             if "agent" in build:
                 self.agent = Agent(vocab_size, embed_dim, hidden, layers, k, agent_lr,
                                    clip_norm)

@@ -5,6 +5,7 @@ from irecgan.tfcompat import Dense, pick_per_row, tf
 
 SCOPE = "user"
 PURCHASE_CLASS_EXPONENT = 5.3  # the reference's class weight (purchase + 1) ** 5.3
+REFERENCE_PURCHASE_WEIGHT = 2.0 ** PURCHASE_CLASS_EXPONENT  # ~39.4, the weight of a purchase
 
 
 class UserModel(object):
@@ -13,7 +14,8 @@ class UserModel(object):
     Placeholders (None batch/time/candidate dims): clicks [B, n+1], lengths [B], mask [B, n],
       rec_lists [B, n, K], rec_mask [B, n, K], target_index [B, n], purchase [B, n], q_d [B, n].
     Tensors: click_log_probs [B, n, K] (masked log-softmax over the candidates), click_nll [B, n],
-      purchase_nll [B, n] (class-weighted; zeros when the purchase head is off),
+      purchase_nll [B, n] (class-weighted: `purchase_weight` on purchases, 1 otherwise; zeros
+      when the purchase head is off),
       mle_loss, adv_loss (q_d-weighted), with trainers `mle` and `adv` sharing the variables and
       the learning rate.
     One-step graph: `step(click, state)` -> (preference [B, E], state); `click_log_probs_for`
@@ -21,8 +23,12 @@ class UserModel(object):
     """
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, purchase_head=True,
-                 learning_rate=5e-4, clip_norm=5.0, lambda_p=1.0):
+                 learning_rate=5e-4, clip_norm=5.0, lambda_p=1.0,
+                 purchase_weight=REFERENCE_PURCHASE_WEIGHT):
         self.purchase_head = bool(purchase_head)
+        # the purchase class's weight in the purchase cross-entropy (no-purchase weighs 1); the
+        # reference's (1 + 1) ** 5.3 ~ 39 is about the inverse of CIKM's 2.4 % purchase rate
+        self.purchase_weight = float(purchase_weight)
         self.embed_dim = int(embed_dim)
         with tf.variable_scope(SCOPE):
             batch_placeholders(self, ["clicks", "lengths", "mask", "rec_lists", "rec_mask",
@@ -38,6 +44,7 @@ class UserModel(object):
                 self.purchase_out = Dense(embed_dim, 2, name="purchase_out")
 
             states, _ = self.encoder.encode(self.clicks[:, :-1], self.lengths)
+            self.states = states                                      # [B, n, H]
             pref = self.pref_layer(states)
             self.click_log_probs = self.click_log_probs_for(pref, self.rec_lists, self.rec_mask)
             self.click_probs = tf.exp(self.click_log_probs) * self.rec_mask
@@ -47,8 +54,8 @@ class UserModel(object):
                 targets = self.clicks[:, 1:]
                 logits = self._purchase_logits(states, self.encoder.embed(targets))
                 self.purchase_prob = tf.nn.softmax(logits)[..., 1]
-                weight = tf.pow(tf.cast(self.purchase, tf.float32) + 1.0,
-                                PURCHASE_CLASS_EXPONENT)
+                weight = 1.0 + (self.purchase_weight - 1.0) * tf.cast(self.purchase,
+                                                                       tf.float32)
                 self.purchase_nll = weight * tf.nn.sparse_softmax_cross_entropy_with_logits(
                     labels=self.purchase, logits=logits)
             else:

@@ -100,8 +100,20 @@ def run_rows(runs):
         row["coverage_curves"] = curves
         row["coverage@10"] = mean_std([c[COVERAGE_K - 1] for c in curves])
         row["wall_time"] = mean_std([r.wall_time for r in group])
+        for key, value in (("d_heldout_pretrain", "d_heldout_accuracy"),
+                           ("d_heldout_last", "d_heldout_accuracy"),
+                           ("d_auc_pretrain", "d_heldout_auc"), ("d_auc_last", "d_heldout_auc")):
+            row[key] = mean_std([heldout_d(r, value, key.endswith("pretrain")) for r in group])
         rows.append(row)
     return rows
+
+
+def heldout_d(run, key, pretrain):
+    """D's held-out `key` (d_heldout_accuracy / d_heldout_auc) after D pretraining
+    (`pretrain`) or at the last adversarial epoch; None for runs without D."""
+    phase = "d_pretrain" if pretrain else "adversarial"
+    values = [m.get(key) for m in run.metrics if m.get("phase") == phase and key in m]
+    return values[-1] if values else None
 
 
 def policy_row(entry, source="policy rows"):

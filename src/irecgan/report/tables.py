@@ -50,7 +50,8 @@ def fmt_seeds(row):
 
 MD_COLUMNS = ("dataset", "method", "seeds", "sizes", "test P@1 (%)", "test P@5 (%)",
               "test P@10 (%)", "online reward", "headroom captured (%)",
-              "clicks / clicked session, sampled lists", "coverage@10", "wall time / run")
+              "clicks / clicked session, sampled lists", "coverage@10",
+              "D held-out acc: pretrain / last", "wall time / run")
 
 
 def _dash(text):
@@ -65,7 +66,16 @@ def md_cells(row):
     return [row["dataset"], row["method"], fmt_seeds(row), row["sizes"] or "-"] + p + [
         _dash(fmt_stat(row["reward"], 3, total)), _dash(fmt_stat(row["headroom"], 1, total)),
         _dash(fmt_stat(row["authors"], 3, total)), _dash(fmt_stat(row["coverage@10"], 3, total)),
-        fmt_seconds(row["wall_time"]) or "-"]
+        _d_cell(row, total), fmt_seconds(row["wall_time"]) or "-"]
+
+
+def _d_cell(row, total):
+    """D's held-out accuracy after pretraining / at the last epoch; "-" for rows without D."""
+    pre = row.get("d_heldout_pretrain", (0, 0, 0))
+    last = row.get("d_heldout_last", (0, 0, 0))
+    if not pre[2] and not last[2]:
+        return "-"
+    return "%s / %s" % (fmt_stat(pre, 3, total), fmt_stat(last, 3, total))
 
 
 def _md_escape(text):
@@ -95,8 +105,11 @@ def markdown(rows, runs, title="irecgan results", headroom=None):
     lines.append("* test P@k in percent, micro-averaged over the evaluated test steps of each "
                  "run (SPEC 7). Online reward: each run's mean cumulative reward per session "
                  "against the true simulator (MDP, RecSim: clicks; neural oracle: purchases), then "
-                 "mean +- std over seeds. coverage@10: MDP only. Wall time: mean per finished "
-                 "run. Averages and learning curves use finished runs only.")
+                 "mean +- std over seeds. coverage@10: MDP only. D held-out acc: the "
+                 "discriminator's accuracy on validation vs freshly generated sessions (never "
+                 "its training batches) after D pretraining / at the last adversarial epoch. "
+                 "Wall time: mean per finished run. Averages and learning curves use finished "
+                 "runs only.")
     if any(r["kind"] == "policy" for r in main):
         sessions = sorted(set(str(r.get("n_sessions")) for r in main
                               if r["kind"] == "policy" and r.get("n_sessions") is not None))
@@ -178,8 +191,10 @@ CSV_COLUMNS += ["online_reward_mean", "online_reward_std", "online_reward_n",
                 "clicks_per_clicked_session_sampled_mean", "clicks_per_clicked_session_sampled_std",
                 "clicks_per_clicked_session_sampled_n", "test_verbatim_pct_mean",
                 "test_verbatim_pct_std", "test_verbatim_pct_n",
-                "coverage@10_mean", "coverage@10_std", "coverage@10_n", "wall_time_s_mean",
-                "note"]
+                "coverage@10_mean", "coverage@10_std", "coverage@10_n", "wall_time_s_mean"]
+for _k in ("d_heldout_pretrain", "d_heldout_last", "d_auc_pretrain", "d_auc_last"):
+    CSV_COLUMNS += [_k + "_mean", _k + "_std"]
+CSV_COLUMNS += ["note"]
 
 
 def _csv_float(value):
@@ -206,6 +221,9 @@ def csv_records(rows):
             rec.update({col + "_mean": _csv_float(m), col + "_std": _csv_float(s),
                         col + "_n": n})
         rec["wall_time_s_mean"] = _csv_float(r["wall_time"][0])
+        for key in ("d_heldout_pretrain", "d_heldout_last", "d_auc_pretrain", "d_auc_last"):
+            m, s, _ = r.get(key, (float("nan"), float("nan"), 0))
+            rec.update({key + "_mean": _csv_float(m), key + "_std": _csv_float(s)})
         notes = list(r["notes"])
         if r.get("published_note"):
             notes.append(r["published_note"])
