@@ -112,7 +112,8 @@ def main(argv=None):
              "CPU preset (configs/sim_cpu.cfg), 10,000 logged sessions per log. Every cell: "
              "mean +- sample std over seeds; differences are paired by seed. D's held-out "
              "accuracy / AUC: validation sessions vs as many freshly generated ones, never D's "
-             "training batches.", ""]
+             "training batches. Wall time: seconds of the run on a shared machine (other "
+             "jobs' load varied from 4 to 18 on 2 cores), so only a rough guide.", ""]
     csv_rows = []
     for dataset in datasets:
         lines += ["## %s" % dataset, ""]
@@ -195,7 +196,8 @@ def plot(path, dataset, groups):
         stds.append(s if math.isfinite(s) else 0.0)
     axes[0].bar(range(len(names)), means, yerr=stds, color="tab:gray")
     axes[0].set_xticks(range(len(names)))
-    axes[0].set_xticklabels(names, rotation=45, ha="right")
+    axes[0].set_xticklabels(["%s (n=%d)" % (v, len(groups[(dataset, v)])) for v in names],
+                            rotation=45, ha="right")
     lo = min(m - s for m, s in zip(means, stds)) if means else 0
     hi = max(m + s for m, s in zip(means, stds)) if means else 1
     axes[0].set_ylim(lo - 0.1 * (hi - lo + 1e-9), hi + 0.1 * (hi - lo + 1e-9))
