@@ -142,7 +142,7 @@ def kill_plan(rng):
              "checkpoint.marker:%d" % rng.randint(1, 3)]
     for _ in range(2):  # adversarial epochs: (D pretraining), g, d, eval
         plan += ["run@generate:%d" % rng.randint(1, 9) for _ in range(3)]
-        plan += ["run@train_disc:%d" % rng.randint(1, 3),
+        plan += ["run@_disc_step:%d" % rng.randint(1, 3),
                  "run@adversarial_epoch:%d" % rng.randint(1, 7)]
     plan += ["checkpoint.rename:1", "metrics.line:1", "run@final:%d" % rng.randint(1, 9),
              "results:1", "run@final:%d" % rng.randint(1, 9)]
@@ -150,7 +150,7 @@ def kill_plan(rng):
 
 
 KIND = [("run@pretrain", "pretraining"), ("run@generate", "generation"),
-        ("run@train_disc", "D training"), ("run@adversarial_epoch", "evaluation"),
+        ("run@_disc_step", "D training"), ("run@adversarial_epoch", "evaluation"),
         ("run@final", "evaluation"), ("checkpoint.", "checkpoint write"),
         ("metrics.line", "metrics write"), ("results", "results write")]
 
