@@ -84,29 +84,20 @@ def _check_flags():
         raise UserError("--out=FILE is required")
     knobs = [name for name in MDP_KNOBS if getattr(FLAGS, name) is not None]
     if FLAGS.env == "mdp":
-        policy = FLAGS.policy or "random"
-        if policy not in mdp_sim.POLICIES:
-            raise UserError("--policy must be one of %s for --env=mdp, got %r"
-                            % (", ".join(mdp_sim.POLICIES), policy))
+        policy = _policy(mdp_sim.POLICIES, "random")
         if FLAGS.sample_click or FLAGS.sample_list:
             raise UserError("--sample_click/--sample_list apply to --env=neural only")
         if knobs and FLAGS.params:
             raise UserError("--%s draws new parameters: not with --params" % knobs[0])
         _check_knobs()
     elif FLAGS.env == "recsim":
-        policy = FLAGS.policy or "random"
-        if policy not in recsim_env.POLICIES:
-            raise UserError("--policy must be one of %s for --env=recsim, got %r"
-                            % (", ".join(recsim_env.POLICIES), policy))
+        policy = _policy(recsim_env.POLICIES, "random")
         if FLAGS.sample_click or FLAGS.sample_list:
             raise UserError("--sample_click/--sample_list apply to --env=neural only")
         if knobs:
             raise UserError("--%s applies to --env=mdp only" % knobs[0])
     else:
-        policy = FLAGS.policy or "logging"
-        if policy not in neural_sim.POLICIES:
-            raise UserError("--policy must be one of %s for --env=neural, got %r"
-                            % (", ".join(neural_sim.POLICIES), policy))
+        policy = _policy(neural_sim.POLICIES, "logging")
         if knobs:
             raise UserError("--%s applies to --env=mdp only" % knobs[0])
     params_out = FLAGS.params_out or FLAGS.out + PARAMS_SUFFIX
@@ -256,6 +247,15 @@ def world_line(params_path, env):
     sw = neural_sim.load_switches(params_path)
     return "world:               %s clicks, %s logging lists" % (
         "sampled" if sw["sample_click"] else "argmax", "sampled" if sw["sample_list"] else "top")
+
+
+def _policy(allowed, default):
+    """--policy (or the environment's default), checked against the environment's policies."""
+    policy = FLAGS.policy or default
+    if policy not in allowed:
+        raise UserError("--policy must be one of %s for --env=%s, got %r"
+                        % (", ".join(allowed), FLAGS.env, policy))
+    return policy
 
 
 def main(argv):
