@@ -3,8 +3,10 @@ accuracy / AUC, the online reward and test P@1, and irecgan - irecgan_nod paired
 
     python scripts/ablation_table.py --out=results/ablation runs/ablation/runs
 
-Run directories are RUNS/<dataset>/<variant>/seed<k> (read with irecgan.report, the library of
-irecgan-report). Writes OUT/table.md, OUT/table.csv, OUT/<dataset>_ablation.png.
+Run directories are found anywhere under RUNS (read with irecgan.report, the library of
+irecgan-report); a run's variant comes from its config.json (method, --d_data, --offline_ratio,
+--agent_epochs; see variant_from_config), so run_sim.sh's runs count too, and runs of one cell
+must agree on every other setting. Writes OUT/table.md, OUT/table.csv, OUT/<dataset>_ablation.png.
 """
 import argparse
 import csv
@@ -21,18 +23,67 @@ from irecgan import report  # noqa: E402
 from irecgan.report.stats import _get  # noqa: E402
 from irecgan.report.tables import md_table  # noqa: E402
 
-PAIRS = (("authors_r10", "nod_r10"), ("m_r10", "nod_r10"), ("authors_r0.1", "nod_r0.1"),
-         ("m_r0.1", "nod_r0.1"))
+# the order of the variants adversarial_ablation.sh runs; others (e.g. SMOKE=1's authors_r2)
+# follow, sorted
 ORDER = ("authors_r10", "m_r10", "nod_r10", "authors_r0.1", "m_r0.1", "nod_r0.1", "pg_10ep",
          "pg_14ep")
 
 
+# settings that may differ between the runs of one table cell (evaluation, bookkeeping)
+FREE_KEYS = ("seed", "run_dir", "online_every", "threads", "progress", "data", "env_params")
+
+
+def variant_from_config(config):
+    """The ablation variant a run's config.json describes, e.g. authors_r10, nod_r0.1, pg_14ep
+    (None for other methods), so run_sim.sh's irecgan / irecgan_nod / pg runs count as
+    authors_r10 / nod_r10 / pg_10ep when their settings are those."""
+    method = config.get("method")
+    ratio = "%g" % float(config.get("offline_ratio", 10))
+    if method == "irecgan":
+        return "%s_r%s" % ("m" if config.get("d_data") == "m" else "authors", ratio)
+    if method == "irecgan_nod":
+        return "nod_r%s" % ratio
+    if method == "pg":
+        return "pg_%dep" % int(config.get("agent_epochs"))
+    return None
+
+
+def config_conflict(runs):
+    """The first setting (outside FREE_KEYS) on which the runs of one cell disagree, as
+    'key: a (path) vs b (path)', or None when they agree."""
+    first = runs[0]
+    for other in runs[1:]:
+        for key in sorted(set(first.config) | set(other.config)):
+            if key in FREE_KEYS:
+                continue
+            a, b = first.config.get(key), other.config.get(key)
+            if a != b:
+                return "%s: %r (%s) vs %r (%s)" % (key, a, first.path, b, other.path)
+    return None
+
+
 def variant_of(run):
-    return os.path.basename(os.path.dirname(run.path))
+    return variant_from_config(run.config)
+
+
+def ordered(variants):
+    """`variants` in ORDER, then the others sorted."""
+    variants = set(variants)
+    return [v for v in ORDER if v in variants] + sorted(variants - set(ORDER))
+
+
+def pairs(variants):
+    """(irecgan variant, irecgan_nod variant) at the same offline ratio, for every ratio."""
+    out = []
+    for v in ordered(variants):
+        kind, _, ratio = v.partition("_r")
+        if kind in ("authors", "m") and "nod_r" + ratio in variants:
+            out.append((v, "nod_r" + ratio))
+    return out
 
 
 def dataset_of(run):
-    return os.path.basename(os.path.dirname(os.path.dirname(run.path)))
+    return run.dataset
 
 
 def metric(run, name):
@@ -43,7 +94,7 @@ def metric(run, name):
     if name == "P@1":
         return _get(r, "offline", "test", "P@1")
     if name == "wall":
-        return r.get("wall_time_s")
+        return run.wall_time
     pre = [m for m in run.metrics if m.get("phase") == "d_pretrain"]
     adv = [m for m in run.metrics if m.get("phase") == "adversarial"]
     if name == "d_acc_pre":
@@ -102,24 +153,35 @@ def main(argv=None):
     args = parser.parse_args(argv)
     every = report.load_runs(args.runs)
     runs = [r for r in every if r.finished]
-    unfinished = [r for r in every if not r.finished]
+    unfinished = [r for r in every if not r.finished and variant_of(r) is not None]
     groups = {}
     for r in runs:
-        groups.setdefault((dataset_of(r), variant_of(r)), []).append(r)
+        if variant_of(r) is not None:
+            groups.setdefault((dataset_of(r), variant_of(r)), []).append(r)
+    for (dataset, variant), group in sorted(groups.items()):
+        seeds = [r.seed for r in group]
+        if len(set(seeds)) != len(seeds):
+            sys.exit("ablation_table.py: %s / %s has a seed twice: %s"
+                     % (dataset, variant, ", ".join(r.path for r in group)))
+        conflict = config_conflict(group)
+        if conflict:
+            sys.exit("ablation_table.py: the runs of %s / %s differ in %s"
+                     % (dataset, variant, conflict))
+    presets = sorted(set("d_epochs=%s" % r.config.get("d_epochs") for r in runs))
     datasets = sorted(set(d for d, _ in groups))
     os.makedirs(args.out, exist_ok=True)
     lines = ["# Adversarial training ablation (issue 10)", "",
-             "CPU preset (configs/sim_cpu.cfg), 10,000 logged sessions per log. Every cell: "
+             "Runs: %s (%s), 10,000 logged sessions per log. Every cell: "
              "mean +- sample std over seeds; differences are paired by seed. D's held-out "
              "accuracy / AUC: validation sessions vs as many freshly generated ones, never D's "
-             "training batches. Wall time: seconds of the run on a shared machine (other "
-             "jobs' load varied from 4 to 18 on 2 cores), so only a rough guide.", ""]
+             "training batches. Wall time: seconds of one run (2 runs at a time on 2 cores), "
+             "a rough guide." % (", ".join(args.runs), ", ".join(presets)), ""]
     csv_rows = []
     for dataset in datasets:
         lines += ["## %s" % dataset, ""]
         header = ["variant", "seeds"] + [c[1] for c in COLUMNS]
         rows = []
-        for variant in ORDER:
+        for variant in ordered(v for d, v in groups if d == dataset):
             group = groups.get((dataset, variant))
             if not group:
                 continue
@@ -136,7 +198,7 @@ def main(argv=None):
         lines += md_table(header, rows)
         lines += ["", "irecgan - irecgan_nod (paired by seed):", ""]
         diff_rows = []
-        for a, b in PAIRS:
+        for a, b in pairs(set(v for d, v in groups if d == dataset)):
             if (dataset, a) not in groups or (dataset, b) not in groups:
                 continue
             cells = ["%s - %s" % (a, b)]
@@ -188,7 +250,7 @@ def plot(path, dataset, groups):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    names = [v for v in ORDER if (dataset, v) in groups]
+    names = ordered(v for d, v in groups if d == dataset)
     means, stds = [], []
     for v in names:
         m, s, _ = report.mean_std([metric(r, "reward") for r in groups[(dataset, v)]])

@@ -132,3 +132,51 @@ def test_run_cikm_smoke_on_synthetic_raw_files(tmp_path):
     assert "8 runs to do" in text
     table = open(os.path.join(out + "_smoke", "table.md")).read()
     assert "irecgan" in table and "32.89" in table  # our rows and the published LSTM figure
+
+
+def run_ablation_table(out, *runs):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "ablation_table.py"),
+                           "--out=" + out] + list(runs), cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+
+
+def test_ablation_table_counts_run_sim_runs_as_their_variants(sim_smoke_local, tmp_path):
+    # a run's variant comes from its flags, not its folder: SMOKE=1 run_sim.sh's irecgan /
+    # irecgan_nod / pg runs (configs/smoke.cfg: --offline_ratio=2 --agent_epochs=2) are
+    # authors_r2 / nod_r2 / pg_2ep (at the CPU preset: authors_r10 / nod_r10 / pg_10ep)
+    runs, _, _ = sim_smoke_local
+    proc = run_ablation_table(str(tmp_path / "ab"), runs + "_smoke/runs")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(str(tmp_path / "ab" / "table.csv")) as handle:
+        rows = list(csv.DictReader(handle))
+    cells = dict(((r["dataset"], r["variant"]), r) for r in rows)
+    for dataset in ("mdp_random", "mdp_sharp", "neural"):
+        for variant in ("authors_r2", "nod_r2", "pg_2ep"):
+            assert cells[(dataset, variant)]["seeds"] == "1 2"
+        diff = cells[(dataset, "authors_r2 - nod_r2")]
+        assert diff["kind"] == "paired_diff" and diff["reward_n"] == "2"
+        # D's held-out figures exist for irecgan only
+        assert 0.0 <= float(cells[(dataset, "authors_r2")]["d_acc_pre_mean"]) <= 1.0
+        assert cells[(dataset, "nod_r2")]["d_acc_pre_n"] == "0"
+    assert not any(r["variant"].startswith("lstm") for r in rows)
+
+
+def test_ablation_table_refuses_a_cell_of_mixed_settings(sim_smoke_local, tmp_path):
+    import shutil
+    runs, _, _ = sim_smoke_local
+    src = os.path.join(runs + "_smoke", "runs", "mdp_random", "irecgan")
+    for seed in ("seed1", "seed2"):
+        shutil.copytree(os.path.join(src, seed), str(tmp_path / "r" / seed))
+    config = str(tmp_path / "r" / "seed2" / "config.json")
+    with open(config) as handle:
+        saved = json.load(handle)
+    saved["hidden"] = saved["hidden"] + 1
+    with open(config, "w") as handle:
+        json.dump(saved, handle)
+    proc = run_ablation_table(str(tmp_path / "ab"), str(tmp_path / "r"))
+    assert proc.returncode != 0
+    assert "mdp_random / authors_r2 differ in hidden" in proc.stderr
+    shutil.copytree(os.path.join(src, "seed1"), str(tmp_path / "s" / "a"))
+    shutil.copytree(os.path.join(src, "seed1"), str(tmp_path / "s" / "b"))
+    proc = run_ablation_table(str(tmp_path / "ab2"), str(tmp_path / "s"))
+    assert proc.returncode != 0 and "has a seed twice" in proc.stderr
