@@ -30,7 +30,7 @@ ORDER = ("authors_r10", "m_r10", "nod_r10", "authors_r0.1", "m_r0.1", "nod_r0.1"
 
 
 # settings that may differ between the runs of one table cell (evaluation, bookkeeping)
-FREE_KEYS = ("seed", "run_dir", "online_every", "threads", "progress", "data", "env_params")
+FREE_KEYS = ("seed", "run_dir", "online_every", "threads", "progress")
 
 
 def variant_from_config(config):
