@@ -9,9 +9,8 @@ from irecgan import experiment
 from irecgan.adversarial import plan
 from irecgan.checkpoint import Checkpointer
 from irecgan.data.batching import make_batch
-from irecgan.data.logfile import write_sessions
 from irecgan.data.types import encoded
-from irecgan.sim import mdp as mdp_sim
+from tiny_logs import write_mdp_log
 
 
 def test_paper_plan_order_and_counts():
@@ -55,15 +54,7 @@ TINY = dict(embed_dim=4, hidden=8, layers=1, batch_size=16, agent_epochs=1, user
 
 @pytest.fixture(scope="module")
 def sim_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("simdata")
-    mdp = mdp_sim.MDP.random(np.random.RandomState(1))
-    rng = np.random.RandomState(2)
-    sessions, _ = mdp_sim.generate_log(mdp, mdp_sim.logging_policy(mdp, "random", rng), 160, rng)
-    log = str(root / "mdp.log")
-    write_sessions(log, sessions)
-    params = str(root / "mdp.npz")
-    mdp.save(params)
-    return log, params
+    return write_mdp_log(tmp_path_factory.mktemp("simdata"))
 
 
 def _config(sim_data, method, **extra):

@@ -33,8 +33,7 @@ import pytest
 
 from irecgan import experiment
 from irecgan.checkpoint import verify
-from irecgan.data.logfile import write_sessions
-from irecgan.sim import mdp as mdp_sim
+from tiny_logs import write_mdp_log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLAN_SEED = 16
@@ -109,12 +108,7 @@ def read_bytes(path):
 def setup(tmp_path_factory):
     """(server, config, reference run directory, CPU seconds it took): the uninterrupted run."""
     root = tmp_path_factory.mktemp("crash")
-    mdp = mdp_sim.MDP.random(np.random.RandomState(1))
-    rng = np.random.RandomState(2)
-    sessions, _ = mdp_sim.generate_log(mdp, mdp_sim.logging_policy(mdp, "random", rng), 160, rng)
-    log, params = str(root / "mdp.log"), str(root / "mdp.npz")
-    write_sessions(log, sessions)
-    mdp.save(params)
+    log, params = write_mdp_log(root)
     config = experiment.resolve(dict(TINY, data=log, env_params=params))
     server = Server(str(root))
     reference = str(root / "reference")
