@@ -9,9 +9,10 @@
 # Trains lstm, pg, irecgan_nod and irecgan for every seed on each log, evaluates offline P@k and
 # online reward (+ coverage@k on the MDP), and writes results/sim/table.md, table.csv and plots.
 #
-#   ./run_sim.sh                    CPU preset (configs/sim_cpu.cfg), 5 seeds
-#   ./run_sim.sh --preset=cpu_short the CPU preset with 1 D epoch per d-step instead of the
-#                                   authors' 3 (configs/sim_cpu_short.cfg; D training dominates)
+#   ./run_sim.sh                    CPU preset (configs/sim_cpu_short.cfg, = --preset=cpu_short),
+#                                   5 seeds: 1 D epoch per d-step; about 30 minutes on 2 cores
+#   ./run_sim.sh --preset=cpu       the same with the authors' 3 D epochs per d-step
+#                                   (configs/sim_cpu.cfg; longer, see the README)
 #   ./run_sim.sh --preset=paper     the paper's sizes (configs/paper.cfg), for GPU hosts
 #   SMOKE=1 ./run_sim.sh            every phase at toy size, 2 seeds, a couple of minutes
 #
@@ -39,7 +40,7 @@ if [ -z "${PY:-}" ]; then
   PY=python3
   if [ -x .venv/bin/python ] && [ -z "${VIRTUAL_ENV:-}" ]; then PY=.venv/bin/python; fi
 fi
-PRESET=cpu
+PRESET=cpu_short
 SEEDS="1 2 3 4 5"
 JOBS=$(nproc 2>/dev/null || echo 2)
 SESSIONS=10000

@@ -233,3 +233,53 @@ def test_position_weighting_makes_bucketed_passes_weigh_positions_like_plain_one
     # without the scales, bucketing puts long sessions in batches of their own, whose many
     # positions share one batch's weight: long sessions lose weight
     assert objective(bucketed, False) < 0.8 * objective(plain, False)
+
+
+def _written_form_batch(sessions, rng, vocab):
+    """make_batch's candidate arrays as SPEC 2.4 words them, one position at a time: row t is
+    step t+1's list + [EOS] (target: its first occurrence of click t+1), the end row [EOS] +
+    the random sample; padded with PAD / mask 0 to the longest row."""
+    rows = [[list(s.rec_lists[t + 1]) + [EOS] for t in range(len(s.clicks) - 1)]
+            + [[EOS] + random_end_candidates(rng, vocab)] for s in sessions]
+    targets = [list(s.clicks[1:]) + [EOS] for s in sessions]
+    n = max(len(s.clicks) for s in sessions)
+    k = max(len(r) for rs in rows for r in rs)
+    ids = np.zeros((len(sessions), n, k), np.int32)
+    mask = np.zeros((len(sessions), n, k), np.float32)
+    index = np.zeros((len(sessions), n), np.int32)
+    for i, rs in enumerate(rows):
+        for t, r in enumerate(rs):
+            ids[i, t, :len(r)] = r
+            mask[i, t, :len(r)] = 1.0
+            index[i, t] = r.index(targets[i][t])
+    return ids, mask, index
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_candidate_arrays_equal_the_position_by_position_form(ragged):
+    # lists of one length (the simulators': one numpy pass) and of varying length (CIKM's:
+    # row by row), with the target anywhere in its list, twice in some lists (first counts)
+    rng = np.random.RandomState(5)
+    sessions = []
+    for _ in range(30):
+        L = rng.randint(1, 9)
+        clicks = [int(c) for c in rng.randint(4, V, size=L)]
+        lists = [[]]
+        for t in range(1, L):
+            width = rng.randint(2, 12) if ragged else 6
+            items = [int(c) for c in rng.randint(4, V, size=width)]
+            items[rng.randint(width)] = clicks[t]
+            lists.append(items)
+        sessions.append(encoded(clicks, lists, [int(p) for p in rng.randint(0, 2, size=L)]))
+    batch = make_batch(sessions, np.random.RandomState(9), V)
+    ids, mask, index = _written_form_batch(sessions, np.random.RandomState(9), V)
+    np.testing.assert_array_equal(batch["rec_lists"], ids)
+    np.testing.assert_array_equal(batch["rec_mask"], mask)
+    np.testing.assert_array_equal(batch["target_index"], index)
+
+
+@pytest.mark.parametrize("lists", [[[], [5, 6]], [[], [5, 6, 7]], [[], [5, 6], [4]]])
+def test_a_target_missing_from_its_list_is_named(lists):
+    clicks = [5, 9, 4][:len(lists)]
+    with pytest.raises(ValueError, match="session 0 of the batch, position 0: target 9 is not"):
+        make_batch([encoded(clicks, lists, [0] * len(clicks))], np.random.RandomState(0), V)

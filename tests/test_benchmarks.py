@@ -63,6 +63,18 @@ def test_training_benchmark_quick_prints_its_last_line_and_records(tmp_path):
         float(match.group(1)), abs=0.0006)
 
 
+def test_model_steps_benchmark_quick_prints_its_last_line_and_records(tmp_path):
+    path = str(tmp_path / "model_steps.json")
+    lines = run_script("model_steps.py", "--record", path)
+    match = re.match(r"^d_step_ms_whole: (\d+\.\d)$", lines[-1])
+    assert match, lines[-1]
+    figures = check_record(path, "model_steps")["figures"]
+    assert figures["whole"]["d_step_ms"] == pytest.approx(float(match.group(1)), abs=0.051)
+    for path_name in ("whole", "gathered"):
+        for key in ("d_step_ms", "u_step_ms", "a_step_ms"):
+            assert figures[path_name][key] > 0
+
+
 @pytest.fixture(scope="module")
 def bench_generation():
     if BENCH not in sys.path:

@@ -3,6 +3,7 @@ distributions (chi-square over many stateless seeds)."""
 import numpy as np
 import pytest
 
+from irecgan.models import common
 from irecgan.models.graph import ModelGraph
 from irecgan.tfcompat import tf
 
@@ -18,10 +19,24 @@ def chi_square(counts, probs):
     return float(((counts - expected) ** 2 / expected).sum())
 
 
-@pytest.fixture(scope="module")
-def fetched():
-    """One tiny graph with a purchase head, its variables and the per-position tensors."""
-    models = ModelGraph(V, purchase_head=True, seed=11, **TINY)
+def build_with_table_path(path, **kwargs):
+    """A ModelGraph whose candidate scores (common.candidate_dots) take `path`: "whole" (the
+    whole embedding table scored, candidates picked: the simulators' small vocabularies) or
+    "gathered" (the candidates' rows gathered: large vocabularies such as CIKM's)."""
+    saved = common.SMALL_TABLE_ROWS
+    common.SMALL_TABLE_ROWS = {"whole": 10 ** 9, "gathered": 0}[path]
+    try:
+        return ModelGraph(**kwargs)
+    finally:
+        common.SMALL_TABLE_ROWS = saved
+
+
+@pytest.fixture(scope="module", params=["whole", "gathered"])
+def fetched(request):
+    """One tiny graph with a purchase head, its variables and the per-position tensors (once
+    per candidate-scoring path)."""
+    models = build_with_table_path(request.param, vocab_size=V, purchase_head=True, seed=11,
+                                   **TINY)
     batch = hand_batch(np.random.RandomState(4), purchase=True)
     batch["purchase"][1, 1] = 1
     sess = tf.Session(graph=models.graph)
@@ -235,3 +250,34 @@ def test_loss_scale_multiplies_the_update_gradient():
         feed[t.loss_scale] = 2.5
         scaled = sess.run(t.grad_norm, feed)
     assert scaled == pytest.approx(2.5 * one, rel=1e-5)
+
+
+def test_both_candidate_paths_give_the_same_losses_and_gradients():
+    # the same seed gives the same variables; D's and U's losses and their gradients with
+    # respect to every variable (the embeddings and W_c, b_c among them) must agree
+    batch = hand_batch(np.random.RandomState(4), purchase=True)
+    batch["purchase"][1, 1] = 1
+    results = []
+    for path in ("whole", "gathered"):
+        models = build_with_table_path(path, vocab_size=V, purchase_head=True, seed=3,
+                                       build=("user", "discriminator"), **TINY)
+        d, u = models.disc, models.user
+        with models.graph.as_default():
+            grads = {"d": tf.gradients(d.loss, d.variables),
+                     "u": tf.gradients(u.mle_loss, u.variables)}
+            grads = dict((k, [tf.convert_to_tensor(g) for g in v]) for k, v in grads.items())
+        feed = models.disc_feed(batch, np.array([1.0, 0.0], np.float32))
+        feed.update(models.user_feed(batch))
+        with tf.Session(graph=models.graph) as sess:
+            sess.run(models.init_op)
+            results.append(sess.run({"d_loss": d.loss, "u_loss": u.mle_loss,
+                                     "terms": d.terms, "grads": grads}, feed))
+    whole, gathered = results
+    assert whole["d_loss"] == pytest.approx(gathered["d_loss"], rel=1e-5)
+    assert whole["u_loss"] == pytest.approx(gathered["u_loss"], rel=1e-5)
+    np.testing.assert_allclose(whole["terms"], gathered["terms"], rtol=1e-4, atol=1e-5)
+    for key in ("d", "u"):
+        assert len(whole["grads"][key]) == len(gathered["grads"][key]) >= 5
+        for g1, g2 in zip(whole["grads"][key], gathered["grads"][key]):
+            assert np.abs(g1).max() > 0 or np.abs(g2).max() == 0
+            np.testing.assert_allclose(g1, g2, rtol=1e-3, atol=1e-6)

@@ -47,7 +47,7 @@ def random_end_candidates(rng, n_items_vocab, pad_min=15, pad_max=99):
     if n <= 0:
         return []
     if 4 * n > n_items:  # dense: a permutation is cheap and exact
-        return [int(x) + N_SPECIAL for x in rng.permutation(n_items)[:n]]
+        return (rng.permutation(n_items)[:n] + N_SPECIAL).tolist()
     picked, seen = [], set()  # sparse: rejection sampling, O(n) instead of O(n_items)
     while len(picked) < n:
         for x in rng.randint(N_SPECIAL, n_items_vocab, size=n):
@@ -75,7 +75,7 @@ def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15
     if pad_min < 0 or pad_max < pad_min:
         raise ValueError("need 0 <= pad_min <= pad_max, got %r, %r" % (pad_min, pad_max))
     lengths = [len(s.clicks) for s in sessions]
-    cands, targets, purchases, q_ds = [], [], [], []
+    ends = []
     for i, s in enumerate(sessions):
         L = lengths[i]
         if L < 1:
@@ -86,41 +86,42 @@ def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15
                              "must have one length, got %d, %d, %d, %s" % (
                                  i, L, len(s.rec_lists), len(s.purchases),
                                  None if s.q_d is None else len(s.q_d)))
-        rows = [list(s.rec_lists[t + 1]) + [EOS] for t in range(L - 1)]
-        end = random_end_candidates(rng, n_items_vocab, pad_min, pad_max)
-        rows.append([EOS] + list(end))
-        cands.append(rows)
-        targets.append(list(s.clicks[1:]) + [EOS])
-        purchases.append(list(s.purchases[1:]) + [0])
-        q_ds.append([1.0] * L if s.q_d is None else list(s.q_d))
+        ends.append([EOS] + random_end_candidates(rng, n_items_vocab, pad_min, pad_max))
 
     B, n = len(sessions), max(lengths)
-    K = max(len(row) for rows in cands for row in rows)
+    lens = np.asarray(lengths, dtype=np.int64)
+    # positions t < L - 1 of all sessions, flattened in (session, t) order: step t+1's list,
+    # then _EOS; target click t+1
+    body = [r for s in sessions for r in s.rec_lists[1:]]
+    widths = np.fromiter((len(r) for r in body), dtype=np.int64, count=len(body))
+    K = max([len(e) for e in ends] + [int(widths.max()) + 1 if len(body) else 0])
+    row_of = np.repeat(np.arange(B), lens - 1)
+    pos_of = np.arange(len(body)) - np.repeat(np.cumsum(lens - 1) - (lens - 1), lens - 1)
+    targets = np.fromiter((c for s in sessions for c in s.clicks[1:]), dtype=np.int64,
+                          count=len(body))
+
     out_clicks = np.full((B, n + 1), PAD, dtype=np.int32)
-    mask = np.zeros((B, n), dtype=np.float32)
+    at = np.arange(n + 1)[None, :]
+    out_clicks[at < lens[:, None]] = np.fromiter((c for s in sessions for c in s.clicks),
+                                                 dtype=np.int64, count=int(lens.sum()))
+    out_clicks[np.arange(B), lens] = EOS
+    mask = (at[:, :n] < lens[:, None]).astype(np.float32)
+    real = mask > 0
+    q_d = np.zeros((B, n), dtype=np.float32)
+    q_d[real] = [q for s in sessions for q in (s.q_d if s.q_d is not None
+                                               else [1.0] * len(s.clicks))]
+    purchase = np.zeros((B, n), dtype=np.int32)
+    purchase[row_of, pos_of] = [p for s in sessions for p in s.purchases[1:]]
     rec_lists = np.full((B, n, K), PAD, dtype=np.int32)
     rec_mask = np.zeros((B, n, K), dtype=np.float32)
     target_index = np.zeros((B, n), dtype=np.int32)
-    purchase = np.zeros((B, n), dtype=np.int32)
-    q_d = np.zeros((B, n), dtype=np.float32)
-    for i, s in enumerate(sessions):
-        L = lengths[i]
-        out_clicks[i, :L] = s.clicks
-        out_clicks[i, L] = EOS
-        mask[i, :L] = 1.0
-        purchase[i, :L] = purchases[i]
-        q_d[i, :L] = q_ds[i]
-        for t, row in enumerate(cands[i]):
-            rec_lists[i, t, :len(row)] = row
-            rec_mask[i, t, :len(row)] = 1.0
-            try:
-                target_index[i, t] = row.index(targets[i][t])
-            except ValueError:
-                raise ValueError("session %d of the batch, position %d: target %d is not among "
-                                 "its candidates %r" % (i, t, targets[i][t], row))
+    _fill_body(body, widths, row_of, pos_of, targets, rec_lists, rec_mask, target_index)
+    # the end step: _EOS (the target, index 0) followed by the random sample
+    for i, end in enumerate(ends):
+        rec_lists[i, lengths[i] - 1, :len(end)] = end
+        rec_mask[i, lengths[i] - 1, :len(end)] = 1.0
     reward = (1.0 + lambda_r * purchase.astype(np.float32)) * mask
-    for i, L in enumerate(lengths):
-        reward[i, L - 1] = 0.0
+    reward[np.arange(B), lens - 1] = 0.0
     reward = reward.astype(np.float32)
     return {
         "clicks": out_clicks,
@@ -135,6 +136,42 @@ def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15
         "q_d": q_d,
         "returns": discounted_returns(reward, q_d, mask, gamma),
     }
+
+
+def _fill_body(body, widths, row_of, pos_of, targets, rec_lists, rec_mask, target_index):
+    """The candidates (list + [_EOS]) and target index (first occurrence) of every position
+    before an end step: body[j] is the list of session row_of[j], position pos_of[j]. One numpy
+    pass when the lists have one length (the simulators'), else list by list (CIKM's 10..100)."""
+    if not len(body):
+        return
+    width = int(widths[0])
+    if (widths == width).all():
+        rows = np.empty((len(body), width + 1), dtype=np.int64)
+        rows[:, :width] = body
+        rows[:, width] = EOS
+        hit = rows == targets[:, None]
+        found = hit.any(axis=1)
+        if not found.all():
+            j = int(np.argmin(found))
+            _missing_target(row_of[j], pos_of[j], targets[j], rows[j].tolist())
+        rec_lists[row_of, pos_of, :width + 1] = rows
+        rec_mask[row_of, pos_of, :width + 1] = 1.0
+        target_index[row_of, pos_of] = hit.argmax(axis=1)
+        return
+    for j, items in enumerate(body):
+        i, t = row_of[j], pos_of[j]
+        row = list(items) + [EOS]
+        rec_lists[i, t, :len(row)] = row
+        rec_mask[i, t, :len(row)] = 1.0
+        try:
+            target_index[i, t] = row.index(targets[j])
+        except ValueError:
+            _missing_target(i, t, targets[j], row)
+
+
+def _missing_target(i, t, target, row):
+    raise ValueError("session %d of the batch, position %d: target %d is not among its "
+                     "candidates %r" % (i, t, target, row))
 
 
 def iterate_batches(sessions, batch_size, rng=None, bucket_window=0):

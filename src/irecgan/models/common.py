@@ -1,8 +1,11 @@
 """Pieces shared by the three models: embeddings, sequence encoding, optimizer, masked softmax."""
-from irecgan.tfcompat import MultiLSTMCell, tf
+from irecgan.tfcompat import MultiLSTMCell, take_along_last_axis, tf
 
 N_SPECIAL = 4  # _PAD, _UNK, _GO, _EOS
 NEG_INF = -1e9
+# candidate_dots scores every row of a table of at most this many rows and picks the candidates'
+# scores; larger tables (CIKM's 40,004 items) gather the candidates' rows instead
+SMALL_TABLE_ROWS = 1024
 
 
 def batch_placeholders(owner, names):
@@ -97,6 +100,35 @@ class Trainer(object):
             clipped, self.grad_norm = tf.clip_by_global_norm(grads, clip_norm)
             self.train_op = optimizer.apply_gradients(list(zip(clipped, var_list)),
                                                       global_step=self.step)
+
+
+def last_axis_matmul(x, w, transpose_b=False):
+    """x [..., D] times w ([D, F], or [F, D] with transpose_b) -> [..., F]."""
+    out_dim = w.shape.as_list()[0 if transpose_b else 1]
+    flat = tf.matmul(tf.reshape(x, [-1, tf.shape(x)[-1]]), w, transpose_b=transpose_b)
+    out = tf.reshape(flat, tf.concat([tf.shape(x)[:-1], [out_dim]], axis=0))
+    out.set_shape(x.shape[:-1].concatenate([out_dim]))
+    return out
+
+
+def candidate_dots(queries, table, cand_ids):
+    """queries [..., Q, E] (Q static), table [V, E] (e.g. an embedding), cand_ids [..., K] int
+    -> a list of Q tensors [..., K]: out[q][..., k] = <queries[..., q, :], table[cand_ids[...,
+    k]]>.
+
+    A table of at most SMALL_TABLE_ROWS rows (the simulators' 54-104) is scored whole, [..., Q,
+    V] in one matmul, and each candidate's score picked: the [..., K, E] candidate vectors (K is
+    up to 100 at an end step) are never formed, nor their gradient. A larger table's candidate
+    rows are gathered and multiplied (one batched matmul), as [..., Q, V] would be the larger.
+    (Unstacked, not sliced: a strided slice's gradient rebuilds the whole tensor per slice.)"""
+    n_queries = queries.shape.as_list()[-2]
+    rows = table.shape.as_list()[0]
+    if rows is not None and rows <= SMALL_TABLE_ROWS:
+        full = last_axis_matmul(queries, table, transpose_b=True)          # [..., Q, V]
+        return [take_along_last_axis(part, cand_ids)
+                for part in tf.unstack(full, num=n_queries, axis=-2)]
+    cands = tf.gather(table, cand_ids)                                     # [..., K, E]
+    return tf.unstack(tf.matmul(queries, cands, transpose_b=True), num=n_queries, axis=-2)
 
 
 def masked_log_softmax(logits, mask):

@@ -1,7 +1,8 @@
 """The discriminator D (SPEC 3.3): scores a session as real (offline) or generated."""
 from irecgan.models.common import (SequenceEncoder, Trainer, batch_placeholders,
-                                   masked_log_softmax, scope_trainables)
-from irecgan.tfcompat import Dense, tf
+                                   candidate_dots, last_axis_matmul, masked_log_softmax,
+                                   scope_trainables)
+from irecgan.tfcompat import Dense, pick_per_row, tf
 
 SCOPE = "discriminator"
 CHOICE_TEMPERATURE = 0.1
@@ -63,15 +64,24 @@ class Discriminator(object):
             self.trainer = Trainer(self.loss, self.variables, learning_rate, clip_norm)
 
     def position_terms(self, states, cand_ids, cand_mask, target_index, purchase):
-        """states [..., H], cand_ids/cand_mask [..., K], target_index/purchase [...] -> [...]."""
-        q = self.query(states)                                    # [..., H]
-        c = self.cand(self.encoder.embed(cand_ids))               # [..., K, H]
-        scores = tf.reduce_sum(c * tf.expand_dims(q, -2), axis=-1) / CHOICE_TEMPERATURE
+        """states [..., H], cand_ids/cand_mask [..., K], target_index/purchase [...] -> [...].
+
+        Computed as term = sum_j softmax_j(<q, c_j> / 0.1) <c_j, a> (= <m, a>), and for x = q
+        or a, <c_j, x> = <embed(cand_j), W_c x> + <b_c, x>: two queries in embedding space
+        against the candidates (`candidate_dots`), so the [..., K, H] candidate vectors of the
+        written form (K is up to 100 at the end step) are never built; they made a D step
+        slow."""
+        q = self.query(states)                                          # [..., H]
+        a = self.cand(self.encoder.embed(pick_per_row(cand_ids, target_index)))  # c_target
+        qa = tf.stack([q, a], axis=-2)                                  # [..., 2, H]
+        with_q, with_a = candidate_dots(
+            last_axis_matmul(qa, self.cand.kernel, transpose_b=True), self.encoder.embedding,
+            cand_ids)                                                   # 2 x [..., K]
+        scores = (with_q + tf.reduce_sum(q * self.cand.bias, -1, keepdims=True)
+                  ) / CHOICE_TEMPERATURE                                # <c_j, q> / 0.1
         choice = tf.exp(masked_log_softmax(scores, cand_mask)) * cand_mask
-        m = tf.reduce_sum(tf.expand_dims(choice, -1) * c, axis=-2)           # [..., H]
-        onehot = tf.one_hot(target_index, tf.shape(cand_ids)[-1], dtype=tf.float32)
-        a = tf.reduce_sum(tf.expand_dims(onehot, -1) * c, axis=-2)           # [..., H]
-        term = tf.reduce_sum(m * a, axis=-1)
+        term = tf.reduce_sum(choice * (with_a + tf.reduce_sum(a * self.cand.bias, -1,
+                                                              keepdims=True)), axis=-1)
         if self.use_purchase:
             term = term * (self.w_p * tf.cast(purchase, tf.float32) + self.b_p)
         return term

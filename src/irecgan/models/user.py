@@ -1,6 +1,7 @@
 """The user behaviour model U (SPEC 3.1): click distribution over the shown list, purchase head."""
-from irecgan.models.common import (SequenceEncoder, Trainer, batch_placeholders, gumbel,
-                                   masked_log_softmax, masked_mean, scope_trainables)
+from irecgan.models.common import (SequenceEncoder, Trainer, batch_placeholders,
+                                   candidate_dots, gumbel, masked_log_softmax, masked_mean,
+                                   scope_trainables)
 from irecgan.tfcompat import Dense, pick_per_row, tf
 
 SCOPE = "user"
@@ -84,8 +85,8 @@ class UserModel(object):
     def click_log_probs_for(self, pref, cand_ids, cand_mask):
         """pref [..., E], cand_ids/cand_mask [..., K] -> masked log-softmax [..., K] of
         v_j = mean_d(pref[d] * embed(cand_j)[d])."""
-        cand = self.encoder.embed(cand_ids)                      # [..., K, E]
-        v = tf.reduce_sum(cand * tf.expand_dims(pref, -2), axis=-1) / float(self.embed_dim)
+        v = candidate_dots(tf.expand_dims(pref, -2), self.encoder.embedding,
+                           cand_ids)[0] / float(self.embed_dim)            # [..., K]
         return masked_log_softmax(v, cand_mask)
 
     def zero_state(self, batch_size):
