@@ -13,8 +13,9 @@ time (`models.common.candidate_dots`):
             use for larger tables (CIKM's 40,004 items).
 
 Before both (commit 0a1900b) D projected every candidate's embedding to the hidden size and
-multiplied [..., K, H] tensors: 293 ms per D step and 83 ms per U step on the same batches
-(2-core machine, 1 thread, idle; see the README's run-time paragraph).
+multiplied [..., K, H] tensors. This file run on that commit's src/ (a worktree of 0a1900b with
+this file copied into its benchmarks/) is `benchmarks/results/model_steps-tf2-before.json`; the
+figures of this commit are `model_steps-tf2.json` (README, "Benchmarks").
 
 Batches: `--batch` sessions of simulator shape (a list of `--k` items before every click, the
 click among them; lengths 2..--max-length, mean ~--mean-length), made by `batching.make_batch`
@@ -72,7 +73,8 @@ def parse_args(argv=None):
 
 
 def build(path, vocab, args):
-    saved = common.SMALL_TABLE_ROWS
+    # (code before the two paths has no SMALL_TABLE_ROWS: both rows are then its one form)
+    saved = getattr(common, "SMALL_TABLE_ROWS", None)
     common.SMALL_TABLE_ROWS = PATHS[path]
     try:
         return ModelGraph(vocab, embed_dim=args.embed, hidden=args.hidden, layers=args.layers,

@@ -13,7 +13,7 @@
 # Then scripts/ablation_table.py writes $OUT/table.md, table.csv and plots from both folders:
 # D's held-out accuracy / AUC on every log, irecgan - irecgan_nod paired by seed, the pg control.
 #
-#   ./run_sim.sh --preset=cpu_short && SEEDS="1 2 3 4 5" scripts/adversarial_ablation.sh
+#   ./run_sim.sh && SEEDS="1 2 3 4 5" scripts/adversarial_ablation.sh
 # Options (environment): SEEDS (default "1 2 3 4 5"), JOBS (parallel runs, default 2),
 #   DATASETS (default "mdp_random neural"), VARIANTS (default all, names as below),
 #   PRESET (cpu_short or cpu; default cpu_short), DATA (default data/sim),
