@@ -15,6 +15,14 @@ def add_size_args(parser):
     parser.add_argument("--embed", type=int, default=50, help="embedding size")
 
 
+def add_record_args(parser, quick_help="tiny sizes: a smoke run"):
+    """--record FILE, --note TEXT and --quick, shared by every benchmark script."""
+    parser.add_argument("--record", metavar="FILE", default="",
+                        help="write the figures, versions, commit, CPU and load to FILE (JSON)")
+    parser.add_argument("--note", default="", help="free text stored in the record")
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+
+
 # ------------------------------------------------------------------------------------------------
 # The machine and code a figure came from (`--record FILE`)
 

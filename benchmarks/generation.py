@@ -49,8 +49,9 @@ import time
 
 import numpy as np
 
-from _common import (TimedSession, add_size_args, categorize, environment,  # noqa: E402
-                     load_average, machine_state, write_record)  # (_common puts this checkout's src/ on sys.path)
+from _common import (TimedSession, add_record_args, add_size_args, categorize,  # noqa: E402
+                     environment, load_average, machine_state,
+                     write_record)  # (_common puts this checkout's src/ on sys.path)
 
 from irecgan.data.vocab import N_SPECIAL  # noqa: E402
 from irecgan.generation import Generator, ReferenceGenerator  # noqa: E402
@@ -87,11 +88,7 @@ def parse_args(argv=None):
     p.add_argument("--profile", action="store_true",
                    help="trace one batched generate call per size (q_D) and print the op time "
                         "per kind of op")
-    p.add_argument("--record", metavar="FILE", default="",
-                   help="write the figures, versions, commit, CPU and load to FILE (JSON)")
-    p.add_argument("--note", default="", help="free text stored in the record")
-    p.add_argument("--quick", action="store_true",
-                   help="tiny smoke sizes (2 x 16 LSTM, 8-d embeddings, 500 large items)")
+    add_record_args(p, "tiny smoke sizes (2 x 16 LSTM, 8-d embeddings, 500 large items)")
     args = p.parse_args(argv)
     if args.quick:
         args.hidden, args.layers, args.embed = 16, 2, 8

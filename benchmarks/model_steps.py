@@ -35,7 +35,8 @@ import time
 
 import numpy as np
 
-from _common import environment, machine_state, write_record  # noqa: E402  (puts src/ on the path)
+from _common import (add_record_args, environment, machine_state,  # noqa: E402
+                     write_record)  # (puts src/ on the path)
 from training import session_config, synthetic_sessions  # noqa: E402
 
 from irecgan.data.batching import make_batch  # noqa: E402
@@ -61,10 +62,7 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=2, help="untimed steps before timing")
     p.add_argument("--threads", type=int, default=1, help="TF threads (run_sim.sh: 1)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--record", metavar="FILE", default="",
-                   help="write the figures, versions, commit, CPU and load to FILE (JSON)")
-    p.add_argument("--note", default="", help="free text stored in the record")
-    p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    add_record_args(p)
     args = p.parse_args(argv)
     if args.quick:
         args.batch, args.steps, args.warmup, args.max_length = 16, 3, 1, 8

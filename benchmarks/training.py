@@ -55,8 +55,9 @@ import time
 
 import numpy as np
 
-from _common import (TimedSession, add_size_args, categorize, environment,  # noqa: E402
-                     machine_state, write_record)  # (_common puts this checkout's src/ on sys.path)
+from _common import (TimedSession, add_record_args, add_size_args, categorize,  # noqa: E402
+                     environment, machine_state,
+                     write_record)  # (_common puts this checkout's src/ on sys.path)
 
 from irecgan.data.batching import iterate_batches, make_batch  # noqa: E402
 from irecgan.experiment import DEFAULTS  # noqa: E402
@@ -88,10 +89,7 @@ def parse_args(argv=None):
     p.add_argument("--profile", action="store_true",
                    help="trace one step of each feed and print the time per op category")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--record", metavar="FILE", default="",
-                   help="write the figures, versions, commit, CPU and load to FILE (JSON)")
-    p.add_argument("--note", default="", help="free text stored in the record")
-    p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    add_record_args(p)
     args = p.parse_args(argv)
     if args.quick:
         args.items, args.hidden, args.embed, args.batch = 2000, 64, 16, 16
