@@ -7,15 +7,16 @@ to 100 even though the lists shown are k = 10. How D and U score candidates deci
 time (`models.common.candidate_dots`):
 
   whole     the whole embedding table is scored ([..., Q, V], one matmul) and the candidates'
-            scores picked: what the models use for tables of at most SMALL_TABLE_ROWS rows (the
+            scores picked: what the models use for tables of at most 1,024 rows (the
             simulators' 54-104);
   gathered  the candidates' embedding rows are gathered ([..., K, E]) and multiplied: what they
             use for larger tables (CIKM's 40,004 items).
 
 Before both (commit 0a1900b) D projected every candidate's embedding to the hidden size and
-multiplied [..., K, H] tensors. This file run on that commit's src/ (a worktree of 0a1900b with
-this file copied into its benchmarks/) is `benchmarks/results/model_steps-tf2-before.json`; the
-figures of this commit are `model_steps-tf2.json` (README, "Benchmarks").
+multiplied [..., K, H] tensors. `benchmarks/results/model_steps-tf2-before.json` is this
+benchmark (as of commit 5acaaa9, which set the path by patching a module constant, a no-op on old
+code) run on that commit's src/; the new figures are `model_steps-tf2.json` (README,
+"Benchmarks"). This version passes `small_table_rows` to ModelGraph, which 0a1900b lacks.
 
 Batches: `--batch` sessions of simulator shape (a list of `--k` items before every click, the
 click among them; lengths 2..--max-length, mean ~--mean-length), made by `batching.make_batch`
@@ -40,11 +41,10 @@ from _common import (add_record_args, environment, machine_state,  # noqa: E402
 from training import session_config, synthetic_sessions  # noqa: E402
 
 from irecgan.data.batching import make_batch  # noqa: E402
-from irecgan.models import common  # noqa: E402
 from irecgan.models.graph import ModelGraph  # noqa: E402
 from irecgan.tfcompat import TF_VERSION, tf  # noqa: E402
 
-PATHS = {"whole": 10 ** 9, "gathered": 0}  # common.SMALL_TABLE_ROWS that selects each path
+PATHS = {"whole": 10 ** 9, "gathered": 0}  # ModelGraph's small_table_rows that selects each path
 
 
 def parse_args(argv=None):
@@ -71,14 +71,9 @@ def parse_args(argv=None):
 
 
 def build(path, vocab, args):
-    # (code before the two paths has no SMALL_TABLE_ROWS: both rows are then its one form)
-    saved = getattr(common, "SMALL_TABLE_ROWS", None)
-    common.SMALL_TABLE_ROWS = PATHS[path]
-    try:
-        return ModelGraph(vocab, embed_dim=args.embed, hidden=args.hidden, layers=args.layers,
-                          k=args.k, purchase_head=False, seed=args.seed)
-    finally:
-        common.SMALL_TABLE_ROWS = saved
+    return ModelGraph(vocab, embed_dim=args.embed, hidden=args.hidden, layers=args.layers,
+                      k=args.k, purchase_head=False, seed=args.seed,
+                      small_table_rows=PATHS[path])
 
 
 def time_steps(session, fetches, feeds, warmup):

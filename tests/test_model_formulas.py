@@ -23,12 +23,8 @@ def build_with_table_path(path, **kwargs):
     """A ModelGraph whose candidate scores (common.candidate_dots) take `path`: "whole" (the
     whole embedding table scored, candidates picked: the simulators' small vocabularies) or
     "gathered" (the candidates' rows gathered: large vocabularies such as CIKM's)."""
-    saved = common.SMALL_TABLE_ROWS
-    common.SMALL_TABLE_ROWS = {"whole": 10 ** 9, "gathered": 0}[path]
-    try:
-        return ModelGraph(**kwargs)
-    finally:
-        common.SMALL_TABLE_ROWS = saved
+    assert V <= common.SMALL_TABLE_ROWS  # the default takes "whole" here
+    return ModelGraph(small_table_rows={"whole": V, "gathered": V - 1}[path], **kwargs)
 
 
 @pytest.fixture(scope="module", params=["whole", "gathered"])

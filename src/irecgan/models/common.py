@@ -3,8 +3,8 @@ from irecgan.tfcompat import MultiLSTMCell, take_along_last_axis, tf
 
 N_SPECIAL = 4  # _PAD, _UNK, _GO, _EOS
 NEG_INF = -1e9
-# candidate_dots scores every row of a table of at most this many rows and picks the candidates'
-# scores; larger tables (CIKM's 40,004 items) gather the candidates' rows instead
+# the models' default for candidate_dots's small_table_rows: tables of at most this many rows are
+# scored whole (the simulators'), larger ones (CIKM's 40,004 items) by gathered rows
 SMALL_TABLE_ROWS = 1024
 
 
@@ -111,19 +111,19 @@ def last_axis_matmul(x, w, transpose_b=False):
     return out
 
 
-def candidate_dots(queries, table, cand_ids):
+def candidate_dots(queries, table, cand_ids, small_table_rows=SMALL_TABLE_ROWS):
     """queries [..., Q, E] (Q static), table [V, E] (e.g. an embedding), cand_ids [..., K] int
     -> a list of Q tensors [..., K]: out[q][..., k] = <queries[..., q, :], table[cand_ids[...,
     k]]>.
 
-    A table of at most SMALL_TABLE_ROWS rows (the simulators' 54-104) is scored whole, [..., Q,
+    A table of at most small_table_rows rows (the simulators' 54-104) is scored whole, [..., Q,
     V] in one matmul, and each candidate's score picked: the [..., K, E] candidate vectors (K is
     up to 100 at an end step) are never formed, nor their gradient. A larger table's candidate
     rows are gathered and multiplied (one batched matmul), as [..., Q, V] would be the larger.
     (Unstacked, not sliced: a strided slice's gradient rebuilds the whole tensor per slice.)"""
     n_queries = queries.shape.as_list()[-2]
     rows = table.shape.as_list()[0]
-    if rows is not None and rows <= SMALL_TABLE_ROWS:
+    if rows is not None and rows <= small_table_rows:
         full = last_axis_matmul(queries, table, transpose_b=True)          # [..., Q, V]
         return [take_along_last_axis(part, cand_ids)
                 for part in tf.unstack(full, num=n_queries, axis=-2)]

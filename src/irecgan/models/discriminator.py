@@ -1,7 +1,7 @@
 """The discriminator D (SPEC 3.3): scores a session as real (offline) or generated."""
 from irecgan.models.common import (SequenceEncoder, Trainer, batch_placeholders,
-                                   candidate_dots, last_axis_matmul, masked_log_softmax,
-                                   scope_trainables)
+                                   SMALL_TABLE_ROWS, candidate_dots, last_axis_matmul,
+                                   masked_log_softmax, scope_trainables)
 from irecgan.tfcompat import Dense, pick_per_row, tf
 
 SCOPE = "discriminator"
@@ -25,8 +25,9 @@ class Discriminator(object):
     """
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, use_purchase=True,
-                 learning_rate=1e-4, clip_norm=5.0):
+                 learning_rate=1e-4, clip_norm=5.0, small_table_rows=SMALL_TABLE_ROWS):
         self.use_purchase = bool(use_purchase)
+        self.small_table_rows = int(small_table_rows)  # candidate_dots: whole table or gathered
         with tf.variable_scope(SCOPE):
             batch_placeholders(self, ["clicks", "lengths", "mask", "rec_lists", "rec_mask",
                                       "target_index", "purchase"])
@@ -76,7 +77,7 @@ class Discriminator(object):
         qa = tf.stack([q, a], axis=-2)                                  # [..., 2, H]
         with_q, with_a = candidate_dots(
             last_axis_matmul(qa, self.cand.kernel, transpose_b=True), self.encoder.embedding,
-            cand_ids)                                                   # 2 x [..., K]
+            cand_ids, self.small_table_rows)                            # 2 x [..., K]
         scores = (with_q + tf.reduce_sum(q * self.cand.bias, -1, keepdims=True)
                   ) / CHOICE_TEMPERATURE                                # <c_j, q> / 0.1
         choice = tf.exp(masked_log_softmax(scores, cand_mask)) * cand_mask

@@ -2,7 +2,7 @@
 import numpy as np
 
 from irecgan.models.agent import Agent
-from irecgan.models.common import scope_variables
+from irecgan.models.common import SMALL_TABLE_ROWS, scope_variables
 from irecgan.models.discriminator import Discriminator
 from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT, UserModel
 from irecgan.tfcompat import tf
@@ -17,12 +17,15 @@ class ModelGraph(object):
     `purchase_head`: True when the data has purchases (CIKM, neural oracle), False for the MDP.
     `build`: which of the three to build (all by default; the lstm/pg baselines need the agent
     only, which keeps their checkpoints small).
+    `small_table_rows`: U and D score candidates against the whole embedding table when it has at
+    most this many rows, else against the gathered candidate rows (`common.candidate_dots`; the
+    same values, a speed choice).
     """
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, k=10,
                  purchase_head=False, seed=0, user_lr=5e-4, agent_lr=1e-4, disc_lr=1e-4,
                  clip_norm=5.0, lambda_p=1.0, build=SCOPES,
-                 purchase_weight=REFERENCE_PURCHASE_WEIGHT):
+                 purchase_weight=REFERENCE_PURCHASE_WEIGHT, small_table_rows=SMALL_TABLE_ROWS):
         unknown = set(build) - set(SCOPES)
         if unknown:
             raise ValueError("unknown model scopes %s" % sorted(unknown))
@@ -32,20 +35,22 @@ class ModelGraph(object):
                            user_lr=float(user_lr), agent_lr=float(agent_lr),
                            disc_lr=float(disc_lr), clip_norm=float(clip_norm),
                            lambda_p=float(lambda_p), build=list(build),
-                           purchase_weight=float(purchase_weight))
+                           purchase_weight=float(purchase_weight),
+                           small_table_rows=int(small_table_rows))
         self.graph = tf.Graph()
         self.user = self.agent = self.disc = None
         with self.graph.as_default():
             tf.set_random_seed(seed)
             if "user" in build:
                 self.user = UserModel(vocab_size, embed_dim, hidden, layers, purchase_head,
-                                      user_lr, clip_norm, lambda_p, purchase_weight)
+                                      user_lr, clip_norm, lambda_p, purchase_weight,
+                                      small_table_rows)
             if "agent" in build:
                 self.agent = Agent(vocab_size, embed_dim, hidden, layers, k, agent_lr,
                                    clip_norm)
             if "discriminator" in build:
                 self.disc = Discriminator(vocab_size, embed_dim, hidden, layers,
-                                          purchase_head, disc_lr, clip_norm)
+                                          purchase_head, disc_lr, clip_norm, small_table_rows)
             self.scopes = [s for s in SCOPES if s in build]
             self.scope_vars = dict((s, scope_variables(s)) for s in self.scopes)
             self.init_op = tf.global_variables_initializer()

@@ -1,7 +1,7 @@
 """The user behaviour model U (SPEC 3.1): click distribution over the shown list, purchase head."""
 from irecgan.models.common import (SequenceEncoder, Trainer, batch_placeholders,
-                                   candidate_dots, gumbel, masked_log_softmax, masked_mean,
-                                   scope_trainables)
+                                   SMALL_TABLE_ROWS, candidate_dots, gumbel,
+                                   masked_log_softmax, masked_mean, scope_trainables)
 from irecgan.tfcompat import Dense, pick_per_row, tf
 
 SCOPE = "user"
@@ -25,8 +25,9 @@ class UserModel(object):
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, purchase_head=True,
                  learning_rate=5e-4, clip_norm=5.0, lambda_p=1.0,
-                 purchase_weight=REFERENCE_PURCHASE_WEIGHT):
+                 purchase_weight=REFERENCE_PURCHASE_WEIGHT, small_table_rows=SMALL_TABLE_ROWS):
         self.purchase_head = bool(purchase_head)
+        self.small_table_rows = int(small_table_rows)  # candidate_dots: whole table or gathered
         # the purchase class's weight in the purchase cross-entropy (no-purchase weighs 1); the
         # reference's (1 + 1) ** 5.3 ~ 39 is about the inverse of CIKM's 2.4 % purchase rate
         self.purchase_weight = float(purchase_weight)
@@ -85,8 +86,8 @@ class UserModel(object):
     def click_log_probs_for(self, pref, cand_ids, cand_mask):
         """pref [..., E], cand_ids/cand_mask [..., K] -> masked log-softmax [..., K] of
         v_j = mean_d(pref[d] * embed(cand_j)[d])."""
-        v = candidate_dots(tf.expand_dims(pref, -2), self.encoder.embedding,
-                           cand_ids)[0] / float(self.embed_dim)            # [..., K]
+        v = candidate_dots(tf.expand_dims(pref, -2), self.encoder.embedding, cand_ids,
+                           self.small_table_rows)[0] / float(self.embed_dim)  # [..., K]
         return masked_log_softmax(v, cand_mask)
 
     def zero_state(self, batch_size):
