@@ -253,10 +253,14 @@ def test_both_candidate_paths_give_the_same_losses_and_gradients():
     # respect to every variable (the embeddings and W_c, b_c among them) must agree
     batch = hand_batch(np.random.RandomState(4), purchase=True)
     batch["purchase"][1, 1] = 1
-    results = []
+    results, initial = [], []
     for path in ("whole", "gathered"):
         models = build_with_table_path(path, vocab_size=V, purchase_head=True, seed=3,
                                        build=("user", "discriminator"), **TINY)
+        with tf.Session(graph=models.graph) as sess:
+            sess.run(models.init_op)
+            initial.append(dict((v.op.name, sess.run(v)) for v in models.graph.get_collection(
+                tf.GraphKeys.GLOBAL_VARIABLES)))
         d, u = models.disc, models.user
         with models.graph.as_default():
             grads = {"d": tf.gradients(d.loss, d.variables),
@@ -268,6 +272,11 @@ def test_both_candidate_paths_give_the_same_losses_and_gradients():
             sess.run(models.init_op)
             results.append(sess.run({"d_loss": d.loss, "u_loss": u.mle_loss,
                                      "terms": d.terms, "grads": grads}, feed))
+    # the same variables first (a difference below is then one of the functions): on TF 1.15 the
+    # two graphs' initial values differed before tfcompat.next_op_seed
+    assert sorted(initial[0]) == sorted(initial[1])
+    for name in initial[0]:
+        np.testing.assert_array_equal(initial[0][name], initial[1][name], err_msg=name)
     whole, gathered = results
     assert whole["d_loss"] == pytest.approx(gathered["d_loss"], rel=1e-5)
     assert whole["u_loss"] == pytest.approx(gathered["u_loss"], rel=1e-5)

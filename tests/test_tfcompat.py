@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from irecgan.tfcompat import (Dense, LSTMCell, LSTMState, MultiLSTMCell, dim,  # noqa: E402
-                              flatten_state, tf, unflatten_state)
+                              flatten_state, next_op_seed, tf, unflatten_state)
 
 TOL = 1e-5
 
@@ -390,3 +390,62 @@ def test_selects_use_where_v2():
                 with open(path) as f:
                     offenders += ["%s:%d" % (path, n) for n in three_argument_wheres(f.read(), path)]
     assert not offenders, offenders
+
+
+RANDOM_OP_TYPES = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal")
+
+
+def initial_values(graph, variables):
+    with tf.Session(graph=graph) as sess:
+        sess.run(tf.variables_initializer(variables))
+        return sess.run(variables)
+
+
+def test_initial_values_do_not_depend_on_the_other_ops_of_the_graph():
+    # TF 1.15 seeds an unseeded op by the graph's last op id: without next_op_seed, the second
+    # kernel here differed between the two graphs on that stack
+    values = []
+    for extra_ops in (0, 40):
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.set_random_seed(5)
+            first = Dense(3, 4, name="first")
+            x = tf.constant(1.0)
+            for _ in range(extra_ops):
+                x = x + 1.0
+            second = Dense(4, 2, name="second")
+            cell = LSTMCell(2, 3, name="cell")
+            values.append(initial_values(graph, first.variables + second.variables
+                                         + cell.variables))
+    for a, b in zip(*values):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_initial_values_are_the_same_on_both_stacks():
+    # (graph seed 1, op seeds 0 and 1): recorded on TF 2.21 and equal on TF 1.15.5; the two
+    # stacks draw the same Philox numbers for the same (seed, seed2)
+    from irecgan.models.common import SequenceEncoder
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(1)
+        dense = Dense(2, 3, name="a")
+        encoder = SequenceEncoder(6, 2, 2, 1)
+        kernel, table = initial_values(graph, [dense.kernel, encoder.embedding])
+    np.testing.assert_allclose(kernel, [[0.6850836, -0.9232967, 0.85814],
+                                        [-0.7246257, -0.95717025, 0.09927082]], rtol=1e-6)
+    np.testing.assert_array_equal(table[:4], 0.0)  # the special tokens
+    np.testing.assert_allclose(table[4:], [[0.28183395, 2.3878284], [2.2804048, -0.308662]],
+                               rtol=1e-6)
+
+
+def test_every_random_initializer_of_the_models_takes_the_counted_op_seed():
+    # all random ops of a full graph (U with purchase head, A, D) carry the graph seed and the
+    # op seeds 0, 1, 2, ... in creation order; an initializer added without next_op_seed shows
+    # here on TF 1.15 (its seed2 is an op id there)
+    from irecgan.models.graph import ModelGraph
+    models = ModelGraph(54, purchase_head=True, seed=9, k=3, embed_dim=4, hidden=4, layers=2)
+    ops = [op for op in models.graph.get_operations() if op.type in RANDOM_OP_TYPES]
+    assert len(ops) >= 10
+    assert [op.get_attr("seed") for op in ops] == [9] * len(ops)
+    assert [op.get_attr("seed2") for op in ops] == list(range(len(ops)))
+    assert next_op_seed(models.graph) == len(ops)

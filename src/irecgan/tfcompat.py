@@ -12,6 +12,7 @@ weights by construction.
 """
 import collections
 import os
+import weakref
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep C++ info/warning lines off the console
 
@@ -23,6 +24,35 @@ tf.disable_v2_behavior()
 TF_VERSION = tf.VERSION
 
 LSTMState = collections.namedtuple("LSTMState", ["c", "h"])
+
+_OP_SEEDS = weakref.WeakKeyDictionary()  # graph -> random initializers built in it so far
+
+
+def next_op_seed(graph=None):
+    """The op-level seed of the next random initializer of `graph` (default: the default graph):
+    0, 1, 2, ... in the order the initializers are called.
+
+    Together with the graph-level seed (`tf.set_random_seed`) it fixes an initial value. TF 2.x
+    derives an unseeded op's seed exactly so (a per-graph counter of seeded random ops), but TF
+    1.15 uses the graph's last op id, so there an initial value depended on how many ops of any
+    kind were built before the variable (e.g. which candidate-scoring path a model took). Every
+    random initializer of the package takes its seed from here: on TF 2.x the values are those
+    an unseeded initializer gives, and TF 1.15 draws the same (graph seed, op seed) pairs."""
+    graph = graph if graph is not None else tf.get_default_graph()
+    seed = _OP_SEEDS.get(graph, 0)
+    _OP_SEEDS[graph] = seed + 1
+    return seed
+
+
+def seeded(make_initializer):
+    """An initializer that builds `make_initializer(seed=next_op_seed())` when it is called
+    (when its variable is created), e.g. `seeded(tf.glorot_uniform_initializer)` or
+    `seeded(functools.partial(tf.random_uniform_initializer, -1.0, 1.0))`."""
+
+    def init(shape, dtype=tf.float32, partition_info=None):
+        return make_initializer(seed=next_op_seed())(shape, dtype=dtype,
+                                                     partition_info=partition_info)
+    return init
 
 
 def dim(tensor, axis=-1):
@@ -41,7 +71,7 @@ class Dense(object):
         with tf.variable_scope(name):
             self.kernel = tf.get_variable(
                 "kernel", [self.in_dim, self.units], dtype=tf.float32,
-                initializer=kernel_initializer or tf.glorot_uniform_initializer())
+                initializer=kernel_initializer or seeded(tf.glorot_uniform_initializer))
             self.bias = None
             if use_bias:
                 self.bias = tf.get_variable("bias", [self.units], dtype=tf.float32,
@@ -82,7 +112,7 @@ class LSTMCell(object):
         with tf.variable_scope(name):
             self.kernel = tf.get_variable(
                 "kernel", [self.input_size + self.num_units, 4 * self.num_units],
-                dtype=tf.float32, initializer=initializer or tf.glorot_uniform_initializer())
+                dtype=tf.float32, initializer=initializer or seeded(tf.glorot_uniform_initializer))
             self.bias = tf.get_variable("bias", [4 * self.num_units], dtype=tf.float32,
                                         initializer=tf.zeros_initializer())
 

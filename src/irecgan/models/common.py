@@ -1,5 +1,5 @@
 """Pieces shared by the three models: embeddings, sequence encoding, optimizer, masked softmax."""
-from irecgan.tfcompat import MultiLSTMCell, take_along_last_axis, tf
+from irecgan.tfcompat import MultiLSTMCell, next_op_seed, take_along_last_axis, tf
 
 N_SPECIAL = 4  # _PAD, _UNK, _GO, _EOS
 NEG_INF = -1e9
@@ -31,7 +31,8 @@ def embedding_initializer(n_special=N_SPECIAL):
 
     def init(shape, dtype=tf.float32, partition_info=None):
         zeros = tf.zeros([n_special, shape[1]], dtype=dtype)
-        items = tf.random_normal([shape[0] - n_special, shape[1]], dtype=dtype)
+        items = tf.random_normal([shape[0] - n_special, shape[1]], dtype=dtype,
+                                 seed=next_op_seed())
         return tf.concat([zeros, items], axis=0)
     return init
 

@@ -1,8 +1,10 @@
 """The discriminator D (SPEC 3.3): scores a session as real (offline) or generated."""
+import functools
+
 from irecgan.models.common import (SequenceEncoder, Trainer, batch_placeholders,
                                    SMALL_TABLE_ROWS, candidate_dots, last_axis_matmul,
                                    masked_log_softmax, scope_trainables)
-from irecgan.tfcompat import Dense, pick_per_row, tf
+from irecgan.tfcompat import Dense, pick_per_row, seeded, tf
 
 SCOPE = "discriminator"
 CHOICE_TEMPERATURE = 0.1
@@ -43,11 +45,11 @@ class Discriminator(object):
             if self.use_purchase:
                 limit = 3.0 ** 0.5
                 self.w_p = tf.get_variable("purchase_weight", [], tf.float32,
-                                           initializer=tf.random_uniform_initializer(-limit,
-                                                                                     limit))
+                                           initializer=seeded(functools.partial(
+                                               tf.random_uniform_initializer, -limit, limit)))
                 self.b_p = tf.get_variable("purchase_bias", [], tf.float32,
-                                           initializer=tf.random_uniform_initializer(-limit,
-                                                                                     limit))
+                                           initializer=seeded(functools.partial(
+                                               tf.random_uniform_initializer, -limit, limit)))
 
             states, _ = self.encoder.encode(self.clicks[:, :-1], self.lengths)
             self.states = states                                      # [B, n, H]
