@@ -28,8 +28,10 @@ setup(
         # with the tf2 extra: ".[tf2,recsim]". Tested together on Python 3.11 / TF 2.21 /
         # numpy 2.4; not on the TF 1.15 image. dopamine-rl 2.0.5 is the lightest release that
         # satisfies recsim's requirement (it pulls opencv-python, never imported here).
+        # On Python 3.6 (the TF 1.15 stack) opencv-python 4.6.0.66 is the last release with a
+        # wheel; without the pin pip builds a newer one from source for tens of minutes.
         "recsim": ["recsim==0.2.4", "dopamine-rl==2.0.5", "gym==0.26.2", "gin-config==0.5.0",
-                   "six>=1.12"],
+                   "six>=1.12", "opencv-python==4.6.0.66; python_version < '3.7'"],
     },
     entry_points={
         "console_scripts": [

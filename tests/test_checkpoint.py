@@ -88,7 +88,7 @@ def test_folder_without_marker_is_never_restored_and_is_cleaned_up(tmp_path, tin
     assert folders(directory) == ["ckpt-0"]
     # a half-written folder also goes away on the next save, which takes its number
     os.makedirs(os.path.join(directory, "ckpt-1"))
-    open(os.path.join(directory, "ckpt-1", "state.pkl"), "wb").close()
+    open(os.path.join(directory, "ckpt-1", "state.json"), "wb").close()
     tiny.set(3.0)
     assert ckpt.save(tiny.session, {"n": 3}) == 1
     assert os.path.exists(os.path.join(directory, "ckpt-1", MARKER))
@@ -192,7 +192,7 @@ def test_marker_records_size_and_checksum_of_every_file(tmp_path, tiny):
     with open(os.path.join(folder, MARKER)) as handle:
         record = json.load(handle)
     names = sorted(n for n in os.listdir(folder) if n != MARKER)
-    assert sorted(record["files"]) == names and "state.pkl" in names and len(names) >= 3
+    assert sorted(record["files"]) == names and "state.json" in names and len(names) >= 3
     for name in names:
         size, sha = checkpoint.file_digest(os.path.join(folder, name))
         assert record["files"][name] == {"size": size, "sha256": sha}
@@ -220,7 +220,7 @@ def test_damaged_newest_checkpoint_falls_back_to_the_previous_one_and_is_kept(tm
     folder = os.path.join(directory, "ckpt-1")
     what, which = damage.split()
     path = {"data": os.path.join(folder, data_file(folder)),
-            "state": os.path.join(folder, "state.pkl"),
+            "state": os.path.join(folder, "state.json"),
             "index": os.path.join(folder, "model.index"),
             "marker": os.path.join(folder, MARKER)}[which]
     if what == "cut":
@@ -250,16 +250,16 @@ def test_damaged_newest_checkpoint_falls_back_to_the_previous_one_and_is_kept(tm
 def test_messages_name_the_damage(tmp_path, tiny):
     _, directory, _ = saved(tmp_path, tiny, [1])
     folder = os.path.join(directory, "ckpt-0")
-    state = os.path.join(folder, "state.pkl")
+    state = os.path.join(folder, "state.json")
     size = os.path.getsize(state)
     cut(state, 5)
-    assert checkpoint.verify(folder) == "state.pkl has 5 bytes, expected %d" % size
+    assert checkpoint.verify(folder) == "state.json has 5 bytes, expected %d" % size
     os.remove(state)
-    assert checkpoint.verify(folder) == "state.pkl is missing"
+    assert checkpoint.verify(folder) == "state.json is missing"
     _, other, _ = saved(tmp_path / "b", tiny, [1])
-    flip(os.path.join(other, "ckpt-0", "state.pkl"))
+    flip(os.path.join(other, "ckpt-0", "state.json"))
     assert checkpoint.verify(os.path.join(other, "ckpt-0")) == \
-        "state.pkl does not match its checksum"
+        "state.json does not match its checksum"
 
 
 def test_no_intact_checkpoint_is_one_line_user_error_and_nothing_is_moved(tmp_path, tiny):
@@ -277,7 +277,7 @@ def test_no_intact_checkpoint_is_one_line_user_error_and_nothing_is_moved(tmp_pa
 
 def test_read_only_restore_falls_back_but_moves_nothing(tmp_path, tiny):
     _, directory, _ = saved(tmp_path, tiny, [1, 2])
-    cut(os.path.join(directory, "ckpt-1", "state.pkl"))
+    cut(os.path.join(directory, "ckpt-1", "state.json"))
     lines = []
     reader = Checkpointer(directory, tiny.saver, read_only=True, log=lines.append)
     tiny.set(0.0)
@@ -291,7 +291,7 @@ def test_legacy_marker_restores_unverified_and_a_bad_one_falls_back(tmp_path, ti
     for number in (0, 1):
         with open(os.path.join(directory, "ckpt-%d" % number, MARKER), "w") as handle:
             handle.write("ok\n")  # as the markers of earlier versions
-    cut(os.path.join(directory, "ckpt-1", "state.pkl"))  # only the unpickling can notice
+    cut(os.path.join(directory, "ckpt-1", "state.json"))  # only reading the state can notice
     lines = []
     ckpt = Checkpointer(directory, tiny.saver, log=lines.append)
     tiny.set(0.0)
@@ -303,7 +303,7 @@ def test_legacy_marker_restores_unverified_and_a_bad_one_falls_back(tmp_path, ti
 def test_a_second_damage_of_the_same_number_gets_its_own_name(tmp_path, tiny):
     ckpt, directory, lines = saved(tmp_path, tiny, [1, 2])
     for _ in range(2):
-        cut(os.path.join(directory, "ckpt-1", "state.pkl"))
+        cut(os.path.join(directory, "ckpt-1", "state.json"))
         assert ckpt.restore(tiny.session) == {"n": 1}
         tiny.set(2.0)
         ckpt.save(tiny.session, {"n": 2})

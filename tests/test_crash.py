@@ -163,7 +163,7 @@ def complete(run_dir):
 
 
 def damage_newest(run_dir, which):
-    """Cut the newest checkpoint's data file or state.pkl in half; returns (folder, file)."""
+    """Cut the newest checkpoint's data file or state.json in half; returns (folder, file)."""
     newest = complete(run_dir)[-1]
     folder = os.path.join(run_dir, "checkpoints", newest)
     name = [n for n in os.listdir(folder) if n.startswith(which)][0]
@@ -186,7 +186,7 @@ def test_seeded_kills_damage_and_a_second_launch(setup, tmp_path):
     server, config, reference, _ = setup
     run_dir = str(tmp_path / "run")
     plan = kill_plan(np.random.RandomState(PLAN_SEED))
-    damage_at = {7: "model.data", 13: "state.pkl"}  # before the resume after these kills
+    damage_at = {7: "model.data", 13: "state.json"}  # before the resume after these kills
     second_launch_at, no_intact_at = 10, 16
     kinds, previous_pid, damaged = set(), None, []
     for i, fault in enumerate(plan):
@@ -228,12 +228,12 @@ def test_seeded_kills_damage_and_a_second_launch(setup, tmp_path):
             names = complete(copy)
             for name in names:
                 folder = os.path.join(copy, "checkpoints", name)
-                os.remove(os.path.join(folder, "state.pkl"))
+                os.remove(os.path.join(folder, "state.json"))
             refused = server.run(copy, config)
             assert refused["exit"] == 2
             lines = [line for line in own_lines(refused["log"]) if not line.startswith("note:")]
             assert len(lines) == 1 and lines[0].startswith(
-                "error: %s: no intact checkpoint (%s: state.pkl is missing"
+                "error: %s: no intact checkpoint (%s: state.json is missing"
                 % (os.path.join(copy, "checkpoints"), names[-1])), lines
             assert complete(copy) == names  # nothing renamed, nothing deleted
 

@@ -1,8 +1,10 @@
 """Checkpoints that are complete or absent, and that verify themselves.
 
 A checkpoint is a folder `ckpt-<N>` under the run's `checkpoints/` holding the TF variables
-(`tf.train.Saver`: `model.index`, `model.data-*`), `state.pkl` (the Python state: phase, epoch,
-counters, numpy RandomState states) and the marker `COMPLETE`, a JSON object recording the size
+(`tf.train.Saver`: `model.index`, `model.data-*`), `state.json` and `state.npz` (the Python
+state: phase, epoch, counters, numpy RandomState states; `statefile`, readable by numpy 1.x and
+2.x alike, so a run moves between the TF 1.15 and TF 2.x stacks; checkpoints of earlier versions
+hold `state.pkl` instead, still read) and the marker `COMPLETE`, a JSON object recording the size
 and SHA-256 of every other file of the folder:
 
     {"format": 1, "files": {"model.index": {"size": 1234, "sha256": "..."}, ...}}
@@ -25,8 +27,11 @@ import os
 import pickle
 import shutil
 import sys
+import zipfile
 
-from irecgan import faults
+import numpy as np
+
+from irecgan import faults, statefile
 from irecgan.errors import UserError
 from irecgan.tfcompat import tf
 
@@ -34,7 +39,8 @@ MARKER = "COMPLETE"
 PREFIX = "ckpt-"
 PARTIAL = ".partial"
 DAMAGED = ".damaged"
-STATE = "state.pkl"
+STATE_JSON, STATE_ARRAYS = "state.json", "state.npz"
+LEGACY_STATE = "state.pkl"  # before statefile: a pickle, numpy-version bound
 FORMAT = 1
 
 
@@ -116,6 +122,26 @@ def verify(folder):
     return None
 
 
+def read_state(folder):
+    """The Python state of checkpoint folder `folder`: `state.json` + `state.npz`, or the
+    `state.pkl` of an earlier version. A pickle written under numpy 2 cannot be unpickled by
+    numpy 1.x: that is a `UserError` saying so (the checkpoint is not damaged)."""
+    json_path = os.path.join(folder, STATE_JSON)
+    if not os.path.exists(json_path) and os.path.exists(os.path.join(folder, LEGACY_STATE)):
+        with io.open(os.path.join(folder, LEGACY_STATE), "rb") as handle:
+            try:
+                return pickle.load(handle)
+            except ImportError as err:
+                raise UserError(
+                    "%s: this checkpoint's %s was written by an earlier irecgan under another "
+                    "numpy (%s; this is numpy %s); resume it on the stack that wrote it (its "
+                    "next checkpoint is then readable everywhere)" % (
+                        folder, LEGACY_STATE, _one_line(err), np.__version__))
+    with io.open(json_path, "rb") as text, \
+            io.open(os.path.join(folder, STATE_ARRAYS), "rb") as arrays:
+        return statefile.loads(text.read(), arrays.read())
+
+
 def _one_line(err):
     text = " ".join(str(err).split())
     return text[:200] + ("..." if len(text) > 200 else "")
@@ -183,7 +209,7 @@ class Checkpointer(object):
         return done[-1] if done else None
 
     def save(self, session, state):
-        """Write a new checkpoint; returns its number. `state` is any picklable dict."""
+        """Write a new checkpoint; returns its number. `state`: a dict that `statefile` stores."""
         if self.read_only:
             raise RuntimeError("%s: this Checkpointer is read-only" % self.directory)
         self._clean_incomplete()
@@ -191,11 +217,13 @@ class Checkpointer(object):
         number = 0 if latest is None else latest + 1
         path = self._path(number)
         partial = path + PARTIAL
+        text, arrays = statefile.dumps(state)  # a state it cannot store fails before any write
         os.makedirs(partial)
         self.saver.save(session, os.path.join(partial, "model"), write_meta_graph=False,
                         write_state=False)
         faults.point("checkpoint.variables")
-        _fsync_write(os.path.join(partial, STATE), pickle.dumps(state, protocol=2))
+        _fsync_write(os.path.join(partial, STATE_ARRAYS), arrays)
+        _fsync_write(os.path.join(partial, STATE_JSON), text)
         faults.point("checkpoint.marker")
         record = manifest(partial, sync=True)
         _fsync_write(os.path.join(partial, MARKER),
@@ -226,10 +254,9 @@ class Checkpointer(object):
             return None, problem
         try:
             self.saver.restore(session, os.path.join(path, "model"))
-            with io.open(os.path.join(path, STATE), "rb") as handle:
-                return pickle.load(handle), None
+            return read_state(path), None
         except (tf.errors.OpError, pickle.UnpicklingError, EOFError, IOError, OSError,
-                ValueError) as err:  # only unverified (legacy) checkpoints get here
+                ValueError, KeyError, zipfile.BadZipfile) as err:  # only unverified (legacy) checkpoints get here
             return None, "%s: %s" % (type(err).__name__, _one_line(err))
 
     def restore(self, session):

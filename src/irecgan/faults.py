@@ -9,8 +9,8 @@ process writes one line to stderr: `fault injection: kill at EVENT:N (in f < g <
 the innermost irecgan functions on the stack. Events:
 
   checkpoint.variables  a checkpoint's variables are written (in its temporary folder), its
-                        state.pkl not yet
-  checkpoint.marker     state.pkl written, the COMPLETE marker not yet
+                        state.npz and state.json not yet
+  checkpoint.marker     state.npz and state.json written, the COMPLETE marker not yet
   checkpoint.rename     the checkpoint is complete in its temporary folder, not yet renamed
   metrics.line          half of a metrics.jsonl record is written (with `kill` the rest never is)
   results               results.json is written to its temporary name, not yet renamed

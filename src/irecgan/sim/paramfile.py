@@ -1,8 +1,7 @@
 """Simulator parameter files: a deterministic `.npz` (a zip of `.npy` arrays) with a `kind` tag.
 
-`np.savez` stamps each member with the current time, so two saves of the same parameters differ
-byte for byte; `save_arrays` writes fixed timestamps and sorted member names instead, so the same
-seed gives the same file. The result is an ordinary `.npz`: `np.load(path)` reads it.
+`save_arrays` writes them with `npzio.npz_bytes` (fixed timestamps, sorted member names), so the
+same seed gives the same file. The result is an ordinary `.npz`: `np.load(path)` reads it.
 """
 import io
 import os
@@ -11,9 +10,9 @@ import zipfile
 import numpy as np
 
 from irecgan.errors import UserError
+from irecgan.npzio import npz_bytes
 
 KIND_KEY = "kind"
-_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def save_arrays(path, kind, arrays):
@@ -23,15 +22,8 @@ def save_arrays(path, kind, arrays):
     members = dict(arrays)
     members[KIND_KEY] = np.array(kind)
     try:
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name in sorted(members):
-                buf = io.BytesIO()
-                np.lib.format.write_array(buf, np.asarray(members[name]),
-                                          allow_pickle=False)
-                info = zipfile.ZipInfo(name + ".npy", date_time=_FIXED_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, buf.getvalue())
+        with open(path, "wb") as handle:
+            handle.write(npz_bytes(members))
     except (IOError, OSError) as err:
         raise UserError("cannot write parameter file %s: %s" % (path, _reason(err)))
 
