@@ -34,11 +34,74 @@ def run_script(args, folder, name, env=None):
     return text
 
 
+# The Docker image of each stack: the paper-era TF 1.15 one and the current TF 2.x one.
+DOCKERFILES = {"1": os.path.join(ROOT, "Dockerfile"),
+               "2": os.path.join(ROOT, "docker", "Dockerfile.tf2")}
+
+
+def image_command(dockerfile):
+    """The exec-form CMD of `dockerfile` as an argv list (its last CMD, as Docker takes)."""
+    import json
+    with open(dockerfile) as handle:
+        cmds = [line.strip()[len("CMD"):].strip() for line in handle
+                if line.strip().upper().startswith("CMD ")]
+    assert cmds, dockerfile + " has no CMD"
+    return json.loads(cmds[-1])
+
+
+def dockerignored(rel, patterns):
+    """Whether `rel` (a path relative to the build context, '/'-separated) is left out of the
+    context by .dockerignore `patterns`: Docker's matching, segment by segment ('*' never
+    crosses a '/', '**' matches any number of segments)."""
+    import fnmatch
+
+    def match(pattern, parts):
+        if not pattern:
+            return not parts
+        if pattern[0] == "**":
+            return any(match(pattern[1:], parts[i:]) for i in range(len(parts) + 1))
+        return bool(parts) and fnmatch.fnmatchcase(parts[0], pattern[0]) and \
+            match(pattern[1:], parts[1:])
+    parts = rel.strip("/").split("/")
+    return any(match(p.strip("/").split("/"), parts) for p in patterns)
+
+
+def copy_as_image(target):
+    """ROOT copied as the images' `COPY . .` copies it: without what .dockerignore names."""
+    import shutil
+    with open(os.path.join(ROOT, ".dockerignore")) as handle:
+        patterns = [line.strip() for line in handle
+                    if line.strip() and not line.startswith("#")]
+
+    def ignore(folder, names):
+        rel = os.path.relpath(folder, ROOT).replace(os.sep, "/")
+        rel = "" if rel == "." else rel + "/"
+        return [name for name in names if dockerignored(rel + name, patterns)]
+    shutil.copytree(ROOT, target, symlinks=True, ignore=ignore)
+    return target
+
+
 @pytest.fixture(scope="session")
 def sim_smoke_local(tmp_path_factory):
-    """One `SMOKE=1 run_sim.sh` (local launcher, defaults) for every test that needs its runs:
-    (runs, out, output) where the script made runs + "_smoke" and out + "_smoke"."""
+    """The image's default command (`SMOKE=1 ./run_sim.sh`, the CMD of this stack's Dockerfile)
+    replayed once for every test that needs its runs: in a copy of the checkout made as the image
+    copies it, with this interpreter as the image's `python3` (installed as the image installs:
+    for the TF 1.15 stack, scripts/venv_tf1.sh) and the copy's code (the image's `pip install
+    --no-deps -e .`). Returns (runs, out, output): the script made runs + "_smoke" and out +
+    "_smoke" (run_sim.sh's defaults, runs/sim and results/sim, in the copy)."""
+    import subprocess
+    from irecgan.tfcompat import TF_VERSION
     folder = tmp_path_factory.mktemp("sim_smoke")
-    runs, out = str(folder / "runs"), str(folder / "results")
-    text = run_script(["run_sim.sh", "--runs=" + runs, "--out=" + out], folder, "local")
-    return runs, out, text
+    image = copy_as_image(str(folder / "irecgan"))
+    argv = image_command(DOCKERFILES[TF_VERSION[0]])
+    env = dict((k, v) for k, v in os.environ.items() if k not in ("PY", "VIRTUAL_ENV"))
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = os.path.join(image, "src")
+    log = str(folder / "image_cmd.log")
+    with open(log, "w") as handle:
+        proc = subprocess.run(argv, cwd=image, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                              timeout=900)
+    with open(log) as handle:
+        text = handle.read()
+    assert proc.returncode == 0, text[-3000:]
+    return (os.path.join(image, "runs", "sim"), os.path.join(image, "results", "sim"), text)

@@ -106,3 +106,54 @@ def test_core_requirements_are_in_both_images():
     for flavour in ("tf1", "tf2"):
         pins = requirement_pins(os.path.join(ROOT, "requirements", flavour + ".txt"))
         assert all(name in pins for name in names), (flavour, names, sorted(pins))
+
+
+def test_tf1_venv_script_replays_the_images_install_steps():
+    # scripts/venv_tf1.sh (CI's TF 1.15 stack) installs what the Dockerfile installs, the same
+    # way: requirements/tf1.txt (with the CPU build of the same TensorFlow), then the checkout
+    # with --no-deps -e; every version it may pick is pinned by the stack's constraints
+    runs = [args for word, args in instructions(DOCKERFILES["tf1"]) if word == "RUN"]
+    assert any("-r requirements/tf1.txt" in args for args in runs)
+    assert any("--no-deps -e ." in args for args in runs)
+    with open(os.path.join(ROOT, "scripts", "venv_tf1.sh")) as handle:
+        script = handle.read()
+    assert "sed 's/^tensorflow-gpu==/tensorflow==/' requirements/tf1.txt" in script
+    assert re.search(r'pip" install -q --no-deps -e \.$', script, re.M)
+    assert "constraints=requirements/constraints-tf1-py36.txt" in script
+    image = requirement_pins(os.path.join(ROOT, "requirements", "tf1.txt"))
+    constraints = requirement_pins(os.path.join(ROOT, "requirements",
+                                                "constraints-tf1-py36.txt"))
+    assert image.pop("tensorflow-gpu") == "tensorflow-gpu==1.15.5"
+    assert constraints["tensorflow"] == "tensorflow==1.15.5"
+    for name, pin in image.items():
+        assert constraints[name] == pin, name
+    for name, pin in constraints.items():
+        assert re.match(r"^[A-Za-z0-9_.\-]+==[^\s;]+$", pin), pin
+
+
+def test_image_default_command_replayed_makes_the_table(sim_smoke_local):
+    # conftest.sim_smoke_local ran this stack's image CMD in a copy of the checkout made as the
+    # image's COPY makes it (.dockerignore applied)
+    import csv
+    runs, out, text = sim_smoke_local
+    image = os.path.dirname(os.path.dirname(runs))
+    assert os.path.exists(os.path.join(image, "run_sim.sh"))
+    for left_out in (".git", ".venv", ".venv-tf1"):
+        assert not os.path.exists(os.path.join(image, left_out)), left_out
+    assert "table in results/sim_smoke/table.md" in text  # run_sim.sh's default, in the copy
+    with open(os.path.join(out + "_smoke", "table.csv")) as handle:
+        rows = list(csv.DictReader(handle))
+    for dataset in ("mdp_random", "mdp_max", "mdp_sharp", "neural"):
+        for method in ("lstm", "pg", "irecgan_nod", "irecgan"):
+            row = [r for r in rows if (r["dataset"], r["method"]) == (dataset, method)]
+            assert len(row) == 1 and row[0]["n_seeds"] == "2", (dataset, method)
+
+
+def test_dockerignore_patterns_as_the_replay_reads_them():
+    from conftest import dockerignored
+    patterns = [".git", ".venv", "runs", "results/*_smoke", "**/__pycache__", "*.egg-info"]
+    assert dockerignored(".git", patterns) and dockerignored("runs", patterns)
+    assert dockerignored("results/sim_smoke", patterns)
+    assert dockerignored("src/irecgan/__pycache__", patterns)
+    assert not dockerignored("results/sim", patterns) and not dockerignored("src", patterns)
+    assert not dockerignored("src/irecgan.egg-info", patterns)  # root-level glob only

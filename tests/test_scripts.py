@@ -11,11 +11,12 @@ from irecgan.sim.recsim_env import available
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_script(args, tmp_path, name):
-    env = dict(os.environ, SMOKE="1", PY=sys.executable, PYTHONPATH=os.path.join(ROOT, "src"))
+def run_script(args, tmp_path, name, cwd=ROOT):
+    """`bash CWD/args[0] args[1:]` with SMOKE=1 in `cwd` (default: this checkout)."""
+    env = dict(os.environ, SMOKE="1", PY=sys.executable, PYTHONPATH=os.path.join(cwd, "src"))
     log = tmp_path / (name + ".log")
     with open(str(log), "w") as handle:
-        proc = subprocess.run(["bash", os.path.join(ROOT, args[0])] + args[1:], cwd=ROOT,
+        proc = subprocess.run(["bash", os.path.join(cwd, args[0])] + args[1:], cwd=cwd,
                               env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=900)
     text = log.read_text()
     assert proc.returncode == 0, text[-3000:]
@@ -23,8 +24,11 @@ def run_script(args, tmp_path, name):
 
 
 def test_run_sim_smoke_then_rerun_does_only_what_is_missing(sim_smoke_local, tmp_path):
-    runs, out, text = sim_smoke_local  # SMOKE=1 run_sim.sh --runs=RUNS --out=OUT (conftest.py)
-    args = ["run_sim.sh", "--runs=" + runs, "--out=" + out]
+    # the image's SMOKE=1 ./run_sim.sh, run in a copy of the checkout (conftest.py); run again
+    # there the same way (its logs record the relative paths they were made with)
+    runs, out, text = sim_smoke_local
+    image = os.path.dirname(os.path.dirname(runs))
+    args = ["run_sim.sh"]
     recsim, why = available()  # the recsim log only where the optional extra is installed
     datasets = ["mdp_random", "mdp_max", "mdp_sharp", "neural"] + (["recsim"] if recsim else [])
     assert "%d runs to do" % (8 * len(datasets)) in text  # logs x 4 methods x 2 seeds
@@ -75,9 +79,10 @@ def test_run_sim_smoke_then_rerun_does_only_what_is_missing(sim_smoke_local, tmp
     os.remove(os.path.join(busy, "results.json"))
     busy_metrics = os.path.getmtime(os.path.join(busy, "metrics.jsonl"))
     with RunLock(busy):
-        text = run_script(args, tmp_path, "second")
+        text = run_script(args, tmp_path, "second", cwd=image)
     assert "2 runs to do" in text
-    assert "skip %s: in use by process %d" % (busy, os.getpid()) in text.splitlines()
+    assert "skip %s: in use by process %d" % (os.path.relpath(busy, image), os.getpid()) \
+        in text.splitlines()
     assert not os.path.exists(os.path.join(busy, "results.json"))
     assert os.path.getmtime(os.path.join(busy, "metrics.jsonl")) == busy_metrics
     assert os.path.exists(os.path.join(redo, "results.json"))
