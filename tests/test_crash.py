@@ -33,15 +33,12 @@ import pytest
 
 from irecgan import experiment
 from irecgan.checkpoint import verify
-from tiny_logs import write_mdp_log
+from tiny_logs import TINY_IRECGAN, write_mdp_log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLAN_SEED = 16
 
-# 2 + 2 pretraining epochs, D pretraining, 2 adversarial epochs of (g, d, eval): 11 checkpoints
-TINY = dict(embed_dim=4, hidden=8, layers=1, batch_size=16, agent_epochs=2, user_epochs=2,
-            adv_epochs=2, g_steps=1, d_steps=1, d_epochs=2, gen_sessions=8, offline_ratio=2,
-            n_rollouts=2, online_sessions=20, threads=1, n_items=50, seed=3, method="irecgan")
+TINY = TINY_IRECGAN  # 11 checkpoints (tests/tiny_logs.py)
 
 # TensorFlow's C++ start-up lines (not ours); see tests/test_runner.py
 TF_NATIVE_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|"

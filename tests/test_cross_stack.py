@@ -17,18 +17,14 @@ equal to both single-stack runs after rounding to 6 significant digits.
 """
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
 from irecgan.tfcompat import TF_VERSION
-from tiny_logs import write_mdp_log
+from tiny_logs import train_tiny, write_mdp_log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = dict(method="irecgan", embed_dim=4, hidden=8, layers=1, batch_size=16, agent_epochs=2,
-            user_epochs=2, adv_epochs=2, g_steps=1, d_steps=1, d_epochs=2, gen_sessions=8,
-            offline_ratio=2, n_rollouts=2, online_sessions=20, threads=1, n_items=50, seed=3)
 KILL = "checkpoint.variables:3"  # two complete checkpoints (agent epochs 1 and 2) before it
 
 
@@ -41,16 +37,8 @@ def tf2_python():
 
 
 def train(python, run_dir, log, params, fault=None):
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-    env.pop("IRECGAN_FAULT_AT", None)
-    if fault:
-        env["IRECGAN_FAULT_AT"] = fault
-    args = ["--%s=%s" % item for item in sorted(TINY.items())]
-    proc = subprocess.run([python, "-m", "irecgan.cli.train", "--data=" + log,
-                           "--env_params=" + params, "--run_dir=" + run_dir, "--noprogress"]
-                          + args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=600)
-    return proc.returncode, proc.stderr.decode("utf-8", "replace")
+    return train_tiny(python, run_dir, log, params,
+                      env={"IRECGAN_FAULT_AT": fault} if fault else None)
 
 
 def records(run_dir):

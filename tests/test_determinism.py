@@ -1,0 +1,75 @@
+"""Same seed, same bytes (issue 25): a tiny irecgan run (every phase, sampled sessions, rollouts,
+D) writes the same metrics.jsonl and results.json alone, beside CPU-burning processes with a
+second run in parallel, and under an environment that makes TensorFlow 2.x's oneDNN pick other
+kernels, as another CPU would (tfcompat pins those choices; before, the last run wrote other
+bytes: measured on an AVX-512 machine with ONEDNN_MAX_CPU_ISA=SSE41 or AVX2)."""
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from tiny_logs import train_tiny, write_mdp_log
+
+BURN = "import time\nend = time.time() + 300\nwhile time.time() < end:\n    pass\n"
+OTHER_CPU = {"ONEDNN_MAX_CPU_ISA": "SSE41", "TF_ENABLE_ONEDNN_OPTS": "1"}
+
+
+def outputs(run_dir):
+    out = {}
+    for name in ("metrics.jsonl", "results.json"):
+        with open(os.path.join(str(run_dir), name), "rb") as handle:
+            out[name] = handle.read()
+    return out
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory):
+    return write_mdp_log(tmp_path_factory.mktemp("determinism"))
+
+
+@pytest.fixture(scope="module")
+def alone(log, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("alone") / "run"
+    rc, err = train_tiny(sys.executable, run_dir, *log)
+    assert rc == 0, err[-3000:]
+    return outputs(run_dir)
+
+
+def test_same_bytes_beside_cpu_burners_and_a_parallel_run(log, alone, tmp_path):
+    burners = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(2)]
+    try:
+        results = {}
+
+        def one(name):
+            results[name] = train_tiny(sys.executable, tmp_path / name, *log)
+        threads = [threading.Thread(target=one, args=(name,)) for name in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    for name in ("a", "b"):
+        rc, err = results[name]
+        assert rc == 0, err[-3000:]
+        assert outputs(tmp_path / name) == alone, name
+
+
+def test_same_bytes_when_the_environment_asks_oneDNN_for_other_kernels(log, alone, tmp_path):
+    rc, err = train_tiny(sys.executable, tmp_path / "run", *log, env=OTHER_CPU)
+    assert rc == 0, err[-3000:]
+    assert outputs(tmp_path / "run") == alone
+
+
+def test_tfcompat_pins_the_cpu_kernel_choices_before_tensorflow_starts():
+    code = ("import os\nos.environ.update(%r)\nimport irecgan.tfcompat as c\n"
+            "print(sorted((k, os.environ[k]) for k in c.REPRODUCIBLE_CPU_ENV))" % OTHER_CPU)
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "src"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=300).stdout.decode()
+    assert out.strip() == str([("ONEDNN_MAX_CPU_ISA", "AVX2"), ("TF_ENABLE_ONEDNN_OPTS", "0")])
