@@ -66,7 +66,9 @@ def test_same_bytes_when_the_environment_asks_oneDNN_for_other_kernels(log, alon
 
 
 def test_tfcompat_pins_the_cpu_kernel_choices_before_tensorflow_starts():
-    code = ("import os\nos.environ.update(%r)\nimport irecgan.tfcompat as c\n"
+    # the package sets them on import, before any module of it can import TensorFlow
+    code = ("import os\nos.environ.update(%r)\nimport irecgan.sim.recsim_env\n"
+            "import irecgan.tfcompat as c\n"
             "print(sorted((k, os.environ[k]) for k in c.REPRODUCIBLE_CPU_ENV))" % OTHER_CPU)
     env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))), "src"))

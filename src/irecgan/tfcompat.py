@@ -16,17 +16,7 @@ import weakref
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep C++ info/warning lines off the console
 
-# Same seed, same numbers on any x86 CPU (issue 25). TensorFlow 2.x's CPU kernels go through
-# oneDNN, which picks its code by the CPU: its graph rewrites are on by default only on CPUs with
-# AVX512_VNNI / AVX512_BF16 / AMX, and its sgemm (under MatMul, on or off) is JIT-compiled for the
-# widest instruction set the CPU has. Each choice rounds differently: measured on one AMD EPYC
-# (AVX-512), a tiny irecgan run wrote other metrics.jsonl bytes with ONEDNN_MAX_CPU_ISA=AVX2 or
-# SSE41 than with the CPU's own, and irecgan's sampled sessions grow such differences into other
-# online rewards. So both are fixed here, before TensorFlow is imported, whatever the environment
-# says: the rewrites off (TF 1.15's kernels), oneDNN's code capped at AVX2 (what every x86
-# server of the last decade has). TF 1.15's pip build does not read either.
-REPRODUCIBLE_CPU_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2"}
-os.environ.update(REPRODUCIBLE_CPU_ENV)
+from irecgan import REPRODUCIBLE_CPU_ENV  # noqa: E402,F401 (set by the package, see there)
 
 import tensorflow.compat.v1 as tf  # noqa: E402
 
