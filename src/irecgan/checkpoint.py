@@ -256,7 +256,8 @@ class Checkpointer(object):
             self.saver.restore(session, os.path.join(path, "model"))
             return read_state(path), None
         except (tf.errors.OpError, pickle.UnpicklingError, EOFError, IOError, OSError,
-                ValueError, KeyError, zipfile.BadZipfile) as err:  # only unverified (legacy) checkpoints get here
+                ValueError, KeyError, zipfile.BadZipfile) as err:
+            # only unverified (legacy) checkpoints get here
             return None, "%s: %s" % (type(err).__name__, _one_line(err))
 
     def restore(self, session):
