@@ -309,3 +309,59 @@ def test_a_second_damage_of_the_same_number_gets_its_own_name(tmp_path, tiny):
         ckpt.save(tiny.session, {"n": 2})
     assert folders(directory) == ["ckpt-0", "ckpt-1", "ckpt-1.damaged", "ckpt-1.damaged-2"]
     assert lines[-1].endswith("kept as ckpt-1.damaged-2; using ckpt-0 instead")
+
+
+# ------------------------------------------------------------------------------------------------
+# restore(accept=...): the caller passes over intact checkpoints by their state
+
+def test_accept_passes_over_newer_checkpoints_which_are_set_aside_in_one_line(tmp_path, tiny):
+    ckpt, directory, lines = saved(tmp_path, tiny, [1, 2, 3])
+    asked = []
+
+    def accept(state):
+        asked.append(state["n"])
+        return None if state["n"] <= 1 else "n is %d" % state["n"]
+
+    tiny.set(9.0)
+    assert ckpt.restore(tiny.session, accept=accept) == {"n": 1} and tiny.get() == 1.0
+    assert asked == [3, 2, 1]
+    assert lines == ["checkpoints ckpt-2, ckpt-1 are not used (n is 3; n is 2); kept as "
+                     "ckpt-2.unused, ckpt-1.unused; using ckpt-0 instead"]
+    assert folders(directory) == ["ckpt-0", "ckpt-1.unused", "ckpt-2.unused"]
+    tiny.set(4.0)
+    assert ckpt.save(tiny.session, {"n": 4}) == 1  # the free number; .unused is never touched
+    assert folders(directory) == ["ckpt-0", "ckpt-1", "ckpt-1.unused", "ckpt-2.unused"]
+
+
+def test_accept_with_a_damaged_newest_one(tmp_path, tiny):
+    ckpt, directory, lines = saved(tmp_path, tiny, [1, 2, 3])
+    cut(os.path.join(directory, "ckpt-2", "state.json"))
+    state = ckpt.restore(tiny.session, accept=lambda s: None if s["n"] == 1 else "no")
+    assert state == {"n": 1} and tiny.get() == 1.0
+    assert len(lines) == 2 and lines[0].startswith("checkpoint ckpt-2 is damaged (")
+    assert lines[1] == "checkpoint ckpt-1 is not used (no); kept as ckpt-1.unused; using " \
+                       "ckpt-0 instead"
+    assert folders(directory) == ["ckpt-0", "ckpt-1.unused", "ckpt-2.damaged"]
+
+
+def test_none_accepted_raises_not_accepted_and_moves_nothing(tmp_path, tiny):
+    ckpt, directory, lines = saved(tmp_path, tiny, [1, 2])
+    tiny.set(9.0)
+    with pytest.raises(checkpoint.NotAccepted) as err:
+        ckpt.restore(tiny.session, accept=lambda state: "n is %d" % state["n"])
+    assert isinstance(err.value, UserError) and "\n" not in str(err.value)
+    assert [(n, state) for n, state, _ in err.value.passed_over] == [(1, {"n": 2}), (0, {"n": 1})]
+    assert str(err.value) == "%s: no checkpoint can be used (ckpt-1: n is 2; ckpt-0: n is 1)" \
+        % directory
+    assert folders(directory) == ["ckpt-0", "ckpt-1"] and lines == []
+    assert tiny.get() == 9.0  # no variables were loaded
+
+
+def test_read_only_accept_leaves_the_passed_over_in_place(tmp_path, tiny):
+    _, directory, _ = saved(tmp_path, tiny, [1, 2])
+    lines = []
+    reader = Checkpointer(directory, tiny.saver, read_only=True, log=lines.append)
+    assert reader.restore(tiny.session, accept=lambda s: None if s["n"] == 1 else "no") == \
+        {"n": 1}
+    assert lines == ["checkpoint ckpt-1 is not used (no); left in place; using ckpt-0 instead"]
+    assert folders(directory) == ["ckpt-0", "ckpt-1"]

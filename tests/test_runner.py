@@ -265,28 +265,105 @@ def test_fresh_start_cuts_metrics_of_a_run_that_never_checkpointed(tmp_path):
     assert read_bytes(tmp_path / METRICS) == b""
 
 
-@pytest.mark.parametrize("damage", ["cut", "garbled"])
-def test_metrics_missing_records_of_the_checkpoint_are_refused(tmp_path, damage):
+@pytest.mark.parametrize("damage", ["cut", "garbled", "missing"])
+def test_metrics_missing_records_of_every_checkpoint_are_refused(tmp_path, damage):
     runner = open_runner(tmp_path)
     runner.log_metrics({"phase": "agent", "epoch": 1, "train_loss": 2.0})
     runner.log_metrics({"phase": "agent", "epoch": 2, "train_loss": 1.0})
     runner.save("agent epoch 2")
     runner.close()
-    lines = read_lines(str(tmp_path / METRICS))
-    with open(str(tmp_path / METRICS), "w") as handle:
-        handle.write(lines[0] + ("" if damage == "cut" else "{garbled\n"))
+    path = str(tmp_path / METRICS)
+    lines = read_lines(path)
+    if damage == "missing":
+        os.remove(path)
+    else:
+        with open(path, "w") as handle:
+            handle.write(lines[0] + ("" if damage == "cut" else "{garbled\n"))
     with pytest.raises(UserError) as err:
         open_runner(tmp_path)
     message = str(err.value)
-    assert "\n" not in message and message.endswith("cannot resume exactly")
+    assert "\n" not in message
+    oldest = "the oldest, ckpt-0 (agent epoch 2) has seen 2); cannot resume exactly: "
     if damage == "cut":
-        assert "holds 1 record, but checkpoint (agent epoch 2) has seen 2" in message
+        assert message == "%s holds 1 record, but every checkpoint has seen more (%sput the " \
+                          "lost records back, or start over with a new --run_dir" % (path, oldest)
+    elif damage == "garbled":
+        assert message == "%s:2: invalid JSON; the 1 record before it are fewer than every " \
+                          "checkpoint has seen (%srepair the line, or start over with a new " \
+                          "--run_dir" % (path, oldest)
     else:
-        assert message.startswith("%s:2: invalid JSON" % (tmp_path / METRICS))
-    assert read_lines(str(tmp_path / METRICS))[0] == lines[0]  # left as it was
-    with open(str(tmp_path / METRICS), "w") as handle:
+        assert message == "%s is missing, but every checkpoint has seen records (%sput the " \
+                          "file back, or start over with a new --run_dir" % (path, oldest)
+    if damage != "missing":
+        assert read_lines(path)[0] == lines[0]  # left as it was
+    assert os.listdir(str(tmp_path / "checkpoints")) == ["ckpt-0"]  # nothing set aside
+    with open(path, "w") as handle:
         handle.writelines(lines)
     open_runner(tmp_path).close()  # the refusal released the lock
+
+
+@pytest.mark.parametrize("damage", ["lost", "garbled", "lost and cut"])
+def test_lost_last_record_resumes_from_the_checkpoint_that_agrees(tmp_path, batches, damage):
+    """metrics.jsonl lost its last complete record (or it is garbled): the newest checkpoint has
+    seen more than the file holds, the previous one agrees with it and is used."""
+    runner = open_runner(tmp_path)
+    train_step(runner, batches[0])
+    runner.log_metrics({"phase": "agent", "epoch": 1, "train_loss": 2.0})
+    runner.save("agent epoch 1")
+    want = predictions(runner, batches[3])
+    kept = read_bytes(tmp_path / METRICS)
+    train_step(runner, batches[1])
+    runner.log_metrics({"phase": "agent", "epoch": 2, "train_loss": 1.0})
+    runner.save("agent epoch 2")
+    runner.close()
+    path = str(tmp_path / METRICS)
+    with open(path, "wb") as handle:
+        handle.write(kept + {"lost": b"", "garbled": b"{garbled\n",
+                             "lost and cut": b'{"epoch": 3, "pha'}[damage])
+    messages = []
+    runner = open_runner(tmp_path, log=messages.append)
+    try:
+        assert runner.resumed and runner.state["where"] == "agent epoch 1"
+        assert runner.state["n_metrics"] == 1
+        assert messages[0] == "checkpoint ckpt-1 is not used (agent epoch 2: has seen 2 " \
+                              "records, %s holds 1); kept as ckpt-1.unused; using ckpt-0 " \
+                              "instead" % path
+        assert messages[-1].startswith("resuming ") and len(messages) == (
+            2 if damage == "lost" else 3)  # a cut or garbled rest is dropped, in its own line
+        assert read_bytes(tmp_path / METRICS) == kept
+        for got, expected in zip(predictions(runner, batches[3]), want):
+            np.testing.assert_array_equal(got, expected)  # ckpt-0's variables
+        assert sorted(os.listdir(str(tmp_path / "checkpoints"))) == ["ckpt-0", "ckpt-1.unused"]
+        runner.log_metrics({"phase": "agent", "epoch": 2, "train_loss": 0.5})
+        runner.save("agent epoch 2")  # takes the free number
+        assert sorted(os.listdir(str(tmp_path / "checkpoints"))) == \
+            ["ckpt-0", "ckpt-1", "ckpt-1.unused"]
+    finally:
+        runner.close()
+
+
+def test_records_lost_past_several_checkpoints_set_them_aside_in_one_line(tmp_path):
+    runner = open_runner(tmp_path, keep_checkpoints=3)
+    for epoch in (1, 2, 3):
+        runner.log_metrics({"phase": "agent", "epoch": epoch, "train_loss": 1.0 / epoch})
+        runner.save("agent epoch %d" % epoch)
+    runner.close()
+    path = str(tmp_path / METRICS)
+    lines = read_lines(path)
+    with open(path, "w") as handle:
+        handle.write(lines[0])
+    messages = []
+    runner = open_runner(tmp_path, keep_checkpoints=3, log=messages.append)
+    try:
+        assert runner.state["where"] == "agent epoch 1"
+    finally:
+        runner.close()
+    assert messages[0] == (
+        "checkpoints ckpt-2, ckpt-1 are not used (agent epoch 3: has seen 3 records, %s holds "
+        "1; agent epoch 2: has seen 2 records, %s holds 1); kept as ckpt-2.unused, "
+        "ckpt-1.unused; using ckpt-0 instead" % (path, path))
+    assert sorted(os.listdir(str(tmp_path / "checkpoints"))) == \
+        ["ckpt-0", "ckpt-1.unused", "ckpt-2.unused"]
 
 
 def test_second_runner_on_a_directory_is_refused_and_the_first_is_unharmed(tmp_path, batches):
@@ -631,3 +708,30 @@ def test_cli_cut_metrics_line_second_launch_and_damaged_checkpoint(tmp_path, log
     assert os.path.isdir(str(run_dir / "checkpoints" / (newest + ".damaged")))
     for name in (METRICS, RESULTS):
         assert read_bytes(run_dir / name) == read_bytes(reference / name), name
+
+
+def test_cli_finished_run_that_lost_its_last_record_resumes_from_the_previous_checkpoint(
+        tmp_path, log_path):
+    """Issue 25: metrics.jsonl of a finished run loses its last record; the run resumes from the
+    checkpoint before (the newest one is set aside, in one line) and ends byte-identical."""
+    run_dir = tmp_path / "pg"
+    args = train_args(log_path, run_dir, "pg", "--agent_epochs=3")
+    rc, _, stderr = cli("train", *args)
+    assert rc == 0, stderr
+    uninterrupted = dict((name, read_bytes(run_dir / name)) for name in (METRICS, RESULTS))
+    lines = read_lines(str(run_dir / METRICS))
+    assert len(lines) == 3
+    with io.open(str(run_dir / METRICS), "w", encoding="utf-8") as handle:
+        handle.writelines(lines[:-1])
+    rc, _, stderr = cli("train", *args)
+    assert rc == 0 and "Traceback" not in stderr, stderr
+    own = own_lines(stderr)
+    assert own[0] == ("checkpoint ckpt-2 is not used (agent epoch 3: has seen 3 records, %s "
+                      "holds 2); kept as ckpt-2.unused; using ckpt-1 instead"
+                      % (run_dir / METRICS))
+    assert own[1] == "resuming %s from checkpoint (agent epoch 2)" % run_dir
+    assert epoch_lines(own) == ["agent epoch 3/3"]
+    for name in (METRICS, RESULTS):
+        assert read_bytes(run_dir / name) == uninterrupted[name], name
+    assert sorted(os.listdir(str(run_dir / "checkpoints"))) == \
+        ["ckpt-1", "ckpt-2", "ckpt-2.unused"]

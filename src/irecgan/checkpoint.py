@@ -19,6 +19,16 @@ file missing, cut or changed after it was written) is reported in one line each 
 checkpoints exist but none is intact, the restore is a `UserError`. Folders written before
 markers held checksums (a marker `ok`) restore unverified; folders without any marker (a crash
 mid-save before the temporary folder existed) are deleted, with a line saying so.
+
+`restore(session, accept=...)` lets the caller pass over intact checkpoints by their state (the
+runner: those that have seen more metrics records than metrics.jsonl still holds). The newest
+accepted one is restored; the newer ones passed over are set aside as `ckpt-<N>.unused` (never
+deleted), in one line; when intact checkpoints exist but none is accepted, nothing is moved and
+the restore raises `NotAccepted`, which lists them with their states for the caller to explain.
+
+A full disk while saving (`errors.writing`) deletes the `.partial` folder at once, so that it
+does not hold on to the space, and raises `DiskFullError` naming the file; the previous
+checkpoints stay as they were (older ones are only deleted once a newer one is complete).
 """
 import hashlib
 import io
@@ -32,23 +42,25 @@ import zipfile
 import numpy as np
 
 from irecgan import faults, statefile
-from irecgan.errors import UserError
+from irecgan.errors import UserError, writing
 from irecgan.tfcompat import tf
 
 MARKER = "COMPLETE"
 PREFIX = "ckpt-"
 PARTIAL = ".partial"
 DAMAGED = ".damaged"
+UNUSED = ".unused"
 STATE_JSON, STATE_ARRAYS = "state.json", "state.npz"
 LEGACY_STATE = "state.pkl"  # before statefile: a pickle, numpy-version bound
 FORMAT = 1
 
 
 def _fsync_write(path, data):
-    with io.open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    with writing(path):
+        with io.open(path, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def _fsync_dir(path):
@@ -142,6 +154,17 @@ def read_state(folder):
         return statefile.loads(text.read(), arrays.read())
 
 
+class NotAccepted(UserError):
+    """Intact checkpoints exist, but `restore`'s `accept` passed over every one. `passed_over`:
+    [(number, state, reason)], newest first; nothing was moved."""
+
+    def __init__(self, directory, passed_over):
+        self.directory = directory
+        self.passed_over = passed_over
+        super(NotAccepted, self).__init__("%s: no checkpoint can be used (%s)" % (
+            directory, "; ".join("%s%d: %s" % (PREFIX, n, why) for n, _, why in passed_over)))
+
+
 def _one_line(err):
     text = " ".join(str(err).split())
     return text[:200] + ("..." if len(text) > 200 else "")
@@ -218,27 +241,31 @@ class Checkpointer(object):
         path = self._path(number)
         partial = path + PARTIAL
         text, arrays = statefile.dumps(state)  # a state it cannot store fails before any write
-        os.makedirs(partial)
-        self.saver.save(session, os.path.join(partial, "model"), write_meta_graph=False,
-                        write_state=False)
-        faults.point("checkpoint.variables")
-        _fsync_write(os.path.join(partial, STATE_ARRAYS), arrays)
-        _fsync_write(os.path.join(partial, STATE_JSON), text)
-        faults.point("checkpoint.marker")
-        record = manifest(partial, sync=True)
-        _fsync_write(os.path.join(partial, MARKER),
-                     (json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
-        _fsync_dir(partial)
-        faults.point("checkpoint.rename")
-        os.rename(partial, path)
+        faults.point("checkpoint.start")
+        # a full disk: the partial folder goes at once (it would hold the space), older
+        # checkpoints stay (rotation below runs only after the new one is complete)
+        with writing(partial, cleanup=lambda: shutil.rmtree(partial, ignore_errors=True)):
+            os.makedirs(partial)
+            self.saver.save(session, os.path.join(partial, "model"), write_meta_graph=False,
+                            write_state=False)
+            faults.point("checkpoint.variables")
+            _fsync_write(os.path.join(partial, STATE_ARRAYS), arrays)
+            _fsync_write(os.path.join(partial, STATE_JSON), text)
+            faults.point("checkpoint.marker")
+            record = manifest(partial, sync=True)
+            _fsync_write(os.path.join(partial, MARKER),
+                         (json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
+            _fsync_dir(partial)
+            faults.point("checkpoint.rename")
+            os.rename(partial, path)
         _fsync_dir(self.directory)
         for old in self._numbers()[:-self.keep]:
             shutil.rmtree(self._path(old), ignore_errors=True)
         return number
 
-    def _set_aside(self, number):
-        """Rename a damaged ckpt-N to ckpt-N.damaged (.damaged-2, ... if taken); returns it."""
-        base = self._path(number) + DAMAGED
+    def _set_aside(self, number, suffix=DAMAGED):
+        """Rename ckpt-N to ckpt-N<suffix> (-2, -3, ... appended if taken); returns the new path."""
+        base = self._path(number) + suffix
         target, k = base, 1
         while os.path.exists(target):
             k += 1
@@ -246,39 +273,68 @@ class Checkpointer(object):
         os.rename(self._path(number), target)
         return target
 
-    def _load(self, session, number):
-        """Restore checkpoint `number`; returns (state, None) or (None, problem)."""
+    def _load(self, session, number, accept=None):
+        """Restore checkpoint `number`; returns (state, None, None), (None, problem, None) for a
+        damaged one, or (state, None, reason) when `accept(state)` passes it over (its variables
+        are then not loaded)."""
         path = self._path(number)
         problem = verify(path)
         if problem is not None:
-            return None, problem
+            return None, problem, None
         try:
+            state = read_state(path)
+            reason = accept(state) if accept is not None else None
+            if reason is not None:
+                return state, None, reason
             self.saver.restore(session, os.path.join(path, "model"))
-            return read_state(path), None
+            return state, None, None
         except (tf.errors.OpError, pickle.UnpicklingError, EOFError, IOError, OSError,
                 ValueError, KeyError, zipfile.BadZipfile) as err:
             # only unverified (legacy) checkpoints get here
-            return None, "%s: %s" % (type(err).__name__, _one_line(err))
+            return None, "%s: %s" % (type(err).__name__, _one_line(err)), None
 
-    def restore(self, session):
+    def restore(self, session, accept=None):
         """Restore the newest intact checkpoint into `session`; returns its state, or None when
         there is no checkpoint. Damaged ones are reported, set aside (not by a read-only
-        Checkpointer) and skipped; none intact: `UserError`."""
+        Checkpointer) and skipped; none intact: `UserError`.
+
+        `accept(state)`, when given, is asked about each intact checkpoint, newest first: None
+        to restore it, or a reason (one line) to pass it over. The newer ones passed over are
+        set aside as ckpt-N.unused and reported in one line; when every intact checkpoint is
+        passed over, nothing is moved and `NotAccepted` is raised."""
         if not self.read_only:
             self._clean_incomplete()
-        damaged = []
+        damaged, passed_over = [], []
         for number in reversed(self._numbers()):
-            state, problem = self._load(session, number)
-            if problem is None:
-                for bad, why in damaged:
-                    where = "left in place" if self.read_only else "kept as %s" % (
-                        os.path.basename(self._set_aside(bad)))
-                    self.log("checkpoint %s%d is damaged (%s); %s; using %s%d instead"
-                             % (PREFIX, bad, why, where, PREFIX, number))
+            state, problem, reason = self._load(session, number, accept)
+            if problem is not None:
+                damaged.append((number, problem))
+            elif reason is not None:
+                passed_over.append((number, state, reason))
+            else:
+                self._report(number, damaged, passed_over)
                 return state
-            damaged.append((number, problem))
+        if passed_over:
+            raise NotAccepted(self.directory, passed_over)
         if damaged:
             raise UserError("%s: no intact checkpoint (%s); move the damaged folders away to "
                             "start this run over" % (self.directory, "; ".join(
                                 "%s%d: %s" % (PREFIX, n, why) for n, why in damaged)))
         return None
+
+    def _report(self, number, damaged, passed_over):
+        """Set aside (unless read-only) and report the checkpoints newer than `number` that
+        `restore` did not use."""
+        for bad, why in damaged:
+            where = "left in place" if self.read_only else "kept as %s" % (
+                os.path.basename(self._set_aside(bad)))
+            self.log("checkpoint %s%d is damaged (%s); %s; using %s%d instead"
+                     % (PREFIX, bad, why, where, PREFIX, number))
+        if passed_over:
+            names = ["%s%d" % (PREFIX, n) for n, _, _ in passed_over]
+            where = "left in place" if self.read_only else "kept as %s" % ", ".join(
+                os.path.basename(self._set_aside(n, UNUSED)) for n, _, _ in passed_over)
+            self.log("checkpoint%s %s %s not used (%s); %s; using %s%d instead" % (
+                "s" if len(names) > 1 else "", ", ".join(names),
+                "are" if len(names) > 1 else "is", "; ".join(
+                    why for _, _, why in passed_over), where, PREFIX, number))

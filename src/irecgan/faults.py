@@ -8,6 +8,7 @@ SIGSTOP (a test resumes it with SIGCONT), to hold a run in a chosen state. Just 
 process writes one line to stderr: `fault injection: kill at EVENT:N (in f < g < ...)`, naming
 the innermost irecgan functions on the stack. Events:
 
+  checkpoint.start      a checkpoint is about to be written (nothing of it on disk yet)
   checkpoint.variables  a checkpoint's variables are written (in its temporary folder), its
                         state.npz and state.json not yet
   checkpoint.marker     state.npz and state.json written, the COMPLETE marker not yet

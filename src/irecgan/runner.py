@@ -12,12 +12,18 @@ Run directory layout (SPEC 9):
 
 One process writes a run directory at a time: a second one is refused (`UserError`: "RUN_DIR is
 in use by process N"). Restarting with the same directory and configuration resumes from the
-newest intact checkpoint; `metrics.jsonl` is repaired to the records that checkpoint had seen (a
+newest intact checkpoint that agrees with `metrics.jsonl`: one that has seen no more records
+than the file holds intact (when the file lost records, e.g. its last one, a newer checkpoint is
+set aside as `ckpt-N.unused` in one line and an older one is used; none agrees: a `UserError`
+saying what to do). The file is then repaired to the records that checkpoint had seen (a
 partial last line, as a kill mid-write leaves it, and records written after the checkpoint are
-cut off), so a resumed run writes exactly what an uninterrupted one would. A directory made
-with another configuration is refused (a fresh directory never picks up a stale checkpoint
-silently). A resumed run also writes a TensorBoard `SessionLog.START` at the first step it will
-log, so that TensorBoard drops the points of records that metrics.jsonl lost.
+cut off), so a resumed run writes exactly what an uninterrupted one would. A full disk while
+writing config, metrics, events, a checkpoint or the results is a one-line `DiskFullError`
+naming the file; what the failed write took is given back, and the same command resumes once
+there is space. A directory made with another configuration is refused (a fresh directory never
+picks up a stale checkpoint silently). A resumed run also writes a TensorBoard `SessionLog.START`
+at the first step it will log, so that TensorBoard drops the points of records that
+metrics.jsonl lost.
 
 `read_only=True` (irecgan-evaluate) opens an existing run directory without changing anything
 in it: no config, metrics, events, lock or checkpoint files are written, truncated or deleted,
@@ -33,8 +39,8 @@ import time
 import numpy as np
 
 from irecgan import faults
-from irecgan.checkpoint import Checkpointer
-from irecgan.errors import UserError
+from irecgan.checkpoint import Checkpointer, NotAccepted
+from irecgan.errors import UserError, writing
 from irecgan.runlock import RunLock
 from irecgan.tfcompat import tf
 
@@ -60,14 +66,22 @@ def _jsonable(value):
 def write_json(path, obj, fault=None):
     """Write JSON atomically (temp file + rename). `fault`: a faults event between the two."""
     tmp = path + ".tmp"
-    with io.open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(_jsonable(obj), indent=2, sort_keys=True))
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    with writing(path, cleanup=lambda: _remove(tmp)):
+        with io.open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(_jsonable(obj), indent=2, sort_keys=True))
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
     if fault:
         faults.point(fault)
     os.rename(tmp, path)
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def read_json(path):
@@ -77,6 +91,28 @@ def read_json(path):
 
 def _records(n):
     return "%d record%s" % (n, "" if n == 1 else "s")
+
+
+def _scan_records(path):
+    """(data, ends, bad_line) of a metrics.jsonl: its bytes (None when it is missing), the end
+    offsets of its leading intact records (complete lines holding valid JSON), and the line
+    number of the invalid line that ends them (None when they end at the end of the file or at
+    a partial last line)."""
+    if not os.path.exists(path):
+        return None, [], None
+    with io.open(path, "rb") as handle:
+        data = handle.read()
+    ends, end = [], 0
+    while True:
+        newline = data.find(b"\n", end)
+        if newline < 0:
+            return data, ends, None
+        try:
+            json.loads(data[end:newline].decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            return data, ends, len(ends) + 1
+        end = newline + 1
+        ends.append(end)
 
 
 def config_diff(old, new):
@@ -145,15 +181,16 @@ class Runner(object):
 
     # -- state and checkpoints ------------------------------------------------------------
     def _restore_or_init(self):
-        state = self.checkpointer.restore(self.session)
-        if not self.read_only:
-            self._repair_metrics(0 if state is None else state["n_metrics"],
-                                 None if state is None else state.get("where", "?"))
+        if self.read_only:
+            state = self.checkpointer.restore(self.session)
+        else:
+            state = self._restore_agreeing()
             # events files are named by the second they are opened in and the host: a suffix
             # keeps a resumed run from overwriting its predecessor's file when both open in
             # one second
-            self.writer = tf.summary.FileWriter(
-                self.run_dir, filename_suffix=".%d.%d" % (os.getpid(), next(_WRITERS)))
+            with writing(self.run_dir):
+                self.writer = tf.summary.FileWriter(
+                    self.run_dir, filename_suffix=".%d.%d" % (os.getpid(), next(_WRITERS)))
         if state is None:
             self.session.run(self.models.init_op)
             return {"n_metrics": 0}
@@ -163,6 +200,41 @@ class Runner(object):
                                         state["n_metrics"] + 1)
             self.log("resuming %s from checkpoint (%s)" % (self.run_dir,
                                                            state.get("where", "?")))
+        return state
+
+    def _restore_agreeing(self):
+        """Restore the newest intact checkpoint that has seen no more records than metrics.jsonl
+        holds intact (newer ones are set aside by the Checkpointer, in one line), then cut the
+        file back to that checkpoint's records; returns its state (None: a fresh start)."""
+        path = self._metrics_path()
+        data, ends, bad_line = _scan_records(path)
+
+        def accept(state):
+            seen = state.get("n_metrics", 0)
+            if seen <= len(ends):
+                return None
+            return "%s: has seen %s, %s holds %d" % (state.get("where", "?"), _records(seen),
+                                                     path, len(ends))
+
+        try:
+            state = self.checkpointer.restore(self.session, accept=accept)
+        except NotAccepted as err:
+            number, oldest, _ = err.passed_over[-1]
+            what = "ckpt-%d (%s) has seen %d" % (number, oldest.get("where", "?"),
+                                                 oldest.get("n_metrics", 0))
+            if data is None:
+                raise UserError("%s is missing, but every checkpoint has seen records (the "
+                                "oldest, %s); cannot resume exactly: put the file back, or "
+                                "start over with a new --run_dir" % (path, what))
+            if bad_line is not None:
+                raise UserError("%s:%d: invalid JSON; the %s before it are fewer than every "
+                                "checkpoint has seen (the oldest, %s); cannot resume exactly: "
+                                "repair the line, or start over with a new --run_dir"
+                                % (path, bad_line, _records(len(ends)), what))
+            raise UserError("%s holds %s, but every checkpoint has seen more (the oldest, %s); "
+                            "cannot resume exactly: put the lost records back, or start over "
+                            "with a new --run_dir" % (path, _records(len(ends)), what))
+        self._cut_metrics(data, ends, 0 if state is None else state["n_metrics"])
         return state
 
     def _refuse_if_read_only(self, what):
@@ -190,31 +262,14 @@ class Runner(object):
     def _metrics_path(self):
         return os.path.join(self.run_dir, METRICS)
 
-    def _repair_metrics(self, n_records, where):
-        """Cut metrics.jsonl back to its first `n_records` complete records (the ones the
-        checkpoint being restored had seen; 0 for a fresh start): a partial last line and the
-        records written after that checkpoint go. Fewer intact records than that is a
-        `UserError` (the run cannot be resumed exactly)."""
-        path = self._metrics_path()
-        if not os.path.exists(path):
-            if n_records:
-                raise UserError("%s is missing, but checkpoint (%s) has seen %s; cannot resume "
-                                "exactly" % (path, where, _records(n_records)))
+    def _cut_metrics(self, data, ends, n_records):
+        """Cut metrics.jsonl (its bytes `data`, its intact records ending at `ends`) back to its
+        first `n_records` records (the ones the checkpoint being restored had seen; 0 for a
+        fresh start): a partial last line and the records written after that checkpoint go."""
+        if data is None:
             return
-        with io.open(path, "rb") as handle:
-            data = handle.read()
-        end = 0
-        for lineno in range(1, n_records + 1):
-            newline = data.find(b"\n", end)
-            if newline < 0:
-                raise UserError("%s holds %s, but checkpoint (%s) has seen %d; cannot resume "
-                                "exactly" % (path, _records(lineno - 1), where, n_records))
-            try:
-                json.loads(data[end:newline].decode("utf-8"))
-            except ValueError:
-                raise UserError("%s:%d: invalid JSON in a record checkpoint (%s) has seen; "
-                                "cannot resume exactly" % (path, lineno, where))
-            end = newline + 1
+        path = self._metrics_path()
+        end = ends[n_records - 1] if n_records else 0
         if end < len(data):
             records = data[end:].count(b"\n")
             dropped = ["%s written after it" % _records(records)] if records else []
@@ -239,7 +294,17 @@ class Runner(object):
         self._refuse_if_read_only("log metrics")
         record = _jsonable(record)
         data = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
-        with io.open(self._metrics_path(), "ab") as handle:
+        path = self._metrics_path()
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+
+        def cut_back():  # a full disk: the part of the record that was written goes
+            try:
+                with io.open(path, "r+b") as handle:
+                    handle.truncate(size)
+            except (IOError, OSError):
+                pass  # not even created; the next start cuts a partial line in any case
+
+        with writing(path, cleanup=cut_back), io.open(path, "ab") as handle:
             def half_line():  # what a kill in the middle of this write leaves
                 handle.write(data[:len(data) // 2])
                 handle.flush()
@@ -255,8 +320,9 @@ class Runner(object):
         for key, value in sorted(record.items()):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 summary.value.add(tag="%s/%s" % (prefix, key), simple_value=float(value))
-        self.writer.add_summary(summary, step)
-        self.writer.flush()
+        with writing(self.run_dir):  # TF 2.x raises the events file's ENOSPC here (TF 1.15
+            self.writer.add_summary(summary, step)  # drops the events silently)
+            self.writer.flush()
 
     def write_results(self, results):
         """Write timing.json (the wall time so far), then results.json (which marks the run
@@ -269,11 +335,14 @@ class Runner(object):
     def close(self):
         """Close the events file and the session and release the run directory's lock."""
         try:
-            if self.writer is not None:
-                self.writer.close()
-                self.writer = None
-            if self.session is not None:
-                self.session.close()
+            try:
+                if self.writer is not None:
+                    writer, self.writer = self.writer, None
+                    with writing(self.run_dir):
+                        writer.close()
+            finally:
+                if self.session is not None:
+                    self.session.close()
         finally:
             if self.lock is not None:
                 self.lock.release()
