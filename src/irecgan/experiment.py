@@ -5,13 +5,20 @@
 directory, which is bound to it (see runner.py).
 """
 
+import math
+import numbers
+
+import numpy as np
+
 from irecgan.adversarial import D_DATA, SCHEDULES, AdversarialTraining
-from irecgan.dataset import load_dataset
+from irecgan.data.splits import ratios_ok
+from irecgan.data.vocab import N_SPECIAL
+from irecgan.dataset import SPLITS, load_dataset
 from irecgan.errors import UserError
 from irecgan.models.graph import ModelGraph
 from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT
 from irecgan.offline import BatchMaker
-from irecgan.online_eval import AgentPolicy, load_environment
+from irecgan.online_eval import AgentPolicy, environment_items, load_environment
 from irecgan.pretrain import agent_task, evaluate, pretrain, user_task
 from irecgan.runner import Runner
 from irecgan.sim import online
@@ -78,41 +85,213 @@ DEFAULTS = dict(
 )
 
 
+# -- validation of the resolved configuration -------------------------------------------------
+# `RULES` gives every key of DEFAULTS its rule (type and range); `_check_combinations` the
+# combinations that cannot work. A failure is one line naming the flag as the user types it
+# (`--key`), the value and what is allowed: a UserError, raised before any data is read, any
+# graph built or anything written to the run directory.
+
+INT32_MAX = 2 ** 31 - 1   # sizes, counts and k end up in int32 tensors; TF's thread counts
+
+
+class _Int(object):
+    """An integer in lo..hi (numpy integers too, bools not); `or_zero`: 0 is allowed as well
+    (a key whose 0 means "off" or "automatic" and whose smallest other value is lo > 1)."""
+
+    def __init__(self, lo, hi=INT32_MAX, or_zero=False):
+        self.lo, self.hi, self.or_zero = lo, hi, or_zero
+        self.allowed = "%san integer in %d..%d" % ("0 or " if or_zero else "", lo, hi)
+
+    def __call__(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError()
+        if not (self.lo <= value <= self.hi or (self.or_zero and value == 0)):
+            raise ValueError()
+        return int(value)
+
+
+class _Float(object):
+    """A finite number (or a string of one, as offline_ratio="0.1") above `gt` / at least
+    `ge`, at most `le`; kept as a float."""
+
+    def __init__(self, gt=None, ge=None, le=None):
+        self.gt, self.ge, self.le = gt, ge, le
+        if ge is not None and le is not None:
+            self.allowed = "a number in [%g, %g]" % (ge, le)
+        elif gt is not None:
+            self.allowed = "a number > %g" % gt
+        else:
+            self.allowed = "a number >= %g" % ge
+
+    def __call__(self, value):
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+            raise ValueError()
+        value = float(value)   # ValueError for a string that is no number
+        if (not math.isfinite(value) or (self.gt is not None and not value > self.gt)
+                or (self.ge is not None and not value >= self.ge)
+                or (self.le is not None and not value <= self.le)):
+            raise ValueError()
+        return value
+
+
+class _Choice(object):
+    def __init__(self, options):
+        self.options = tuple(options)
+        self.allowed = "one of %s" % ", ".join(self.options)
+
+    def __call__(self, value):
+        if not isinstance(value, str) or value not in self.options:
+            raise ValueError()
+        return value
+
+
+class _Bool(object):
+    allowed = "true or false"
+
+    def __call__(self, value):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError()
+        return bool(value)
+
+
+class _Str(object):
+    """A string (a path); `required`: not empty."""
+
+    def __init__(self, required=False):
+        self.required = required
+        self.allowed = "a file path" if required else "a file path or empty"
+
+    def __call__(self, value):
+        if not isinstance(value, str) or (self.required and not value):
+            raise ValueError()
+        return value
+
+
+class _Ratios(object):
+    allowed = "three numbers >= 0 summing to 1 (train,valid,test)"
+
+    def __call__(self, value):
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ValueError()
+        ratios = [_Float(ge=0.0)(x) for x in value]
+        if not ratios_ok(ratios):
+            raise ValueError()
+        return ratios
+
+
+class _PurchaseWeight(object):
+    allowed = "reference, auto or a number > 0"
+
+    def __call__(self, value):
+        if value in ("reference", "auto"):
+            return value
+        _Float(gt=0.0)(value)
+        return str(value)
+
+
+RULES = dict(
+    method=_Choice(METHODS),
+    data=_Str(required=True),
+    split=_Choice(SPLITS),
+    split_file=_Str(),
+    split_ratios=_Ratios(),
+    n_items=_Int(0),                # 0: the frequency vocabulary
+    symbols=_Int(N_SPECIAL + 1),    # the 4 special tokens and at least one item
+    lenient=_Bool(),
+    seed=_Int(0),                   # RandomState(seed + 2) and TF's graph seed
+    embed_dim=_Int(1),
+    hidden=_Int(1),
+    layers=_Int(1),
+    k=_Int(1),
+    batch_size=_Int(1),
+    bucket_window=_Int(0),          # 0: plain shuffled batches
+    batch_weighting=_Choice(("positions", "batch")),
+    agent_epochs=_Int(0),           # 0: no training of that phase
+    user_epochs=_Int(0),
+    agent_lr=_Float(gt=0.0),
+    user_lr=_Float(gt=0.0),
+    disc_lr=_Float(gt=0.0),
+    clip_norm=_Float(gt=0.0),
+    gamma=_Float(ge=0.0, le=1.0),
+    lambda_r=_Float(ge=0.0),
+    lambda_p=_Float(ge=0.0),
+    purchase_weight=_PurchaseWeight(),
+    threads=_Int(0),                # 0: TensorFlow's default (a negative count aborts TF)
+    schedule=_Choice(SCHEDULES),
+    adv_epochs=_Int(0),
+    g_steps=_Int(0),                # 0: an epoch without that kind of step
+    d_steps=_Int(0),
+    d_epochs=_Int(0),
+    d_data=_Choice(D_DATA),
+    d_heldout_sessions=_Int(0),     # 0: no held-out scoring of D
+    gen_sessions=_Int(1),
+    d_pretrain_sessions=_Int(0),    # 0: the schedule's default
+    offline_ratio=_Float(ge=0.0),
+    pool_size=_Int(1),
+    n_rollouts=_Int(1),
+    max_len=_Int(2, or_zero=True),  # 0: from the mean training length; else >= 2 steps
+    env_params=_Str(),
+    online_sessions=_Int(1),
+    online_seed=_Int(0, 2 ** 32 - 1),   # a RandomState seed
+    online_every=_Int(0),           # 0: only at the end
+)
+
+
+def _show(value):
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(x) for x in value)
+    return repr(value)
+
+
+def validate(config):
+    """`config` (every key of DEFAULTS, no other) checked against RULES and the combinations
+    that cannot work; returns it with the values normalised (floats, lists, plain ints).
+    Raises `UserError` (one line, naming `--key`) at the first bad value. Reads the simulator
+    parameter file of env_params (numpy only) for its item count."""
+    out = {}
+    for key in DEFAULTS:
+        rule = RULES[key]
+        try:
+            out[key] = rule(config[key])
+        except (TypeError, ValueError):
+            raise UserError("--%s must be %s, got %s" % (key, rule.allowed, _show(config[key])))
+    _check_combinations(out)
+    return out
+
+
+def _check_combinations(config):
+    k = config["k"]
+    if config["split"] == "file" and not config["split_file"]:
+        raise UserError("--split=file needs --split_file")
+    if config["n_items"] and k > config["n_items"]:
+        raise UserError("--k must be at most --n_items (%d), got %d" % (config["n_items"], k))
+    if not config["n_items"] and k > config["symbols"] - N_SPECIAL:
+        raise UserError("--k must be at most the %d items of --symbols=%d (the 4 special tokens "
+                        "excluded), got %d" % (config["symbols"] - N_SPECIAL, config["symbols"],
+                                               k))
+    path = config["env_params"]
+    if path:
+        try:
+            items = environment_items(path)
+        except UserError as err:
+            raise UserError("--env_params: %s" % err)
+        if config["n_items"] > items:
+            raise UserError("--n_items must be at most the %d items of the simulator of "
+                            "--env_params=%s, got %d" % (items, path, config["n_items"]))
+        if k > items:
+            raise UserError("--k must be at most the %d items of the simulator of "
+                            "--env_params=%s, got %d" % (items, path, k))
+
+
 def resolve(overrides):
-    """DEFAULTS updated with `overrides`; unknown keys are an error."""
+    """DEFAULTS updated with `overrides`, validated (see `validate`); unknown keys are an
+    error."""
     unknown = sorted(set(overrides) - set(DEFAULTS))
     if unknown:
         raise UserError("unknown configuration keys: %s" % ", ".join(unknown))
     config = dict(DEFAULTS)
     config.update(overrides)
-    config["split_ratios"] = list(config["split_ratios"])
-    if config["method"] not in METHODS:
-        raise UserError("unknown method %r (one of %s)" % (config["method"], ", ".join(METHODS)))
-    if config["schedule"] not in SCHEDULES:
-        raise UserError("unknown schedule %r (one of %s)" % (config["schedule"],
-                                                              ", ".join(SCHEDULES)))
-    if config["d_data"] not in D_DATA:
-        raise UserError("unknown d_data %r (one of %s)" % (config["d_data"], ", ".join(D_DATA)))
-    if config["batch_weighting"] not in ("positions", "batch"):
-        raise UserError("unknown batch_weighting %r (positions or batch)"
-                        % (config["batch_weighting"],))
-    try:
-        config["offline_ratio"] = float(config["offline_ratio"])
-    except (TypeError, ValueError):
-        raise UserError("offline_ratio must be a number, got %r" % (config["offline_ratio"],))
-    if config["offline_ratio"] < 0:
-        raise UserError("offline_ratio must be >= 0, got %r" % config["offline_ratio"])
-    config["purchase_weight"] = str(config["purchase_weight"])
-    if config["purchase_weight"] not in ("reference", "auto"):
-        try:
-            if float(config["purchase_weight"]) <= 0:
-                raise ValueError()
-        except ValueError:
-            raise UserError("purchase_weight must be reference, auto or a positive number, got "
-                            "%r" % config["purchase_weight"])
-    if not config["data"]:
-        raise UserError("no data file given (--data)")
-    return config
+    return validate(config)
 
 
 def load_data(config):
@@ -150,6 +329,10 @@ def open_run(run_dir, config, log=None, read_only=False):
     """Data, models and a Runner for `config` (resumes when `run_dir` has a checkpoint;
     `read_only`: only restores, see runner.Runner)."""
     data = load_data(config)
+    items = data.vocab.size - N_SPECIAL
+    if config["k"] > items:   # a frequency vocabulary smaller than --symbols
+        raise UserError("--k must be at most the %d items of the training vocabulary of %s, "
+                        "got %d" % (items, config["data"], config["k"]))
     models = build_models(config, data)
     runner = Runner(run_dir, models, config, threads=config["threads"], log=log,
                     read_only=read_only)

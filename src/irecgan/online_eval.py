@@ -33,6 +33,20 @@ def load_environment(path):
     raise UserError("%s holds no simulator parameters (kind %r)" % (path, kind))
 
 
+def environment_items(path):
+    """The number of items (raw ids 0..n-1) of the simulator whose parameters are in `path`;
+    `UserError` when the file is no simulator parameter file. Numpy only: the MDP and the neural
+    user are loaded (and so checked) in full, a RecSim file is read without RecSim."""
+    kind = read_kind(path)
+    if kind == mdp_sim.KIND:
+        return mdp_sim.MDP.load(path).n_items
+    if kind == neural_sim.KIND:
+        return neural_sim.NeuralUser(neural_sim.load_params(path)[0]).n_items
+    if kind == recsim_env.KIND:
+        return int(np.asarray(recsim_env.load_arrays(path)["features"]).shape[0])
+    raise UserError("%s holds no simulator parameters (kind %r)" % (path, kind))
+
+
 class AgentPolicy(object):
     """Top-k of the agent's policy after each history (ops built into models.graph): greedy, or
     Gumbel-sampled with `sample=True` (noise seeds from `RandomState(seed)`)."""

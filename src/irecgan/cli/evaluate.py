@@ -21,6 +21,11 @@ flags.mark_flags_as_required(["run_dir"])
 
 @guarded
 def main(argv):
+    if len(argv) > 1:
+        raise UserError("unexpected arguments: %s (all options are --flags)"
+                        % " ".join(argv[1:]))
+    if not os.path.isdir(FLAGS.run_dir):
+        raise UserError("--run_dir must be an existing run directory, got %r" % FLAGS.run_dir)
     path = os.path.join(FLAGS.run_dir, CONFIG)
     if not os.path.exists(path):
         raise UserError("%s: no %s (not a run directory)" % (FLAGS.run_dir, CONFIG))

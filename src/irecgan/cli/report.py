@@ -89,7 +89,8 @@ def _policy_seeds():
     if not seeds:
         raise UserError("--policy_seeds is empty")
     if any(s < 0 or s >= 2 ** 32 for s in seeds):
-        raise UserError("--policy_seeds must lie in 0..2**32-1")
+        raise UserError("--policy_seeds must lie in 0..%d, got %s"
+                        % (2 ** 32 - 1, ",".join(FLAGS.policy_seeds)))
     return seeds
 
 
@@ -104,6 +105,17 @@ def _published():
     return list(collections.OrderedDict.fromkeys(which))
 
 
+def _check_paths(specs):
+    """The flags naming files and folders, before anything is read or written."""
+    if os.path.exists(FLAGS.out) and not os.path.isdir(FLAGS.out):
+        raise UserError("--out must name a folder, got the file %s" % FLAGS.out)
+    if FLAGS.policy_rows is not None and not os.path.isfile(FLAGS.policy_rows):
+        raise UserError("--policy_rows: file %s does not exist" % FLAGS.policy_rows)
+    for _, path in specs:
+        if not os.path.isfile(path):
+            raise UserError("--env_params: parameter file %s does not exist" % path)
+
+
 def main(argv):
     if not FLAGS.out:
         raise UserError("--out=DIR is required")
@@ -113,9 +125,10 @@ def main(argv):
     published = _published()
     logging = _logging_policies()
     specs = _env_specs(FLAGS.env_params)
-    seeds = _policy_seeds() if specs else []
-    if specs and FLAGS.policy_sessions < 1:
+    seeds = _policy_seeds()
+    if FLAGS.policy_sessions < 1:
         raise UserError("--policy_sessions must be >= 1, got %d" % FLAGS.policy_sessions)
+    _check_paths(specs)
 
     runs = report.load_runs(args)
     entries = []

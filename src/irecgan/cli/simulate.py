@@ -65,6 +65,7 @@ ENVS = ("mdp", "neural", "recsim")
 MDP_KNOBS = ("transition_temperature", "states", "items", "list_size")
 BATCH = 1000
 PARAMS_SUFFIX = ".params.npz"
+MAX_TRANSITIONS = 10 ** 8   # states x items x states float64s of the MDP (800 MB)
 
 
 def _streams(seed):
@@ -100,11 +101,15 @@ def _check_flags():
         policy = _policy(neural_sim.POLICIES, "logging")
         if knobs:
             raise UserError("--%s applies to --env=mdp only" % knobs[0])
+    if FLAGS.params is not None and not os.path.isfile(FLAGS.params):
+        raise UserError("--params: parameter file %s does not exist" % FLAGS.params)
     params_out = FLAGS.params_out or FLAGS.out + PARAMS_SUFFIX
-    for path in (FLAGS.out, params_out):
+    for flag, path in (("--out", FLAGS.out), ("--params_out", params_out)):
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             raise UserError("directory %s (for %s) does not exist" % (folder, path))
+        if os.path.isdir(path):
+            raise UserError("%s must name a file, got the directory %s" % (flag, path))
     return policy, params_out
 
 
@@ -118,8 +123,13 @@ def _check_knobs():
             raise UserError("--%s must be >= 1, got %d" % (name, value))
     items = FLAGS.items if FLAGS.items is not None else mdp_sim.N_ITEMS
     size = FLAGS.list_size if FLAGS.list_size is not None else mdp_sim.LIST_SIZE
+    states = FLAGS.states if FLAGS.states is not None else mdp_sim.N_STATES
     if size > items:
         raise UserError("--list_size (%d) must not exceed --items (%d)" % (size, items))
+    if states * items * states > MAX_TRANSITIONS:
+        raise UserError("--states=%d and --items=%d give a transition table of %d entries, at "
+                        "most %d are allowed" % (states, items, states * items * states,
+                                                 MAX_TRANSITIONS))
 
 
 def _mdp_knobs():

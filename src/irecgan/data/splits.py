@@ -40,10 +40,16 @@ def fold_split(sessions, seed, folds=40, n_train=38, n_valid=1):
     return _take(sessions, order[:a]), _take(sessions, order[a:b]), _take(sessions, order[b:])
 
 
+def ratios_ok(ratios):
+    """Whether `ratios` (floats) are three non-negative fractions summing to 1 (within 1e-6),
+    as `ratio_split` needs them."""
+    return len(ratios) == 3 and min(ratios) >= 0 and abs(sum(ratios) - 1.0) <= 1e-6
+
+
 def ratio_split(sessions, seed, ratios=(0.8, 0.1, 0.1)):
     """Seeded split by fractions (train, valid, test) that sum to 1."""
     ratios = tuple(float(r) for r in ratios)
-    if len(ratios) != 3 or min(ratios) < 0 or abs(sum(ratios) - 1.0) > 1e-6:
+    if not ratios_ok(ratios):
         raise UserError("split ratios must be three non-negative numbers summing to 1, got %r"
                         % (ratios,))
     n = len(sessions)
