@@ -23,9 +23,10 @@
 #                     A task is sent SIGTERM --slurm_signal seconds before its time limit
 #                     (#SBATCH --signal=B:TERM@N, default 300, 0: off); its batch script forwards
 #                     it to the run (which checkpoints and exits 143, see src/irecgan/stopping.py),
-#                     and a run that exits 143 (that signal, a preemption, scancel --signal=TERM
-#                     --batch) requeues its task (scontrol requeue; the array has --requeue), which
-#                     then continues from the run's checkpoint by itself.
+#                     and a run that exits 143 while its task is still RUNNING (that signal,
+#                     scancel --signal=TERM --batch; not a cancel, not the time limit itself)
+#                     requeues its task (scontrol requeue; the array has --requeue), which then
+#                     continues from the run's checkpoint by itself.
 #
 # IRECGAN_RUN_WRAPPER (environment, unset by default): a command put in front of every run by
 # the --gpus and Slurm launchers (`$IRECGAN_RUN_WRAPPER bash -c LINE`), e.g. `nice -n 5`; the
@@ -246,8 +247,15 @@ while kill -0 "\$run" 2> /dev/null; do  # wait returned for the trap: wait for t
   wait "\$run" || status=\$?
 done
 if [ "\$status" = 143 ]; then
-  echo "task \$task: the run stopped on SIGTERM (exit 143); requeueing the task to continue from its checkpoint"
-  scontrol requeue "\$task" || echo "task \$task: scontrol requeue failed; run $LAUNCH_SCRIPT again to resubmit the run"
+  # a cancelled (scancel) or timed-out task is COMPLETING by now and stays ended; one signalled
+  # while it may go on (--signal before the time limit, scancel --signal=TERM) is still RUNNING
+  state=\$(squeue -h -j "\$task" -o %T 2> /dev/null || true)
+  if [ "\$state" = RUNNING ]; then
+    echo "task \$task: the run stopped on SIGTERM (exit 143); requeueing the task to continue from its checkpoint"
+    scontrol requeue "\$task" || echo "task \$task: scontrol requeue failed; run $LAUNCH_SCRIPT again to resubmit the run"
+  else
+    echo "task \$task: the run stopped on SIGTERM (exit 143) while the task is \${state:-gone} (cancelled or out of time): not requeued; run $LAUNCH_SCRIPT again to resubmit the run"
+  fi
 fi
 exit "\$status"
 EOF
