@@ -17,7 +17,8 @@
 #          --report_only (make the table from the finished runs, run nothing)
 # GPUs and clusters (README, "Clusters and multi-GPU hosts"), as in run_sim.sh:
 #          --gpus=0,1,2,3  --launcher=slurm  --slurm_args="..."  --slurm_gres=gpu:1
-#          --slurm_exec="PREFIX"  --dry_run
+#          --slurm_exec="PREFIX"  --dry_run  --slurm_signal=300 (SIGTERM before the time limit;
+#          the run checkpoints and the task requeues itself)
 # Killing it and running it again finishes the remaining runs only.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -113,7 +114,7 @@ for method in $METHODS; do
     mkdir -p "$(dirname "$dir")"
     # a run directory another process holds (a second copy of this script, an irecgan-train
     # started by hand) is skipped: irecgan.runlock prints "skip DIR: in use by process N"
-    echo "if $PY -m irecgan.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG --method=$method --data=$LOG --symbols=$SYMBOLS --split=fold --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
+    echo "if $PY -m irecgan.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG --method=$method --data=$LOG --symbols=$SYMBOLS --split=fold --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
   done
 done
 echo "run_cikm.sh: $todo runs to do ($JOBS at a time), preset $CFG, seeds: $SEEDS"

@@ -28,6 +28,8 @@
 #          --slurm_args="--partition=gpu --time=4:00:00" (sbatch options of both jobs)
 #          --slurm_gres=gpu:1 (per run)  --slurm_exec="PREFIX" (e.g. a container: apptainer exec
 #          --nv irecgan.sif)  --jobs=N (the array's %N throttle)  --dry_run (print, submit nothing)
+#          --slurm_signal=300 (SIGTERM this many seconds before the time limit: the run checkpoints
+#          and the task requeues itself; 0: no signal)
 # Killing it and running it again finishes the remaining runs only: finished runs (with
 # results.json) are skipped, unfinished ones resume from their last checkpoint.
 set -euo pipefail
@@ -141,7 +143,7 @@ for dataset in $DATASETS; do
       todo=$((todo + 1))
       # a run directory another process holds (a second copy of this script, an irecgan-train
       # started by hand) is skipped: irecgan.runlock prints "skip DIR: in use by process N"
-      echo "if $PY -m irecgan.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG --method=$method --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
+      echo "if $PY -m irecgan.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG --method=$method --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
       mkdir -p "$(dirname "$dir")"
     done
   done

@@ -85,7 +85,9 @@ class LocalSlurm(object):
             "SlurmdPort=%d" % _free_port(),
             "AuthType=auth/munge",
             "CredType=cred/munge",
-            "AuthInfo=socket=%s" % self.socket,
+            # a requeued job becomes eligible cred_expire + 1 s after the requeue (Slurm waits
+            # for the first start's credential to expire; default 120 s): 10 s for the tests
+            "AuthInfo=socket=%s,cred_expire=10" % self.socket,
             "SlurmUser=root",
             "MpiDefault=none",
             "ProctrackType=proctrack/linuxproc",

@@ -265,3 +265,68 @@ def test_kills_at_random_times(setup, tmp_path):
     finished = server.run(run_dir, config)
     assert finished["exit"] == 0, finished["log"]
     assert_same_as_reference(run_dir, reference)
+
+
+# -- SIGTERM and SIGINT (issue 25) ----------------------------------------------------------------
+
+STOP_LINE = re.compile(r"^stopped by SIG(TERM|INT) .*; run the same command to resume$")
+
+
+def newest_where(run_dir):
+    """The `where` of the newest complete checkpoint (None: no checkpoint)."""
+    names = complete(run_dir)
+    if not names:
+        return None
+    text = read_text(os.path.join(run_dir, "checkpoints", names[-1], "state.json"))
+    return json.loads(text)["state"]["where"]
+
+
+def test_sigterm_and_sigint_stop_at_a_safe_point_and_the_resume_is_exact(setup, tmp_path):
+    """A signal the run sends itself at a known TensorFlow call (faults' `term` / `int`
+    actions) stops it after the unit in progress, with that unit's checkpoint, one line and exit
+    status 128 + the signal; while it opens the run directory and during the final evaluation it
+    stops at once; a repeated SIGTERM is ignored, a second SIGINT exits at once. Resumed after
+    each, the run ends byte-identical to the uninterrupted reference."""
+    server, config, reference, _ = setup
+    run_dir = str(tmp_path / "run")
+    adv = "adversarial unit %d/7 %s"
+    steps = [  # (fault, exit status, the stop line's middle, newest checkpoint afterwards)
+        ("run@pretrain:5:term", 143, "SIGTERM after agent epoch 1: checkpoint written",
+         "agent epoch 1"),
+        ("run@pretrain:3:term,run@run_epoch:6:term", 143,
+         "SIGTERM after agent epoch 2: checkpoint written", "agent epoch 2"),
+        ("run:1:term", 143, "SIGTERM before training: its checkpoint (agent epoch 2) is current",
+         "agent epoch 2"),
+        ("run@generate:3:int", 130, "SIGINT after %s: checkpoint written"
+         % (adv % (1, "('d_pretrain',)")), adv % (1, "('d_pretrain',)")),
+        ("run@generate:1:term,run@_train_pass:1:int", 130, None, adv % (1, "('d_pretrain',)")),
+        ("run@adversarial_epoch:2:int", 130, "SIGINT after %s: checkpoint written"
+         % (adv % (4, "('eval', 1)")), adv % (4, "('eval', 1)")),
+        ("run@final:2:term", 143, "SIGTERM during the final evaluation: it runs again from the "
+         "last checkpoint (%s)" % (adv % (7, "('eval', 2)")), adv % (7, "('eval', 2)")),
+    ]
+    for fault, status, middle, where in steps:
+        reply = server.run(run_dir, config, fault=fault)
+        log = reply["log"]
+        assert reply["exit"] == status, (fault, reply)
+        assert "Traceback" not in log, log
+        for event in fault.split(","):
+            assert "fault injection: %s at %s (in " % (event.split(":")[2],
+                                                     event.rsplit(":", 1)[0]) in log, log
+        lines = [line for line in own_lines(log) if STOP_LINE.match(line)]
+        if middle is None:  # the second signal, a SIGINT: out at once, no stop line
+            assert lines == [] and own_lines(log)[-1] == (
+                "second SIGINT while stopping: exiting at once (the checkpoints are complete "
+                "or absent)"), log
+        else:
+            assert lines == ["stopped by %s; run the same command to resume" % middle], log
+            assert own_lines(log)[-1] == lines[0]
+        assert ("SIGTERM again: already stopping at the next safe point" in log) == (
+            fault.count("term") == 2), log
+        assert newest_where(run_dir) == where, fault
+        assert not os.path.exists(os.path.join(run_dir, "results.json"))
+    finished = server.run(run_dir, config)
+    assert finished["exit"] == 0, finished["log"]
+    assert not [line for line in own_lines(finished["log"]) if STOP_LINE.match(line)]
+    assert_same_as_reference(run_dir, reference)
+    assert not [n for n in checkpoints(run_dir) if n.endswith(".partial")]

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,9 @@ def run_bad(args, env=None):
     (["--launcher=slurm", "--dry_run", "--report_only"], "exclude each other"),
     (["--jobs=0"], "a positive integer"),
     (["--slurm_partition=gpu"], "unknown option"),
+    (["--slurm_signal=120"], "needs --launcher=slurm"),
+    (["--launcher=slurm", "--slurm_signal=2m"], "seconds before the time limit"),
+    (["--launcher=slurm", "--slurm_signal=70000"], "0 to 65535"),
 ])
 def test_bad_launcher_options_are_one_error_line_and_exit_2(script, bad, says, tmp_path):
     proc = run_bad(script + ["--runs=" + str(tmp_path / "runs")] + bad)
@@ -141,7 +145,8 @@ def test_slurm_dry_run_prints_both_batch_scripts_and_submits_nothing(tmp_path):
     runs = str(tmp_path / "runs")
     proc = run_bad(["run_sim.sh", "--launcher=slurm", "--dry_run", "--runs=" + runs,
                     "--out=" + str(tmp_path / "out"), "--jobs=3", "--slurm_gres=gpu:1",
-                    "--slurm_args=--partition=gpu --time=4:00:00", "--methods=pg"],
+                    "--slurm_args=--partition=gpu --time=4:00:00", "--methods=pg",
+                    "--slurm_signal=120"],
                    env=dict(os.environ, SMOKE="1"))
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
@@ -149,6 +154,7 @@ def test_slurm_dry_run_prints_both_batch_scripts_and_submits_nothing(tmp_path):
     assert "%d runs to do (3 at a time)" % n in text
     assert "--partition=gpu --time=4:00:00" in text
     assert "#SBATCH --array=1-%d%%3" % n in text and "#SBATCH --gres=gpu:1" in text
+    assert "#SBATCH --signal=B:TERM@120" in text and "#SBATCH --requeue" in text
     assert "--dependency=afterok:<prepare job id>" in text
     assert "IRECGAN_LAUNCH_PHASE=prepare SMOKE=1" in text and "--dry_run" not in text.split(
         "IRECGAN_LAUNCH_PHASE=prepare")[1].splitlines()[0]
@@ -208,9 +214,45 @@ def table_rows(out):
             {key: value for key, value in row.items() if "wall" not in key} for row in rows}
 
 
+def stopped_pid(run_dir, timeout=300):
+    """The pid of the process holding run_dir's lock once it is stopped (SIGSTOP)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(os.path.join(run_dir, "run.lock")) as handle:
+                pid = int(handle.read().split()[0])
+            with open("/proc/%d/stat" % pid) as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] == "T":
+                    return pid
+        except (IOError, OSError, ValueError, IndexError):
+            pass
+        time.sleep(0.5)
+    raise AssertionError("no stopped run in %s within %d s" % (run_dir, timeout))
+
+
+def pending_signals(pid):
+    """The signals pending for process `pid` (thread and process-wide), from /proc."""
+    with open("/proc/%d/status" % pid) as handle:
+        fields = dict(line.split(":", 1) for line in handle if ":" in line)
+    mask = int(fields["SigPnd"], 16) | int(fields["ShdPnd"], 16)
+    return set(n for n in range(1, 65) if mask & (1 << (n - 1)))
+
+
 def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task(
         slurm, sim_smoke_local, tmp_path):
-    env = slurm.env()
+    """Also issue 25: a running task sent SIGTERM (as before a time limit or on preemption)
+    checkpoints, requeues itself and finishes from its checkpoint by itself."""
+    # the first start of task 1 stops itself (SIGSTOP) at its 3rd pretraining step, so that the
+    # SIGTERM below reaches a run that is known to be training
+    wrapper = tmp_path / "hold_task_1.sh"
+    wrapper.write_text(
+        "#!/bin/bash\n"
+        "if [ \"${SLURM_ARRAY_TASK_ID:-}\" = 1 ] && mkdir %s 2> /dev/null; then\n"
+        "  export IRECGAN_FAULT_AT=run@pretrain:3:stop\n"
+        "fi\n"
+        "exec \"$@\"\n" % (tmp_path / "held"))
+    wrapper.chmod(0o755)
+    env = slurm.env(dict(os.environ, IRECGAN_RUN_WRAPPER=str(wrapper)))
     runs, out = str(tmp_path / "runs"), str(tmp_path / "results")
     args = ["run_sim.sh", "--launcher=slurm", "--runs=" + runs, "--out=" + out,
             "--methods=irecgan", "--jobs=2"]
@@ -220,7 +262,9 @@ def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task
     prep_id, array_id, tasks, folder, name = submission(text)
     assert tasks == n
     with open(os.path.join(folder, "runs.sbatch")) as handle:
-        assert "#SBATCH --array=1-%d%%2" % n in handle.read()
+        script = handle.read()
+    assert "#SBATCH --array=1-%d%%2" % n in script
+    assert "#SBATCH --requeue" in script and "#SBATCH --signal=B:TERM@300" in script
 
     # while its jobs are queued, the script says so and submits nothing
     again = run_script(args, tmp_path, "while_queued", env)
@@ -231,7 +275,30 @@ def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task
         lines = handle.read().splitlines()
     killed = re.search(r"--run_dir=(\S+)", lines[n - 1]).group(1)
     subprocess.run(["scancel", "%s_%d" % (array_id, n)], env=env, check=True, timeout=60)
+
+    # SIGTERM to the batch shell of task 1 while its run is held mid-epoch: the shell forwards it
+    # (pending at the stopped run), the run goes on, checkpoints after its epoch, exits 143, and
+    # the task requeues itself and finishes from that checkpoint (compared with the local run
+    # below, as every run)
+    held = re.search(r"--run_dir=(\S+)", lines[0]).group(1)
+    pid = stopped_pid(held)
+    subprocess.run(["scancel", "--signal=TERM", "--batch", "%s_1" % array_id], env=env,
+                   check=True, timeout=300)  # once over 60 s on a loaded 2-core machine
+    deadline = time.time() + 300
+    while signal.SIGTERM not in pending_signals(pid):
+        assert time.time() < deadline, "the batch shell did not forward SIGTERM to the run"
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGCONT)
     wait_for_sweep(slurm, name)
+    with open(os.path.join(folder, "run-1.out")) as handle:
+        task_log = handle.read()
+    for says in ("task %s_1 (job" % array_id, "SIGTERM, forwarded to the run",
+                 "stopped %s by a signal, exit 143" % held,
+                 "the run stopped on SIGTERM (exit 143); requeueing the task",
+                 "restart 1) starts on", "done %s" % held):
+        assert says in task_log, (says, task_log)
+    with open(held + ".log") as handle:  # the requeued start's log
+        assert "resuming %s from checkpoint (agent epoch 1)" % held in handle.read()
     assert "data prepared" in open(os.path.join(folder, "prepare.out")).read()
     done = [re.search(r"--run_dir=(\S+)", line).group(1) for line in lines[:n - 1]]
     for run_dir in done:

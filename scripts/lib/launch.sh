@@ -20,6 +20,13 @@
 #                     and a job array depending on it (afterok), one task per line of a snapshot of
 #                     the jobs file; batch scripts, the snapshot and the per-task logs go to
 #                     RUNS/slurm/<time>-<id>/. Both jobs are named irecgan-<script>-<hash of RUNS>.
+#                     A task is sent SIGTERM --slurm_signal seconds before its time limit
+#                     (#SBATCH --signal=B:TERM@N, default 300, 0: off); its batch script forwards
+#                     it to the run (which checkpoints and exits 143, see src/irecgan/stopping.py),
+#                     and a run that exits 143 while its task is still RUNNING (that signal,
+#                     scancel --signal=TERM --batch; not a cancel, not the time limit itself)
+#                     requeues its task (scontrol requeue; the array has --requeue), which then
+#                     continues from the run's checkpoint by itself.
 #
 # IRECGAN_RUN_WRAPPER (environment, unset by default): a command put in front of every run by
 # the --gpus and Slurm launchers (`$IRECGAN_RUN_WRAPPER bash -c LINE`), e.g. `nice -n 5`; the
@@ -35,6 +42,7 @@ launch_init() {  # NAME ARGS...
   LAUNCH_SLURM_ARGS=""; LAUNCH_SLURM_ARGS_GIVEN=0
   LAUNCH_SLURM_GRES=""
   LAUNCH_SLURM_EXEC=""
+  LAUNCH_SLURM_SIGNAL=300; LAUNCH_SLURM_SIGNAL_GIVEN=0
   LAUNCH_DRY_RUN=0
   LAUNCH_REPORT_ONLY=0
   LAUNCH_JOBS_GIVEN=0
@@ -58,6 +66,10 @@ launch_option() {  # ARG, one of the options above
     --slurm_args=*) LAUNCH_SLURM_ARGS=${1#*=}; LAUNCH_SLURM_ARGS_GIVEN=1 ;;
     --slurm_gres=*) LAUNCH_SLURM_GRES=${1#*=}
       [ -n "$LAUNCH_SLURM_GRES" ] || launch_error "--slurm_gres= needs a value, e.g. --slurm_gres=gpu:1" ;;
+    --slurm_signal=*) LAUNCH_SLURM_SIGNAL=${1#*=}; LAUNCH_SLURM_SIGNAL_GIVEN=1
+      [[ "$LAUNCH_SLURM_SIGNAL" =~ ^[0-9]{1,5}$ ]] && [ "$((10#$LAUNCH_SLURM_SIGNAL))" -le 65535 ] \
+        || launch_error "--slurm_signal=$LAUNCH_SLURM_SIGNAL: seconds before the time limit, 0 to 65535 (0: no signal)"
+      LAUNCH_SLURM_SIGNAL=$((10#$LAUNCH_SLURM_SIGNAL)) ;;
     --slurm_exec=*) LAUNCH_SLURM_EXEC=${1#*=}
       [ -n "$LAUNCH_SLURM_EXEC" ] || launch_error "--slurm_exec= needs a command prefix" ;;
     --dry_run) LAUNCH_DRY_RUN=1 ;;
@@ -82,6 +94,7 @@ launch_check() {  # validates the launcher options; may set JOBS (the runs at a 
     [ "$LAUNCH_SLURM_ARGS_GIVEN" = 0 ] || launch_error "--slurm_args needs --launcher=slurm"
     [ -z "$LAUNCH_SLURM_GRES" ] || launch_error "--slurm_gres needs --launcher=slurm"
     [ -z "$LAUNCH_SLURM_EXEC" ] || launch_error "--slurm_exec needs --launcher=slurm"
+    [ "$LAUNCH_SLURM_SIGNAL_GIVEN" = 0 ] || launch_error "--slurm_signal needs --launcher=slurm"
     [ "$LAUNCH_DRY_RUN" = 0 ] || launch_error "--dry_run needs --launcher=slurm"
   fi
   if [ "$LAUNCH_DRY_RUN" = 1 ] && [ "$LAUNCH_REPORT_ONLY" = 1 ]; then
@@ -200,17 +213,51 @@ launch_array_script() {  # NAME SUBMISSION_DIR REPO TASKS
 #SBATCH --job-name=$name
 #SBATCH --array=1-$tasks$throttle
 #SBATCH --output=$sub/run-%a.out
+#SBATCH --open-mode=append
 #SBATCH --chdir=$repo
+#SBATCH --requeue
 EOF
+  if [ "$LAUNCH_SLURM_SIGNAL" -gt 0 ]; then echo "#SBATCH --signal=B:TERM@$LAUNCH_SLURM_SIGNAL"; fi
   if [ -n "$LAUNCH_SLURM_GRES" ]; then echo "#SBATCH --gres=$LAUNCH_SLURM_GRES"; fi
   cat <<EOF
 # The runs of a sweep, written by $LAUNCH_SCRIPT --launcher=slurm: task N runs line N of
 # $sub/jobs.txt (a snapshot of the script's jobs file), the same command line as the local launcher.
+# A SIGTERM to this shell (--signal=B:TERM@N before the time limit, scancel --signal=TERM --batch)
+# goes on to the run's process group (the line's shell traps it and waits); the run stops after
+# its current unit with a checkpoint and exits 143, and the task requeues itself to continue.
 set -eo pipefail
 cd $(printf '%q' "$repo")
 line=\$(sed -n "\${SLURM_ARRAY_TASK_ID}p" $(printf '%q' "$sub/jobs.txt"))
 [ -n "\$line" ] || { echo "no line \$SLURM_ARRAY_TASK_ID in $sub/jobs.txt" >&2; exit 2; }
-$(launch_exec_prefix)$(launch_wrapper)bash -c "\$line"
+task=\${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}
+echo "task \$task (job \$SLURM_JOB_ID, restart \${SLURM_RESTART_COUNT:-0}) starts on \$(hostname)"
+forward() {
+  echo "task \$task: SIGTERM, forwarded to the run (it stops after its current unit, with a checkpoint)"
+  kill -TERM -- -"\$run" 2> /dev/null || true
+}
+trap forward TERM
+set -m  # the run in a process group of its own, which forward() signals
+$(launch_exec_prefix)$(launch_wrapper)bash -c "trap : TERM; \$line" &
+run=\$!
+set +m
+status=0
+wait "\$run" || status=\$?
+while kill -0 "\$run" 2> /dev/null; do  # wait returned for the trap: wait for the run itself
+  status=0
+  wait "\$run" || status=\$?
+done
+if [ "\$status" = 143 ]; then
+  # a cancelled (scancel) or timed-out task is COMPLETING by now and stays ended; one signalled
+  # while it may go on (--signal before the time limit, scancel --signal=TERM) is still RUNNING
+  state=\$(squeue -h -j "\$task" -o %T 2> /dev/null || true)
+  if [ "\$state" = RUNNING ]; then
+    echo "task \$task: the run stopped on SIGTERM (exit 143); requeueing the task to continue from its checkpoint"
+    scontrol requeue "\$task" || echo "task \$task: scontrol requeue failed; run $LAUNCH_SCRIPT again to resubmit the run"
+  else
+    echo "task \$task: the run stopped on SIGTERM (exit 143) while the task is \${state:-gone} (cancelled or out of time): not requeued; run $LAUNCH_SCRIPT again to resubmit the run"
+  fi
+fi
+exit "\$status"
 EOF
 }
 

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from irecgan import stopping
 from irecgan.adversarial import D_DATA, SCHEDULES, AdversarialTraining
 from irecgan.data.splits import ratios_ok
 from irecgan.data.vocab import N_SPECIAL
@@ -392,9 +393,16 @@ class Evaluator(object):
 
 
 def run(run_dir, config, show_progress=True, log=None):
-    """Train `config["method"]` in `run_dir` to the end and write results.json; returns it."""
+    """Train `config["method"]` in `run_dir` to the end and write results.json; returns it.
+    SIGTERM / SIGINT stop it at the next safe point (`stopping.Stopped`; see stopping.py)."""
+    with stopping.handlers():
+        return _run(run_dir, config, show_progress, log)
+
+
+def _run(run_dir, config, show_progress, log):
     data, models, runner, batch_maker = open_run(run_dir, config, log)
     try:
+        stopping.before_training(runner.state.get("where"))
         evaluator = Evaluator(runner, models, data, config, batch_maker)
         method = config["method"]
         weighting = "mle" if method == "lstm" else "returns"
@@ -412,7 +420,9 @@ def run(run_dir, config, show_progress=True, log=None):
                                 use_disc=(method == "irecgan")).run(seed=config["seed"] + 2)
         results = {"method": method, "seed": config["seed"], "data": data.summary(),
                    "purchase_weight": models.config["purchase_weight"]}
-        results.update(evaluator.final())
+        with stopping.anywhere("during the final evaluation: it runs again from the last "
+                               "checkpoint (%s)" % runner.state.get("where", "none")):
+            results.update(evaluator.final())
         runner.write_results(results)  # and timing.json: the wall time stays out of results
         return results
     finally:

@@ -4,7 +4,9 @@
 
 makes the process act at the N-th occurrence of EVENT (counted from the start of the process):
 ACTION `kill` (the default) sends it SIGKILL, as `kill -9` or a power cut would; `stop` sends it
-SIGSTOP (a test resumes it with SIGCONT), to hold a run in a chosen state. Just before acting the
+SIGSTOP (a test resumes it with SIGCONT), to hold a run in a chosen state; `term` and `int` send
+it SIGTERM and SIGINT, as a scheduler or Ctrl-C would (training then stops at its next safe
+point, see stopping.py). Just before acting the
 process writes one line to stderr: `fault injection: kill at EVENT:N (in f < g < ...)`, naming
 the innermost irecgan functions on the stack. Events:
 
@@ -27,7 +29,8 @@ import signal
 import sys
 
 ENV = "IRECGAN_FAULT_AT"
-ACTIONS = {"kill": signal.SIGKILL, "stop": signal.SIGSTOP}
+ACTIONS = {"kill": signal.SIGKILL, "stop": signal.SIGSTOP, "term": signal.SIGTERM,
+           "int": signal.SIGINT}
 
 _armed = {}      # event -> (n, action)
 _counts = {}     # event -> occurrences so far
@@ -46,7 +49,8 @@ def parse(spec):
             raise ValueError("%s: expected EVENT:N[:ACTION], got %r" % (ENV, part))
         action = fields[2] if len(fields) == 3 else "kill"
         if action not in ACTIONS:
-            raise ValueError("%s: unknown action %r (kill or stop)" % (ENV, action))
+            raise ValueError("%s: unknown action %r (%s)" % (ENV, action,
+                                                              ", ".join(sorted(ACTIONS))))
         n = int(fields[1])
         if n < 1:
             raise ValueError("%s: N must be at least 1, got %r" % (ENV, part))

@@ -38,7 +38,7 @@ import time
 
 import numpy as np
 
-from irecgan import faults
+from irecgan import faults, stopping
 from irecgan.checkpoint import Checkpointer, NotAccepted
 from irecgan.errors import UserError, writing
 from irecgan.runlock import RunLock
@@ -248,6 +248,7 @@ class Runner(object):
         self.state["where"] = where
         self.state["elapsed_s"] = self.elapsed()
         self.checkpointer.save(self.session, self.state)
+        stopping.after_checkpoint(where)  # a safe point: stops here after SIGTERM / SIGINT
 
     def elapsed(self):
         """Seconds of work in this run directory: earlier processes (up to their last checkpoint)

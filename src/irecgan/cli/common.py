@@ -5,10 +5,13 @@ import sys
 from absl import app, flags
 
 from irecgan.errors import UserError
+from irecgan.stopping import Stopped
 
 
 def guarded(main):
-    """Wrap an absl `main(argv)`: a `UserError` becomes one line on stderr and exit status 2."""
+    """Wrap an absl `main(argv)`: a `UserError` becomes one line on stderr and exit status 2;
+    training stopped by SIGTERM / SIGINT (`stopping.Stopped`) its one line and exit status
+    128 + the signal number."""
 
     @functools.wraps(main)
     def wrapper(argv):
@@ -18,6 +21,10 @@ def guarded(main):
             sys.stderr.write("error: %s\n" % err)
             sys.stderr.flush()
             sys.exit(2)
+        except Stopped as stop:
+            sys.stderr.write("%s\n" % stop)
+            sys.stderr.flush()
+            sys.exit(stop.status)
     return wrapper
 
 
