@@ -18,6 +18,19 @@ from irecgan.tfcompat import TF_VERSION  # noqa: E402
 collect_ignore = [] if TF_VERSION.startswith("1.") else ["test_cross_stack.py"]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Deselect (not skip) the tests marked `stack(major)` for the other stack: long tests whose
+    subject does not depend on TensorFlow's version run in one suite only (CI's two suites
+    together stay under 30 minutes on 2 cores)."""
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("stack")
+        (drop if marker is not None and marker.args[0] != TF_VERSION[0] else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def run_script(args, folder, name, env=None):
     """Runs `bash ROOT/args[0] args[1:]` with SMOKE=1 from the repository root, its output in
     folder/name.log; returns the output, asserting exit status 0."""

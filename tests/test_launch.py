@@ -238,6 +238,9 @@ def pending_signals(pid):
     return set(n for n in range(1, 65) if mask & (1 << (n - 1)))
 
 
+# The launcher is bash and Slurm; the runs it starts are the same CLI that every other test runs
+# on both stacks. Its one real-Slurm sweep (minutes) runs in the TF 1.15 suite: the image's stack.
+@pytest.mark.stack("1")
 def test_run_sim_smoke_on_slurm_equals_local_and_resubmits_only_a_cancelled_task(
         slurm, sim_smoke_local, tmp_path):
     """Also issue 25: a running task sent SIGTERM (as before a time limit or on preemption)
