@@ -185,3 +185,28 @@ def test_ablation_table_refuses_a_cell_of_mixed_settings(sim_smoke_local, tmp_pa
     shutil.copytree(os.path.join(src, "seed1"), str(tmp_path / "s" / "b"))
     proc = run_ablation_table(str(tmp_path / "ab2"), str(tmp_path / "s"))
     assert proc.returncode != 0 and "has a seed twice" in proc.stderr
+
+
+def test_compare_tables_ignores_wall_time_and_names_every_difference(tmp_path):
+    header = "dataset,method,source,online_reward_mean,wall_time_s_mean\n"
+    first = tmp_path / "a.csv"
+    first.write_text(header + "mdp,pg,ours,3.5,10\nmdp,lstm,ours,3.4,9\n")
+    same = tmp_path / "b.csv"
+    same.write_text(header + "mdp,lstm,ours,3.4,99\nmdp,pg,ours,3.5,12\n")  # order, wall time
+    other = tmp_path / "c.csv"
+    other.write_text(header + "mdp,pg,ours,3.50001,10\nneural,pg,ours,2.0,5\n")
+    script = os.path.join(ROOT, "scripts", "compare_tables.py")
+
+    def compare(a, b):
+        return subprocess.run([sys.executable, script, str(a), str(b)],
+                              stdout=subprocess.PIPE, universal_newlines=True)
+
+    ok = compare(first, same)
+    assert ok.returncode == 0, ok.stdout
+    assert "2 rows compared, 0 differences" in ok.stdout
+    bad = compare(first, other)
+    assert bad.returncode == 1
+    assert "mdp/pg/ours: online_reward_mean '3.5' != '3.50001'" in bad.stdout
+    assert "mdp/lstm/ours: only in the first table" in bad.stdout
+    assert "neural/pg/ours: only in the second table" in bad.stdout
+    assert compare(first, tmp_path / "missing.csv").returncode == 2
