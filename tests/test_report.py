@@ -179,7 +179,7 @@ def test_markdown_cells_and_notes(runs_root):
     lstm_line = [l for l in text.splitlines() if l.startswith("| toy | lstm |")]
     assert lstm_line == ["| toy | lstm | 3 (1, 2, 3) | 2x512, emb 50 | 20.00 +- 10.00 | "
                          "45.00 +- 7.07 [2/3] | n/a | 2.333 +- 1.528 | - | - | 0.400 +- 0.200 | "
-                         "- | 20.0 s |"]
+                         "- | - | - | 20.0 s |"]
     assert "| toy | max | 2 (env seeds: 1, 2) | - | - | - | - | 10.500 +- 0.707 | - | - | " \
            "1.000 +- 0.000 | - | - |" in text
     assert "sample standard deviation" in text

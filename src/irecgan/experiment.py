@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from irecgan import stopping
+from irecgan import stopping, user_fit
 from irecgan.adversarial import D_DATA, SCHEDULES, AdversarialTraining
 from irecgan.data.splits import ratios_ok
 from irecgan.data.vocab import N_SPECIAL
@@ -343,14 +343,18 @@ def open_run(run_dir, config, log=None, read_only=False):
 
 
 class Evaluator(object):
-    """Offline (agent P@k, loss) and online (true simulator) evaluation of the current agent."""
+    """Offline (agent P@k, loss) and online (true simulator) evaluation of the current agent;
+    U's fit on the test split (irecgan.user_fit) when the run has a user model."""
 
-    def __init__(self, runner, models, data, config, batch_maker):
+    def __init__(self, runner, models, data, config, batch_maker, log=None):
         self.runner = runner
         self.models = models
         self.data = data
         self.config = config
         self.batch_maker = batch_maker
+        self.log = log
+        self._truth = None   # the truth's figures on the test steps: computed once (deterministic)
+        self._truth_done = False
         self.env = load_environment(config["env_params"]) if config["env_params"] else None
         self.policy = AgentPolicy(models, runner.session, data.vocab) if self.env else None
         # the authors' online figure: the agent's Gumbel-sampled lists (final evaluation only)
@@ -376,14 +380,42 @@ class Evaluator(object):
             return {}
         return dict(("online_" + k, v) for k, v in self.online().items())
 
+    def user_fit(self):
+        """results.json["user_fit"]: U's test P@1 and LL / step beside the truth's (see
+        irecgan.user_fit); None without a user model or test sessions. Draws no randomness
+        but the fixed evaluation RandomState and adds no op to the graph."""
+        if self.models.user is None or not self.data.test:
+            return None
+        if not self._truth_done:
+            truth = user_fit.truth_model(self.config["env_params"], self.data)
+            self._truth = user_fit.truth_figures(truth, self.data.test,
+                                                 self.config["batch_size"], self.batch_maker,
+                                                 log=self.log)
+            self._truth_done = True
+        figures = user_fit.user_figures(self.runner.session, self.models, self.data.test,
+                                        self.config["batch_size"], self.batch_maker)
+        return user_fit.user_fit(figures, self._truth)
+
+    def user_fit_metrics(self):
+        """The metrics.jsonl keys of `user_fit` ({} without a user model)."""
+        fit = self.user_fit()
+        return {} if fit is None else user_fit.record_keys(fit)
+
+    def user_epoch(self, epoch):
+        """After the last epoch of U's pretraining: U's fit (user_fit_metrics)."""
+        return self.user_fit_metrics() if epoch == self.config["user_epochs"] else {}
+
     def adversarial_epoch(self, epoch):
         out = dict(("valid_" + k, v) for k, v in self.offline("valid").items())
         out.update(("online_" + k, v) for k, v in self.online().items())
+        out.update(self.user_fit_metrics())
         return out
 
     def final(self):
         out = {"offline": dict((split, self.offline(split)) for split in ("valid", "test")
                                if getattr(self.data, split))}
+        if self.models.user is not None:
+            out["user_fit"] = self.user_fit()
         if self.env is not None:
             out["online"] = self.online()
             out["online_sampled"] = online.evaluate(
@@ -403,7 +435,7 @@ def _run(run_dir, config, show_progress, log):
     data, models, runner, batch_maker = open_run(run_dir, config, log)
     try:
         stopping.before_training(runner.state.get("where"))
-        evaluator = Evaluator(runner, models, data, config, batch_maker)
+        evaluator = Evaluator(runner, models, data, config, batch_maker, log=runner.log)
         method = config["method"]
         weighting = "mle" if method == "lstm" else "returns"
         by_position = config["batch_weighting"] == "positions"
@@ -414,7 +446,8 @@ def _run(run_dir, config, show_progress, log):
         if method not in BASELINES:
             pretrain(runner, user_task(models, by_position), data.train, data.valid, config["user_epochs"],
                      config["batch_size"], batch_maker, seed=config["seed"] + 1, phase="user",
-                     show_progress=show_progress, bucket_window=config["bucket_window"])
+                     show_progress=show_progress, bucket_window=config["bucket_window"],
+                     extra_metrics=evaluator.user_epoch)
             AdversarialTraining(runner, models, data, batch_maker, config,
                                 evaluator.adversarial_epoch,
                                 use_disc=(method == "irecgan")).run(seed=config["seed"] + 2)

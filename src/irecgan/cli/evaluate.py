@@ -1,6 +1,12 @@
-"""irecgan-evaluate: offline P@k of a run directory's newest checkpoint on a split.
+"""irecgan-evaluate: offline P@k of a run directory's newest checkpoint on a split, or U's fit.
 
     irecgan-evaluate --run_dir=runs/pg_s1 --split=test
+    irecgan-evaluate --run_dir=runs/irecgan_s1 --user_fit
+
+`--user_fit` computes results.json["user_fit"] (irecgan.user_fit: U's test P@1 and LL / step
+beside the truth's) from the newest checkpoint and writes it to RUN/user_fit.json, for runs that
+finished before results.json held it; it writes nothing else there. A run without a user model
+(lstm, pg) gets one line and exit status 0, and nothing is written.
 """
 import json
 import os
@@ -11,11 +17,15 @@ from irecgan import experiment
 from irecgan.cli.common import guarded, run_cli
 from irecgan.errors import UserError
 from irecgan.pretrain import agent_task, evaluate
-from irecgan.runner import CONFIG, read_json
+from irecgan.runner import CONFIG, read_json, write_json
+
+USER_FIT = "user_fit.json"
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "A run directory made by irecgan-train.")
 flags.DEFINE_enum("split", "test", ["train", "valid", "test"], "Which split to evaluate.")
+flags.DEFINE_boolean("user_fit", False, "Compute U's fit on the test split (results.json's "
+                     "user_fit) and write RUN_DIR/" + USER_FIT + " (--split is not used).")
 flags.mark_flags_as_required(["run_dir"])
 
 
@@ -30,6 +40,10 @@ def main(argv):
     if not os.path.exists(path):
         raise UserError("%s: no %s (not a run directory)" % (FLAGS.run_dir, CONFIG))
     config = read_json(path)
+    if FLAGS.user_fit and config.get("method") in experiment.BASELINES:
+        print("%s: method %s has no user model; no %s written"
+              % (FLAGS.run_dir, config.get("method"), USER_FIT))
+        return
     # read-only: the run may still be training (its newest checkpoint folder may be half
     # written, its metrics ahead of its checkpoint); evaluating must change nothing there
     data, models, runner, batch_maker = experiment.open_run(FLAGS.run_dir, config,
@@ -37,6 +51,16 @@ def main(argv):
     try:
         if not runner.resumed:
             raise UserError("%s has no complete checkpoint to evaluate" % FLAGS.run_dir)
+        if FLAGS.user_fit:
+            fit = experiment.Evaluator(runner, models, data, config, batch_maker,
+                                       log=runner.log).user_fit()
+            if fit is None:
+                raise UserError("%s: no test session to evaluate U on" % FLAGS.run_dir)
+            out = os.path.join(FLAGS.run_dir, USER_FIT)
+            write_json(out, fit)
+            print(json.dumps(dict(fit, checkpoint=runner.state.get("where"), file=out),
+                             indent=2, sort_keys=True))
+            return
         sessions = getattr(data, FLAGS.split)
         metrics = evaluate(runner.session, agent_task(models, "mle"), sessions,
                            config["batch_size"], batch_maker)

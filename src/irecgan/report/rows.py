@@ -100,12 +100,30 @@ def run_rows(runs):
         row["coverage_curves"] = curves
         row["coverage@10"] = mean_std([c[COVERAGE_K - 1] for c in curves])
         row["wall_time"] = mean_std([r.wall_time for r in group])
+        add_user_fit(row, group)
         for key, value in (("d_heldout_pretrain", "d_heldout_accuracy"),
                            ("d_heldout_last", "d_heldout_accuracy"),
                            ("d_auc_pretrain", "d_heldout_auc"), ("d_auc_last", "d_heldout_auc")):
             row[key] = mean_std([heldout_d(r, value, key.endswith("pretrain")) for r in group])
         rows.append(row)
     return rows
+
+
+USER_FIT_KEYS = ("P@1", "ll", "P@1_click", "ll_click")
+
+
+def add_user_fit(row, group):
+    """U's fit on the test split over the runs of `group` (Run.user_fit, see irecgan.user_fit):
+    row["user_<key>"] and row["true_<key>"] for key in USER_FIT_KEYS (`(mean, std, n)`; the
+    truth's figures depend on the seed's test split, so they are averaged too) and
+    row["truth_kind"] ("bayes", "oracle", "empirical", several joined by "/", or None)."""
+    fits = [r.user_fit for r in group]
+    truths = [f.get("truth") if isinstance(f, dict) else None for f in fits]
+    for key in USER_FIT_KEYS:
+        row["user_" + key] = mean_std([_get(f, key) for f in fits])
+        row["true_" + key] = mean_std([_get(t, key) for t in truths])
+    kinds = sorted(set(str(t.get("kind")) for t in truths if isinstance(t, dict)))
+    row["truth_kind"] = "/".join(kinds) if kinds else None
 
 
 def heldout_d(run, key, pretrain):

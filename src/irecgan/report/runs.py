@@ -1,6 +1,8 @@
 """Reading run directories (made by `irecgan-train`): `config.json`, `metrics.jsonl` and, once
 the run has finished, `results.json` and `timing.json` (its wall time; runs made before
-timing.json kept it in results.json). No TensorFlow, no absl."""
+timing.json kept it in results.json), and `user_fit.json` (U's fit, written by
+`irecgan-evaluate --user_fit` for runs whose results.json predates its "user_fit").
+No TensorFlow, no absl."""
 import glob
 import io
 import json
@@ -12,18 +14,28 @@ CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 RESULTS = "results.json"
 TIMING = "timing.json"
+USER_FIT = "user_fit.json"
 
 
 class Run(object):
-    """One run directory: its configuration, metrics records, results (None if unfinished) and
-    timing (timing.json; None if absent)."""
+    """One run directory: its configuration, metrics records, results (None if unfinished),
+    timing (timing.json; None if absent) and user_fit.json (None if absent)."""
 
-    def __init__(self, path, config, metrics, results, timing=None):
+    def __init__(self, path, config, metrics, results, timing=None, user_fit_file=None):
         self.path = path
         self.config = config
         self.metrics = metrics
         self.results = results
         self.timing = timing
+        self.user_fit_file = user_fit_file
+
+    @property
+    def user_fit(self):
+        """U's fit (irecgan.user_fit): results.json["user_fit"], else user_fit.json; None when
+        neither holds one (runs without a user model)."""
+        if isinstance(self.results, dict) and isinstance(self.results.get("user_fit"), dict):
+            return self.results["user_fit"]
+        return self.user_fit_file
 
     @property
     def wall_time(self):
@@ -141,7 +153,9 @@ def load_run(path):
                            tolerate_partial_last=results is None)
     timing_path = os.path.join(path, TIMING)
     timing = read_json_object(timing_path) if os.path.exists(timing_path) else None
-    return Run(path, config, metrics, results, timing)
+    fit_path = os.path.join(path, USER_FIT)
+    fit = read_json_object(fit_path) if os.path.exists(fit_path) else None
+    return Run(path, config, metrics, results, timing, fit)
 
 
 def find_run_dirs(args):

@@ -51,7 +51,8 @@ def fmt_seeds(row):
 MD_COLUMNS = ("dataset", "method", "seeds", "sizes", "test P@1 (%)", "test P@5 (%)",
               "test P@10 (%)", "online reward", "headroom captured (%)",
               "clicks / clicked session, sampled lists", "coverage@10",
-              "D held-out acc: pretrain / last", "wall time / run")
+              "D held-out acc: pretrain / last", "U test P@1 (%)", "U test LL / step",
+              "wall time / run")
 
 
 def _dash(text):
@@ -66,7 +67,25 @@ def md_cells(row):
     return [row["dataset"], row["method"], fmt_seeds(row), row["sizes"] or "-"] + p + [
         _dash(fmt_stat(row["reward"], 3, total)), _dash(fmt_stat(row["headroom"], 1, total)),
         _dash(fmt_stat(row["authors"], 3, total)), _dash(fmt_stat(row["coverage@10"], 3, total)),
-        _d_cell(row, total), fmt_seconds(row["wall_time"]) or "-"]
+        _d_cell(row, total), _user_cell(row, "P@1", 1, total), _user_cell(row, "ll", 3, total),
+        fmt_seconds(row["wall_time"]) or "-"]
+
+
+TRUTH_LABELS = {"bayes": "truth", "oracle": "truth", "empirical": "empirical"}
+
+
+def _user_cell(row, key, digits, total):
+    """U's test figure `key` with the truth's mean beside it, `"17.4 +- 0.5 (truth 21.4)"`
+    (RecSim: `(empirical ...)`); "-" for rows without a user model."""
+    user = row.get("user_" + key, (0, 0, 0))
+    if not user[2]:
+        return "-"
+    text = fmt_stat(user, digits, total)
+    truth = row.get("true_" + key, (0, 0, 0))
+    if truth[2] and math.isfinite(truth[0]):
+        text += " (%s %.*f)" % (TRUTH_LABELS.get(row.get("truth_kind"), "truth"), digits,
+                                truth[0])
+    return text
 
 
 def _d_cell(row, total):
@@ -129,6 +148,19 @@ def markdown(rows, runs, title="irecgan results", headroom=None):
                      "online figure, mean clicks over the sessions with at least one click, "
                      "with the agent's lists drawn from its softmax (Gumbel top-k); policy rows "
                      "use their own lists.")
+    if any(r.get("user_P@1", (0, 0, 0))[2] for r in main):
+        lines.append("* U test P@1 / LL / step (methods with a user model; '-' without): the "
+                     "user model's next-click fit on the test steps (the positions offline P@k "
+                     "evaluates; candidates = the shown list + _EOS): P@1 = % of steps whose "
+                     "most probable candidate is the actual click, LL = mean natural log of its "
+                     "probability (minus U's click loss), at the end of training. In brackets "
+                     "the truth's mean on the same steps: `truth` = the MDP's Bayes posterior "
+                     "predictive or the neural oracle's own click distribution; `empirical` "
+                     "(RecSim) = a smoothed click-through-rate choice model of the training "
+                     "split, NOT the true user. Every test step is one where a click happened, "
+                     "so _EOS mass is never rewarded and U's LL can exceed the truth's; given a "
+                     "click (_EOS dropped, renormalised; the CSV's *_click columns) the truth is "
+                     "the ceiling.")
     done, skipped = headroom if headroom else ({}, {})
     for dataset, (name, low, ceiling, high) in done.items():
         lines.append("* %s: headroom captured = (reward - %.3f) / (%.3f - %.3f), in %%: 0 = "
@@ -195,6 +227,10 @@ CSV_COLUMNS += ["online_reward_mean", "online_reward_std", "online_reward_n",
 for _k in ("d_heldout_pretrain", "d_heldout_last", "d_auc_pretrain", "d_auc_last"):
     CSV_COLUMNS += [_k + "_mean", _k + "_std"]
 CSV_COLUMNS += ["note"]
+USER_FIT_CSV = ("P@1", "ll", "P@1_click", "ll_click")
+for _k in USER_FIT_CSV:
+    CSV_COLUMNS += ["user_test_%s_mean" % _k, "user_test_%s_std" % _k, "user_test_%s_n" % _k]
+CSV_COLUMNS += ["true_test_%s_mean" % _k for _k in USER_FIT_CSV] + ["truth_kind"]
 
 
 def _csv_float(value):
@@ -228,6 +264,13 @@ def csv_records(rows):
         if r.get("published_note"):
             notes.append(r["published_note"])
         rec["note"] = "; ".join(notes)
+        for key in USER_FIT_CSV:
+            m, s, n = r.get("user_" + key, (float("nan"), float("nan"), 0))
+            rec.update({"user_test_%s_mean" % key: _csv_float(m),
+                        "user_test_%s_std" % key: _csv_float(s), "user_test_%s_n" % key: n})
+            rec["true_test_%s_mean" % key] = _csv_float(
+                r.get("true_" + key, (float("nan"), 0, 0))[0])
+        rec["truth_kind"] = r.get("truth_kind") or ""
         out.append(rec)
     return out
 

@@ -184,13 +184,24 @@ class BeliefPolicy(object):
         return lists
 
 
+def click_probabilities(rewards, belief, items):
+    """float [k]: the posterior predictive probability that item `items[j]` is clicked when
+    the list `items` (int [k]) is shown under `belief` (float [S]), for the `rewards` [S, N]:
+    `sum_s b(s) r(s, x)^2 / sum_{j in L} r(s, j)` (a state whose list rewards sum to 0
+    contributes 0). `1 - sum` is the probability that the session ends at this list (SPEC 8:
+    the drawn candidate is not clicked). The ranking of `offline_precision` and the truth of
+    `irecgan.user_fit` (U's fit on MDP logs) both use it."""
+    r = rewards[:, np.asarray(items, dtype=np.int64)]                     # [S, k]
+    return np.asarray(belief).dot(_ratio(r * r, r.sum(axis=1, keepdims=True)))
+
+
 def offline_precision(mdp, sessions, ks=(1, 3, 5, 10), min_candidates=11):
     """The Bayes-optimal offline next-click P@k on logged MDP sessions (SPEC 7's steps).
 
     For each click step of each `Session` (item ids as strings) whose shown list, counting the
     appended `_EOS`, has at least `min_candidates` entries, the list's items are ranked by their
-    posterior probability of being the clicked one, `sum_s b(s) r(s, x)^2 / sum_{j in L} r(s, j)`
-    (b: the filter's belief from the session's earlier clicks and logged lists; ties: earlier
+    posterior probability of being the clicked one, `click_probabilities`,
+    `sum_s b(s) r(s, x)^2 / sum_{j in L} r(s, j)` (b: the filter's belief from the session's earlier clicks and logged lists; ties: earlier
     in the list first); a hit at k when the clicked item is among the first k. No ranking of the
     clicks knows more than this, so it is the ceiling of offline P@k on the log.
     Returns `(hits, evaluated)`: a dict k -> number of hits, and the number of evaluated steps.
@@ -204,8 +215,7 @@ def offline_precision(mdp, sessions, ks=(1, 3, 5, 10), min_candidates=11):
             lst = np.array([int(x) for x in session.rec_lists[j]], dtype=np.int64)
             click = int(session.clicks[j])
             if len(lst) + 1 >= min_candidates:
-                r = mdp.rewards[:, lst]                                    # [S, k]
-                p = b[0].dot(_ratio(r * r, r.sum(axis=1, keepdims=True)))
+                p = click_probabilities(mdp.rewards, b[0], lst)
                 order = lst[np.argsort(-p, kind="mergesort")]
                 rank = int(np.flatnonzero(order == click)[0])
                 for k in hits:
