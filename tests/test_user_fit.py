@@ -305,11 +305,13 @@ def test_report_columns_from_results_or_user_fit_json(tmp_path):
     rows = report.aggregate_rows(runs)
     cells = dict((r["method"], dict(zip(report_tables.MD_COLUMNS, report_tables.md_cells(r))))
                  for r in rows)
-    assert cells["irecgan"]["U test P@1 (%)"] == "17.5 +- 0.7 (truth 21.5)"
-    assert cells["irecgan"]["U test LL / step"] == "-2.100 +- 0.141 (truth -1.800)"
-    assert cells["pg"]["U test P@1 (%)"] == "-" and cells["pg"]["U test LL / step"] == "-"
+    # the table shows the figures given a click (P@1 + 1, LL + 0.1 here)
+    p1, ll = "U test P@1, given a click (%)", "U test LL / step, given a click"
+    assert cells["irecgan"][p1] == "18.5 +- 0.7 (truth 22.5)"
+    assert cells["irecgan"][ll] == "-2.000 +- 0.141 (truth -1.700)"
+    assert cells["pg"][p1] == "-" and cells["pg"][ll] == "-"
     text = report.markdown(rows, runs)
-    assert "U test P@1 (%) | U test LL / step" in text and "* U test P@1 / LL / step" in text
+    assert "%s | %s" % (p1, ll) in text and "* U test P@1 and LL / step, given a click" in text
     rec = [r for r in report_tables.csv_records(rows) if r["method"] == "irecgan"][0]
     assert float(rec["user_test_ll_click_mean"]) == pytest.approx(-2.0)
     assert float(rec["true_test_P@1_click_mean"]) == pytest.approx(22.5)

@@ -51,8 +51,8 @@ def fmt_seeds(row):
 MD_COLUMNS = ("dataset", "method", "seeds", "sizes", "test P@1 (%)", "test P@5 (%)",
               "test P@10 (%)", "online reward", "headroom captured (%)",
               "clicks / clicked session, sampled lists", "coverage@10",
-              "D held-out acc: pretrain / last", "U test P@1 (%)", "U test LL / step",
-              "wall time / run")
+              "D held-out acc: pretrain / last", "U test P@1, given a click (%)",
+              "U test LL / step, given a click", "wall time / run")
 
 
 def _dash(text):
@@ -67,7 +67,8 @@ def md_cells(row):
     return [row["dataset"], row["method"], fmt_seeds(row), row["sizes"] or "-"] + p + [
         _dash(fmt_stat(row["reward"], 3, total)), _dash(fmt_stat(row["headroom"], 1, total)),
         _dash(fmt_stat(row["authors"], 3, total)), _dash(fmt_stat(row["coverage@10"], 3, total)),
-        _d_cell(row, total), _user_cell(row, "P@1", 1, total), _user_cell(row, "ll", 3, total),
+        _d_cell(row, total), _user_cell(row, "P@1_click", 1, total),
+        _user_cell(row, "ll_click", 3, total),
         fmt_seconds(row["wall_time"]) or "-"]
 
 
@@ -148,19 +149,20 @@ def markdown(rows, runs, title="irecgan results", headroom=None):
                      "online figure, mean clicks over the sessions with at least one click, "
                      "with the agent's lists drawn from its softmax (Gumbel top-k); policy rows "
                      "use their own lists.")
-    if any(r.get("user_P@1", (0, 0, 0))[2] for r in main):
-        lines.append("* U test P@1 / LL / step (methods with a user model; '-' without): the "
-                     "user model's next-click fit on the test steps (the positions offline P@k "
-                     "evaluates; candidates = the shown list + _EOS): P@1 = % of steps whose "
-                     "most probable candidate is the actual click, LL = mean natural log of its "
-                     "probability (minus U's click loss), at the end of training. In brackets "
-                     "the truth's mean on the same steps: `truth` = the MDP's Bayes posterior "
-                     "predictive or the neural oracle's own click distribution; `empirical` "
-                     "(RecSim) = a smoothed click-through-rate choice model of the training "
-                     "split, NOT the true user. Every test step is one where a click happened, "
-                     "so _EOS mass is never rewarded and U's LL can exceed the truth's; given a "
-                     "click (_EOS dropped, renormalised; the CSV's *_click columns) the truth is "
-                     "the ceiling.")
+    if any(r.get("user_P@1_click", (0, 0, 0))[2] for r in main):
+        lines.append("* U test P@1 and LL / step, given a click (methods with a user model; '-' "
+                     "without): the user model's next-click fit on the test steps (the positions "
+                     "offline P@k evaluates), given that a click happened: candidates = the shown "
+                     "list, _EOS left out and the probabilities renormalised (irecgan.user_fit). "
+                     "P@1 = % of steps whose most probable item is the actual click, LL = mean "
+                     "natural log of its probability, at the end of training. In brackets the "
+                     "truth's mean on the same steps: `truth` = the MDP's Bayes posterior "
+                     "predictive or the neural oracle's own click distribution (the ceiling of "
+                     "both figures); `empirical` (RecSim) = a smoothed click-through-rate choice "
+                     "model of the training split, NOT the true user. The CSV also has the "
+                     "figures over the list + _EOS (user_P@1, user_ll): every test step is one "
+                     "where a click happened, so there _EOS mass is never rewarded and the "
+                     "truth is not a ceiling.")
     done, skipped = headroom if headroom else ({}, {})
     for dataset, (name, low, ceiling, high) in done.items():
         lines.append("* %s: headroom captured = (reward - %.3f) / (%.3f - %.3f), in %%: 0 = "
