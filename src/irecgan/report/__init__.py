@@ -38,7 +38,8 @@ from irecgan.report.tables import markdown, write_csv
 
 __all__ = ["POLICY_RNG_SEED", "PUBLISHED", "add_headroom", "aggregate_rows", "bayes_rows",
            "benchmark_row", "env_spec", "environment_policies", "epoch_axis", "find_inputs",
-           "find_run_dirs", "load_inputs", "load_run", "load_runs", "read_benchmark", "markdown", "mean_std", "method_curves",
+           "find_run_dirs", "load_inputs", "load_run", "load_runs", "read_benchmark", "markdown",
+           "mean_std", "method_curves",
            "policy_row", "policy_rows", "published_rows", "read_policy_rows", "run_curve",
            "unfinished_runs", "write_report"]
 
