@@ -253,10 +253,9 @@ def benchmark(policy, env_params, k=10, online_sessions=1000, online_seed=0, nam
     if dataset is None:
         dataset = report.env_spec(env_params)[0]
     logging_policy = logging_policy or DEFAULT_LOGGING.get(kind)
-    env, _ = report.environment_policies(env_params, np.random.RandomState(report.POLICY_RNG_SEED))
-    checked = ProtocolPolicy(policy, name, env.n_items, k, np.random.RandomState(online_seed))
-    figures = online.evaluate(env, checked, n_sessions=online_sessions, seed=online_seed)
-    env, references = report.environment_policies(
+    # the reference policies' simulator and draws as irecgan-report makes them; the policy gets
+    # a simulator of its own, untouched by them, as a run's evaluation does
+    ref_env, references = report.environment_policies(
         env_params, np.random.RandomState(report.POLICY_RNG_SEED))
     if name in references:
         raise UserError("--name %s is the name of one of the simulator's reference policies (%s)"
@@ -264,8 +263,11 @@ def benchmark(policy, env_params, k=10, online_sessions=1000, online_seed=0, nam
     if logging_policy not in references:
         raise UserError("--logging_policy must name one of the simulator's policies (%s), got %r"
                         % (", ".join(references), logging_policy))
+    env, _ = report.environment_policies(env_params, np.random.RandomState(report.POLICY_RNG_SEED))
+    checked = ProtocolPolicy(policy, name, env.n_items, k, np.random.RandomState(online_seed))
+    figures = online.evaluate(env, checked, n_sessions=online_sessions, seed=online_seed)
     entry = own_row(figures, dataset, name, online_seed, online_sessions, spec)
-    ref_entries = report.policy_rows(env, references, list(policy_seeds), policy_sessions,
+    ref_entries = report.policy_rows(ref_env, references, list(policy_seeds), policy_sessions,
                                      dataset=dataset)
     rows = [policy_row(e) for e in [entry] + ref_entries]
     done, skipped = add_headroom(rows, {dataset: logging_policy})
