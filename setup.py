@@ -41,6 +41,7 @@ setup(
             "irecgan-train=irecgan.cli.train:run",
             "irecgan-evaluate=irecgan.cli.evaluate:run",
             "irecgan-report=irecgan.cli.report:run",
+            "irecgan-benchmark=irecgan.cli.benchmark:run",
         ],
     },
     classifiers=[

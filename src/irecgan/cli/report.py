@@ -6,7 +6,9 @@
                    [--logging_policy=NAME=POLICY,...] RUN_DIR_OR_GLOB...
 
 Every positional argument is a run directory, a folder holding run directories at any depth,
-or a glob pattern of either; every folder with a config.json below them is a run. Writes
+or a glob pattern of either; every folder with a config.json below them is a run. A
+`benchmark.json` of irecgan-benchmark given or found there adds its policy's row to its dataset
+(the headroom column then places it as any row of that dataset). Writes
 `DIR/table.md`, `DIR/table.csv` and per dataset `DIR/<dataset>_online_reward.png`,
 `DIR/<dataset>_precision.png`, `DIR/<dataset>_coverage.png` (MDP), and prints the markdown.
 
@@ -50,9 +52,6 @@ flags.DEFINE_list("logging_policy", [], "NAME=POLICY pairs: the policy row (rand
 flags.DEFINE_list("published", ["none"], "Published figures to add as marked comparison rows: "
                   "sim, cikm, both as sim,cikm, or none.")
 
-POLICY_RNG_SEED = 0  # the policies' own draws (random, mix lists) in --env_params rows
-
-
 def _env_specs(values):
     specs = []
     for value in values:
@@ -60,14 +59,7 @@ def _env_specs(values):
             item = item.strip()
             if not item:
                 continue
-            if "=" in item:
-                name, path = item.split("=", 1)
-                if not name or not path:
-                    raise UserError("--env_params expects NAME=PATH or PATH, got %r" % item)
-            else:
-                path = item
-                name = os.path.basename(path).split(".")[0]
-            specs.append((name, path))
+            specs.append(report.env_spec(item))
     return specs
 
 
@@ -130,13 +122,14 @@ def main(argv):
         raise UserError("--policy_sessions must be >= 1, got %d" % FLAGS.policy_sessions)
     _check_paths(specs)
 
-    runs = report.load_runs(args)
-    entries = []
+    runs, entries = report.load_inputs(args)   # benchmark.json files give policy rows
+    source = "--env_params" + (" / benchmark.json" if entries else "")
     if FLAGS.policy_rows:
         entries += report.read_policy_rows(FLAGS.policy_rows)
     computed = []
     for name, path in specs:
-        env, policies = report.environment_policies(path, np.random.RandomState(POLICY_RNG_SEED))
+        env, policies = report.environment_policies(
+            path, np.random.RandomState(report.POLICY_RNG_SEED))
         computed += report.policy_rows(env, policies, seeds, FLAGS.policy_sessions,
                                        dataset=name)
         computed += report.bayes_rows(path, runs, name)
@@ -144,7 +137,7 @@ def main(argv):
 
     text, written = report.write_report(FLAGS.out, runs, entries, title=FLAGS.title,
                                         published=published,
-                                        policy_source=FLAGS.policy_rows or "--env_params",
+                                        policy_source=FLAGS.policy_rows or source,
                                         logging=logging)
     if computed:
         path = os.path.join(FLAGS.out, "policy_rows.json")

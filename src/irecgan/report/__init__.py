@@ -29,15 +29,19 @@ import os
 
 from irecgan.errors import UserError
 from irecgan.report.plots import plot_coverage, plot_online_reward, plot_precision
-from irecgan.report.policies import bayes_rows, environment_policies, policy_rows
+from irecgan.report.policies import (POLICY_RNG_SEED, bayes_rows, env_spec,
+                                     environment_policies, policy_rows)
 from irecgan.report.rows import (PUBLISHED, add_headroom, aggregate_rows, method_curves,
                                  policy_row, published_rows, read_policy_rows)
-from irecgan.report.runs import find_run_dirs, load_run, load_runs, unfinished_runs
+from irecgan.report.runs import (benchmark_row, find_inputs, find_run_dirs, load_inputs, load_run,
+                                 load_runs, read_benchmark, unfinished_runs)
 from irecgan.report.stats import epoch_axis, mean_std, run_curve
 from irecgan.report.tables import markdown, write_csv
 
-__all__ = ["PUBLISHED", "add_headroom", "aggregate_rows", "bayes_rows", "environment_policies", "epoch_axis",
-           "find_run_dirs", "load_run", "load_runs", "markdown", "mean_std", "method_curves",
+__all__ = ["POLICY_RNG_SEED", "PUBLISHED", "add_headroom", "aggregate_rows", "bayes_rows",
+           "benchmark_row", "env_spec", "environment_policies", "epoch_axis", "find_inputs",
+           "find_run_dirs", "load_inputs", "load_run", "load_runs", "read_benchmark", "markdown",
+           "mean_std", "method_curves",
            "policy_row", "policy_rows", "published_rows", "read_policy_rows", "run_curve",
            "unfinished_runs", "write_report"]
 

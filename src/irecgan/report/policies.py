@@ -8,6 +8,20 @@ import numpy as np
 from irecgan.errors import UserError
 from irecgan.report.stats import COVERAGE_K, coverage_curve
 
+POLICY_RNG_SEED = 0  # the simulator policies' own draws (random, mix lists) in computed rows
+
+
+def env_spec(item):
+    """`(name, path)` of a `NAME=PATH` or `PATH` parameter-file spec (without `NAME=`: the file
+    name up to its first dot, e.g. `mdp_random` for `mdp_random.log.params.npz`)."""
+    import os
+    if "=" in item:
+        name, path = item.split("=", 1)
+        if not name or not path:
+            raise UserError("--env_params expects NAME=PATH or PATH, got %r" % item)
+        return name, path
+    return os.path.basename(item).split(".")[0], item
+
 
 def policy_rows(env, policies, seeds, n_sessions, dataset="", batch_size=500):
     """Evaluate simulator policies online: for each (name, policy) of `policies` (a dict, in its

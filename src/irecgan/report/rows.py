@@ -138,7 +138,8 @@ def policy_row(entry, source="policy rows"):
     """A table row from one policy-row dict {"dataset", "method", "reward": [per env seed],
     "coverage@10": [...], "coverage": [[c1..c10] per env seed], optional "seeds",
     "n_sessions", "clicks_clicked": [per env seed], "P@1" / "P@3" / "P@5" / "P@10": [per
-    seed] (offline rows)}."""
+    seed] (offline rows), "source" (the CSV's source column; default: a simulator policy),
+    "notes" and "paths" (listed under the table)}."""
     if not isinstance(entry, dict) or "dataset" not in entry or "method" not in entry:
         raise UserError("%s: each policy row needs 'dataset' and 'method'" % source)
     rewards = entry.get("reward") or []
@@ -153,7 +154,8 @@ def policy_row(entry, source="policy rows"):
     n = max([len(rewards)] + [len(v) for v in precision.values()])
     seeds = entry.get("seeds") or list(range(1, n + 1))
     row = {"kind": "policy", "dataset": str(entry["dataset"]), "method": str(entry["method"]),
-           "seeds": list(seeds), "n": n, "paths": [], "notes": [],
+           "seeds": list(seeds), "n": n, "paths": [str(p) for p in entry.get("paths") or []],
+           "notes": [str(t) for t in entry.get("notes") or []], "source": entry.get("source"),
            "sizes": "", "reward": mean_std(rewards), "reward_values": list(rewards),
            "coverage@10": mean_std(cov10), "coverage_curves": curves, "wall_time": NONE,
            "n_sessions": entry.get("n_sessions"),

@@ -1,8 +1,8 @@
 """Reading run directories (made by `irecgan-train`): `config.json`, `metrics.jsonl` and, once
 the run has finished, `results.json` and `timing.json` (its wall time; runs made before
 timing.json kept it in results.json), and `user_fit.json` (U's fit, written by
-`irecgan-evaluate --user_fit` for runs whose results.json predates its "user_fit").
-No TensorFlow, no absl."""
+`irecgan-evaluate --user_fit` for runs whose results.json predates its "user_fit"); and the
+`benchmark.json` files of `irecgan-benchmark` (a policy's row). No TensorFlow, no absl."""
 import glob
 import io
 import json
@@ -15,6 +15,8 @@ METRICS = "metrics.jsonl"
 RESULTS = "results.json"
 TIMING = "timing.json"
 USER_FIT = "user_fit.json"
+BENCHMARK = "benchmark.json"
+BENCHMARK_FORMAT = "irecgan-benchmark"   # the "format" key of a benchmark.json
 
 
 class Run(object):
@@ -158,10 +160,11 @@ def load_run(path):
     return Run(path, config, metrics, results, timing, fit)
 
 
-def find_run_dirs(args):
-    """Every folder holding a config.json at or below the paths / glob patterns in `args`
-    (sorted, without duplicates). A path that neither exists nor matches is a `UserError`."""
-    found = []
+def find_inputs(args):
+    """`(run dirs, benchmark files)`: every folder holding a config.json and every benchmark.json
+    at or below the paths / glob patterns in `args` (each list sorted, without duplicates). A
+    path that neither exists nor matches is a `UserError`."""
+    found, marks = [], []
     for arg in args:
         matches = [arg] if os.path.exists(arg) else sorted(glob.glob(arg))
         if not matches:
@@ -170,18 +173,32 @@ def find_run_dirs(args):
             if os.path.isfile(match):
                 if os.path.basename(match) == CONFIG:
                     found.append(os.path.dirname(os.path.abspath(match)))
+                elif os.path.basename(match) == BENCHMARK:
+                    marks.append(os.path.abspath(match))
                 continue
             for root, dirs, files in os.walk(match):
                 dirs.sort()
                 if CONFIG in files:
                     found.append(os.path.abspath(root))
+                if BENCHMARK in files:
+                    marks.append(os.path.abspath(os.path.join(root, BENCHMARK)))
+    return _unique(found), _unique(marks)
+
+
+def _unique(paths):
     out, seen = [], set()
-    for path in found:
+    for path in paths:
         key = os.path.realpath(path)
         if key not in seen:
             seen.add(key)
             out.append(path)
     return sorted(out)
+
+
+def find_run_dirs(args):
+    """Every folder holding a config.json at or below the paths / glob patterns in `args`
+    (sorted, without duplicates). A path that neither exists nor matches is a `UserError`."""
+    return find_inputs(args)[0]
 
 
 def load_runs(args):
@@ -191,6 +208,33 @@ def load_runs(args):
         raise UserError("no run directory (a folder with %s) under %s"
                         % (CONFIG, ", ".join(args) if args else "the given paths (none)"))
     return [load_run(d) for d in dirs]
+
+
+def read_benchmark(path):
+    """The result an `irecgan-benchmark` wrote to `path`; `UserError` when it is none."""
+    result = read_json(path)
+    if not isinstance(result, dict) or result.get("format") != BENCHMARK_FORMAT or \
+            not isinstance(result.get("row"), dict):
+        raise UserError("%s is not a %s of irecgan-benchmark" % (path, BENCHMARK))
+    return result
+
+
+def benchmark_row(path):
+    """The policy-row dict (`rows.policy_row`'s input) of the benchmark.json `path`."""
+    entry = dict(read_benchmark(path)["row"])
+    entry["paths"] = [path]
+    return entry
+
+
+def load_inputs(args):
+    """`(runs, benchmark rows)` of the run directories and benchmark.json files under `args`
+    (see `find_inputs`); `UserError` when there is neither."""
+    dirs, marks = find_inputs(args)
+    if not dirs and not marks:
+        raise UserError("no run directory (a folder with %s) or %s under %s"
+                        % (CONFIG, BENCHMARK, ", ".join(args) if args
+                           else "the given paths (none)"))
+    return [load_run(d) for d in dirs], [benchmark_row(p) for p in marks]
 
 
 def unfinished_runs(runs):

@@ -188,8 +188,9 @@ def markdown(rows, runs, title="irecgan results", headroom=None):
                      % ", ".join(sim_p10))
     for r in main:
         for note in r["notes"]:
-            lines.append("* %s / %s: %s (%s)." % (r["dataset"], r["method"], note,
-                                                   ", ".join(r["paths"])))
+            lines.append("* %s / %s: %s%s." % (r["dataset"], r["method"], note,
+                                                " (%s)" % ", ".join(r["paths"]) if r["paths"]
+                                                else ""))
     unfinished = unfinished_runs(runs)
     if unfinished:
         lines.append("* Unfinished runs (no %s; listed, not averaged): %d." % (RESULTS,
@@ -244,8 +245,8 @@ def csv_records(rows):
     out = []
     for r in rows:
         rec = {"dataset": r["dataset"], "method": r["method"],
-               "source": {"run": "ours", "policy": "ours (simulator policy)",
-                          "published": "published"}[r["kind"]],
+               "source": r.get("source") or {"run": "ours", "policy": "ours (simulator policy)",
+                                             "published": "published"}[r["kind"]],
                "n_seeds": r["n"], "seeds": " ".join(str(s) for s in r["seeds"]),
                "sizes": r["sizes"]}
         for k in (1, 5, 10):

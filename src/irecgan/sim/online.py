@@ -36,7 +36,9 @@ A policy is a callable `policy(histories, states) -> array [n, k]` of raw item i
 per step for all live sessions of a batch: `histories` is a list of `n` lists of the clicked raw
 item ids so far (start item included; the lists are the rollout's own, do not modify them) and
 `states` is `env.policy_states(...)` for the same sessions. `per_session(f)` turns a
-`f(history, state) -> list of k ids` into a policy.
+`f(history, state) -> list of k ids` into a policy. A policy whose attribute `with_purchases` is
+true is called as `policy(histories, states, purchases)`, `purchases` being the sessions' purchase
+flags so far (lists of ints as long as their histories, 0 for the start item; the rollout's own).
 """
 import collections
 
@@ -139,8 +141,10 @@ def rollout(env, policy, n, rng, max_steps=None, observer=None, after_step=None)
         if live.size == 0:
             break
         idx = live.tolist()
-        lists = _check_lists(policy([histories[i] for i in idx], env.policy_states(states)),
-                             len(idx), env.n_items)
+        args = [[histories[i] for i in idx], env.policy_states(states)]
+        if getattr(policy, "with_purchases", False):
+            args.append([purchases_log[i] for i in idx])
+        lists = _check_lists(policy(*args), len(idx), env.n_items)
         if observer is not None:
             observer(states, lists)
         labels = env.log_states(states)
