@@ -104,9 +104,9 @@ class ServingGraph(object):
         # one _PAD column more (as AgentPolicy's clicks have): position 0 exists when T = 0
         ids = tf.pad(ids, [[0, 0], [0, 1]], constant_values=0)               # [B, T + 1]
         outputs, _ = self.encoder.encode(ids, self.length)                  # [B, T + 1, H]
+        # the output at the last valid position; an empty history's is position 0's, which
+        # dynamic_rnn leaves 0 at length 0: the zero state's output (SequenceEncoder.encode)
         last = gather_per_batch(outputs, tf.maximum(self.length - 1, 0))    # [B, H]
-        # an empty history: the zero state's output, 0 (dynamic_rnn's output there already)
-        last = tf.where(self.length > 0, last, tf.zeros_like(last))
         logits = self.output_layer(last)                                    # [B, V]
         pi = tf.exp(tf.nn.log_softmax(logits, axis=-1))                     # [B, V]
 
@@ -206,8 +206,9 @@ def _write(serving, session, out_dir, info):
     try:
         with writing(tmp), serving.graph.as_default():
             builder = tf.saved_model.builder.SavedModelBuilder(tmp)
-            # strip_default_attrs: a graph written by TF 2.x loads on TF 1.15, whose ops may
-            # not know attributes added since (with their default values)
+            # strip_default_attrs: attributes at their default values are left out, so that
+            # TF 1.15 loads a graph written by TF 2.x even where an op gained attributes since
+            # (TF 2.21's ops of this graph load on TF 1.15 without it too, measured)
             builder.add_meta_graph_and_variables(
                 session, [TAG], signature_def_map=serving.signatures(),
                 main_op=serving.table_init, strip_default_attrs=True)
