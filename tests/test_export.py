@@ -65,7 +65,8 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("export_run")
     log, params = write_mdp_log(root)
     config = dict(TINY_IRECGAN, data=log, env_params=params, n_items=0, symbols=SYMBOLS,
-                  user_epochs=1, adv_epochs=1, online_sessions=5)
+                  user_epochs=1, adv_epochs=1, online_sessions=5,
+                  agent_lr=1e-2)  # a policy far from uniform: distinct probabilities
     run_dir = str(root / "run")
     experiment.run(run_dir, experiment.resolve(config), show_progress=False,
                    log=lambda msg: None)
@@ -109,11 +110,14 @@ BAD = [({"history": [["1", ""]], "length": [3], "k": 1}, "length must be in 0..T
         "k must be in 0..%d" % N_ITEMS),
        ({"history": [["1", ""]], "length": [1], "k": -1}, "k must be in 0..%d" % N_ITEMS),
        ({"history": [["1", ""], ["2", ""]], "length": [1], "k": 1},
-        "history and length must have as many rows")]
+        "history and length must have as many rows"),
+       ({"history": [["1", ""]], "length": [1], "candidates": [["1"], ["2"]]},
+        "candidates and length must have as many rows")]
 
 
 def bad_requests():
-    return [dict(request, signature="recommend") for request, _ in BAD]
+    return [dict(request, signature="score" if "candidates" in request else "recommend")
+            for request, _ in BAD]
 
 
 @pytest.fixture(scope="module")
@@ -390,3 +394,24 @@ def test_bad_input_is_one_line(run, tmp_path):
     export_agent(run_dir, str(tmp_path / "empty"), checkpoint=numbers[-1])
     assert os.path.exists(str(tmp_path / "empty" / "saved_model.pb"))
     assert sorted(n for n in os.listdir(str(tmp_path)) if n.startswith("empty")) == ["empty"]
+
+
+def test_a_damaged_checkpoint_is_skipped_by_default_and_refused_when_asked_for(run, tmp_path):
+    run_dir, _, numbers = run
+    copy = str(tmp_path / "run")
+    shutil.copytree(run_dir, copy)
+    damaged = os.path.join(copy, "checkpoints", "ckpt-%d" % numbers[-1])
+    with open(os.path.join(damaged, "state.json"), "ab") as handle:
+        handle.write(b" ")
+    with pytest.raises(UserError, match=r"ckpt-%d is damaged \(state.json has" % numbers[-1]):
+        export_agent(copy, str(tmp_path / "a"), checkpoint=numbers[-1])
+    lines = []
+    out = export_agent(copy, str(tmp_path / "b"), log=lines.append)
+    assert read_json(os.path.join(out, INFO))["checkpoint"] == numbers[-2]
+    assert lines == ["checkpoint ckpt-%d is damaged (state.json has %d bytes, expected %d); "
+                     "left in place; using ckpt-%d instead" % (
+                         numbers[-1], os.path.getsize(os.path.join(damaged, "state.json")),
+                         os.path.getsize(os.path.join(damaged, "state.json")) - 1,
+                         numbers[-2])]
+    assert sorted(os.listdir(os.path.join(copy, "checkpoints"))) == sorted(
+        "ckpt-%d" % n for n in numbers)

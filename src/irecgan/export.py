@@ -120,7 +120,11 @@ class ServingGraph(object):
         top = top + N_SPECIAL                                               # [B, k]
         self.items = tf.gather(names, top, name="items")
         self.scores = tf.identity(take_along_last_axis(pi, top), name="scores")
-        cand_ids = tf.cast(table.lookup(self.candidates), tf.int32)         # [B, C]
+        cands_ok = tf.Assert(tf.equal(tf.shape(self.candidates)[0], tf.shape(self.length)[0]),
+                             ["candidates and length must have as many rows"],
+                             name="check_candidate_rows")
+        with tf.control_dependencies([cands_ok]):
+            cand_ids = tf.cast(table.lookup(self.candidates), tf.int32)     # [B, C]
         self.probs = tf.identity(take_along_last_axis(pi, cand_ids), name="probs")
 
     def signatures(self):
