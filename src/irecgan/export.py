@@ -32,7 +32,8 @@ shape, so the ranking equals AgentPolicy's except between logits equal to within
 
 `assets.extra/irecgan_export.json` records what was exported (run directory, checkpoint,
 method, vocabulary size); loaders ignore it. The export is written into a temporary folder
-beside `out_dir` and renamed when complete: `out_dir` is complete or absent.
+beside `out_dir` and renamed when complete: `out_dir` is complete or absent (an error removes
+the temporary folder; a killed export leaves `OUT.partial-XXXXXXXX`, which can be deleted).
 """
 import io
 import json
