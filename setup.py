@@ -40,6 +40,7 @@ setup(
             "irecgan-prepare-cikm=irecgan.cli.prepare_cikm:run",
             "irecgan-train=irecgan.cli.train:run",
             "irecgan-evaluate=irecgan.cli.evaluate:run",
+            "irecgan-export=irecgan.cli.export:run",
             "irecgan-report=irecgan.cli.report:run",
             "irecgan-benchmark=irecgan.cli.benchmark:run",
         ],

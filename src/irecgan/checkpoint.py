@@ -185,6 +185,7 @@ class Checkpointer(object):
         self.keep = int(keep)
         self.read_only = bool(read_only)
         self.log = log or (lambda msg: sys.stderr.write(msg + "\n"))
+        self.restored = None  # the number of the checkpoint the last restore used
         if self.keep < 1:
             raise ValueError("keep must be at least 1, got %r" % keep)
         if not read_only and not os.path.isdir(directory):
@@ -313,6 +314,7 @@ class Checkpointer(object):
                 passed_over.append((number, state, reason))
             else:
                 self._report(number, damaged, passed_over)
+                self.restored = number
                 return state
         if passed_over:
             raise NotAccepted(self.directory, passed_over)
@@ -321,6 +323,21 @@ class Checkpointer(object):
                             "start this run over" % (self.directory, "; ".join(
                                 "%s%d: %s" % (PREFIX, n, why) for n, why in damaged)))
         return None
+
+    def restore_number(self, session, number):
+        """Restore checkpoint `number`, verified first, into `session`; returns its state. Not a
+        complete checkpoint here, or damaged: `UserError` (one line); nothing is moved."""
+        done = self._numbers()
+        if number not in done:
+            raise UserError("%s: no complete checkpoint %s%d (complete: %s)" % (
+                self.directory, PREFIX, number,
+                ", ".join("%s%d" % (PREFIX, n) for n in done) or "none"))
+        state, problem, _ = self._load(session, number)
+        if problem is not None:
+            raise UserError("%s: checkpoint %s%d is damaged (%s)" % (self.directory, PREFIX,
+                                                                    number, problem))
+        self.restored = number
+        return state
 
     def _report(self, number, damaged, passed_over):
         """Set aside (unless read-only) and report the checkpoints newer than `number` that

@@ -17,6 +17,8 @@ the innermost irecgan functions on the stack. Events:
   checkpoint.rename     the checkpoint is complete in its temporary folder, not yet renamed
   metrics.line          half of a metrics.jsonl record is written (with `kill` the rest never is)
   results               results.json is written to its temporary name, not yet renamed
+  export.rename         an export (irecgan.export) is complete in its temporary folder, not
+                        yet renamed to its --out
   run                   a TensorFlow session call is about to start
   run@FUNC              a session call made while a function named FUNC is on the stack (e.g.
                         run@generate, run@train_disc, run@pretrain, run@final)
