@@ -136,6 +136,8 @@ def raises(match, **overrides):
 def test_combinations_that_cannot_work(sim_files, tmp_path):
     log, params = sim_files
     raises("--split=file needs --split_file", split="file")
+    raises("--method=irecgan_true needs --env_params (the true simulator answers the agent's "
+           "lists)", method="irecgan_true")
     raises("--k must be at most --n_items (50), got 51", n_items=50, k=51)
     raises("--k must be at most the 6 items of --symbols=10", symbols=10, k=7)
     # the simulator of --env_params has 50 items
@@ -174,6 +176,8 @@ TRAIN_CASES = [
     # TF aborted the interpreter (SIGABRT, a core dump) on a negative thread count
     (["--threads=-1"], "--threads must be an integer in 0..2147483647, got -1"),
     (["--max_len=1"], "--max_len must be 0 or an integer in 2..2147483647, got 1"),
+    (["--method=irecgan_true"], "--method=irecgan_true needs --env_params (the true simulator "
+     "answers the agent's lists)"),
     # read from the data: a frequency vocabulary of the log's 50 items
     (["--n_items=0", "--k=60"], "--k must be at most the 50 items of the training vocabulary "
      "of LOG, got 60"),

@@ -90,6 +90,8 @@ class AdversarialTraining(object):
     each epoch's record.
     """
 
+    trains_user = True  # the g-steps update U (TrueWorldTraining has no U)
+
     def __init__(self, runner, models, data, batch_maker, config, evaluate_epoch,
                  use_disc=True, log=None):
         self.runner = runner
@@ -101,13 +103,17 @@ class AdversarialTraining(object):
         self.evaluate_epoch = evaluate_epoch
         self.log = log or runner.log
         self.max_len = config["max_len"] or max(2, 2 * int(data.mean_length))
-        self.generator = Generator(models, runner.session, self.max_len,
-                                   n_rollouts=config["n_rollouts"])
         self.session = runner.session
+        self.generator = self.make_generator()
         self.position_weighted = config.get("batch_weighting", "positions") == "positions"
         self.epoch_stats = {}
 
     # -- building blocks --------------------------------------------------------------------
+    def make_generator(self):
+        """What `generate` draws sessions from: U and A (with D for q_D)."""
+        return Generator(self.models, self.session, self.max_len,
+                         n_rollouts=self.c["n_rollouts"])
+
     def generate(self, n, rng, with_q_d):
         first = rng.choice(np.asarray(self.data.first_clicks), size=n)
         return self.generator.generate(first, rng, with_q_d=with_q_d and self.use_disc)
@@ -288,9 +294,10 @@ class AdversarialTraining(object):
             loss, share = self.update_agent([generated + offline], rng, generated)
             st.setdefault("agent_loss", []).append(loss)
             st.setdefault("gen_weight_share", []).append(share)
-            adv, mle = self.update_user(generated, offline, rng)
-            st.setdefault("user_adv_loss", []).append(adv)
-            st.setdefault("user_mle_loss", []).append(mle)
+            if self.trains_user:
+                adv, mle = self.update_user(generated, offline, rng)
+                st.setdefault("user_adv_loss", []).append(adv)
+                st.setdefault("user_mle_loss", []).append(mle)
             if self.use_disc and self.c["d_data"] == "authors":
                 self._add_to_pool(state, generated)  # D's generated pool
             self._note_generated(generated)

@@ -23,12 +23,14 @@ from irecgan.online_eval import AgentPolicy, environment_items, load_environment
 from irecgan.pretrain import agent_task, evaluate, pretrain, user_task
 from irecgan.runner import Runner
 from irecgan.sim import online
+from irecgan.true_world import TrueWorldTraining
 
-METHODS = ("lstm", "pg", "irecgan_nod", "irecgan")
+METHODS = ("lstm", "pg", "irecgan_nod", "irecgan", "irecgan_true")
 BASELINES = ("lstm", "pg")
+WITH_USER = ("irecgan_nod", "irecgan")   # irecgan_true plans in the true world (true_world.py)
 
 DEFAULTS = dict(
-    method="pg",            # lstm | pg | irecgan_nod | irecgan
+    method="pg",            # lstm | pg | irecgan_nod | irecgan | irecgan_true (a control)
     data="",                # processed log (SPEC 2.1)
     split="fold",           # fold (38/1/1) | ratio | file
     split_file="",
@@ -60,7 +62,7 @@ DEFAULTS = dict(
                             # reference = 2 ** 5.3 (~39, the authors' (p + 1) ** 5.3), auto =
                             # (1 - p) / p for the training log's purchase rate p, or a number
     threads=0,              # TF intra/inter-op threads (0: TensorFlow's default)
-    # adversarial training (SPEC 5; irecgan and irecgan_nod)
+    # adversarial training (SPEC 5; irecgan, irecgan_nod and irecgan_true)
     schedule="paper",       # paper (Algorithm 1) | reference (the authors' released loop)
     adv_epochs=10,          # adversarial epochs (reference schedule: rounds)
     g_steps=3,              # generator steps per epoch (paper)
@@ -262,6 +264,9 @@ def validate(config):
 
 def _check_combinations(config):
     k = config["k"]
+    if config["method"] == "irecgan_true" and not config["env_params"]:
+        raise UserError("--method=irecgan_true needs --env_params (the true simulator answers "
+                        "the agent's lists)")
     if config["split"] == "file" and not config["split_file"]:
         raise UserError("--split=file needs --split_file")
     if config["n_items"] and k > config["n_items"]:
@@ -317,7 +322,8 @@ def purchase_weight(config, data):
 
 def build_models(config, data):
     build = {"lstm": ("agent",), "pg": ("agent",), "irecgan_nod": ("user", "agent"),
-             "irecgan": ("user", "agent", "discriminator")}[config["method"]]
+             "irecgan": ("user", "agent", "discriminator"),
+             "irecgan_true": ("agent",)}[config["method"]]
     return ModelGraph(data.vocab.size, embed_dim=config["embed_dim"], hidden=config["hidden"],
                       layers=config["layers"], k=config["k"], purchase_head=data.has_purchase,
                       seed=config["seed"], user_lr=config["user_lr"],
@@ -443,7 +449,7 @@ def _run(run_dir, config, show_progress, log):
                  config["agent_epochs"], config["batch_size"], batch_maker,
                  seed=config["seed"], phase="agent", show_progress=show_progress,
                  extra_metrics=evaluator.pretrain_epoch, bucket_window=config["bucket_window"])
-        if method not in BASELINES:
+        if method in WITH_USER:
             pretrain(runner, user_task(models, by_position), data.train, data.valid, config["user_epochs"],
                      config["batch_size"], batch_maker, seed=config["seed"] + 1, phase="user",
                      show_progress=show_progress, bucket_window=config["bucket_window"],
@@ -451,6 +457,10 @@ def _run(run_dir, config, show_progress, log):
             AdversarialTraining(runner, models, data, batch_maker, config,
                                 evaluator.adversarial_epoch,
                                 use_disc=(method == "irecgan")).run(seed=config["seed"] + 2)
+        elif method == "irecgan_true":
+            TrueWorldTraining(runner, models, data, batch_maker, config,
+                              evaluator.adversarial_epoch,
+                              evaluator.env).run(seed=config["seed"] + 2)
         results = {"method": method, "seed": config["seed"], "data": data.summary(),
                    "purchase_weight": models.config["purchase_weight"]}
         with stopping.anywhere("during the final evaluation: it runs again from the last "

@@ -68,6 +68,12 @@ class AgentPolicy(object):
                 self.seed = None
                 self.top = agent.recommend(last, greedy=True, seed=None)
 
+    def reseed(self, seed):
+        """Restart the noise seeds (sample=True) from `RandomState(seed)`."""
+        if not self.sample:
+            raise ValueError("a greedy AgentPolicy draws no noise")
+        self.rng = np.random.RandomState(seed)
+
     def __call__(self, histories, states):
         n = len(histories)
         longest = max(len(h) for h in histories)

@@ -16,7 +16,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("method", D["method"], list(experiment.METHODS),
                   "lstm: next-click MLE; pg: return-weighted REINFORCE on offline data; "
                   "irecgan_nod: model-based training with the user model, q_D = 1; "
-                  "irecgan: the full method.")
+                  "irecgan: the full method; irecgan_true (a control): irecgan_nod's training "
+                  "with the true simulator of --env_params in place of the user model.")
 flags.DEFINE_string("data", None, "Processed log (session_id;state;click;rec_list;purchase).")
 flags.DEFINE_string("run_dir", None, "Run directory (config, metrics, checkpoints, results).")
 flags.DEFINE_enum("split", D["split"], ["fold", "ratio", "file"],

@@ -30,7 +30,7 @@ def _adversarial_start(runs):
 
 
 METHOD_COLORS = {"lstm": "tab:blue", "pg": "tab:orange", "irecgan_nod": "tab:green",
-                 "irecgan": "tab:red"}
+                 "irecgan": "tab:red", "irecgan_true": "darkcyan"}
 POLICY_COLORS = {"random": "dimgray", "max": "black", "mix": "tab:brown",
                  "belief": "darkgoldenrod", "logging": "tab:purple", "oracle": "darkgoldenrod",
                  "bayes": "darkgoldenrod"}

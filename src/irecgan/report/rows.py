@@ -20,7 +20,7 @@ from irecgan.report.runs import read_json
 from irecgan.report.stats import (COVERAGE_K, _get, _number, coverage_curve, mean_curve,
                                    mean_std, run_curve)
 
-METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan")
+METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan", "irecgan_true")
 POLICY_ORDER = ("random", "max", "mix", "belief", "logging", "oracle", "bayes")
 CEILINGS = ("belief", "oracle")  # the history-based ceilings, MDP and neural oracle
 NONE = (float("nan"), float("nan"), 0)
@@ -55,7 +55,7 @@ def _method_rank(method):
 
 def row_sort_key(row):
     """Datasets alphabetically; within one: policy rows (random, max, mix, logging), other policy
-    rows, then lstm, pg, irecgan_nod, irecgan, then any other method by name."""
+    rows, then lstm, pg, irecgan_nod, irecgan, irecgan_true, then any other method by name."""
     rank = _method_rank(row["method"])
     if row["kind"] == "policy" and rank[0] != 0:
         rank = (1, 0, str(row["method"]))
