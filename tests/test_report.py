@@ -566,3 +566,16 @@ def test_wall_time_comes_from_timing_json_before_results(tmp_path):
     assert report.load_run(path).wall_time == 7.0
     os.remove(os.path.join(path, "timing.json"))
     assert report.load_run(path).wall_time == 99.0
+
+
+def test_find_run_dirs_follows_links_to_reused_runs(tmp_path):
+    from irecgan.report.runs import find_run_dirs
+    real = tmp_path / "sim" / "log" / "pg" / "seed1"
+    real.mkdir(parents=True)
+    (real / "config.json").write_text("{}")
+    own = tmp_path / "decomposition" / "log" / "pg"
+    own.mkdir(parents=True)
+    os.symlink(str(real), str(own / "seed1"))
+    os.symlink(str(tmp_path / "decomposition"), str(own / "loop"))  # a cycle is walked once
+    found = find_run_dirs([str(tmp_path / "decomposition")])
+    assert found == [str(own / "seed1")]

@@ -162,8 +162,10 @@ def load_run(path):
 
 def find_inputs(args):
     """`(run dirs, benchmark files)`: every folder holding a config.json and every benchmark.json
-    at or below the paths / glob patterns in `args` (each list sorted, without duplicates). A
-    path that neither exists nor matches is a `UserError`."""
+    at or below the paths / glob patterns in `args` (each list sorted, without duplicates), also
+    through symbolic links to folders (an experiment that reuses another's runs links them into
+    its own tree); a link back to a folder already being walked is not followed again. A path that
+    neither exists nor matches is a `UserError`."""
     found, marks = [], []
     for arg in args:
         matches = [arg] if os.path.exists(arg) else sorted(glob.glob(arg))
@@ -176,7 +178,13 @@ def find_inputs(args):
                 elif os.path.basename(match) == BENCHMARK:
                     marks.append(os.path.abspath(match))
                 continue
-            for root, dirs, files in os.walk(match):
+            seen = set()
+            for root, dirs, files in os.walk(match, followlinks=True):
+                real = os.path.realpath(root)
+                if real in seen:   # a link cycle
+                    dirs[:] = []
+                    continue
+                seen.add(real)
                 dirs.sort()
                 if CONFIG in files:
                     found.append(os.path.abspath(root))
