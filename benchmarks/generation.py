@@ -85,6 +85,8 @@ def parse_args(argv=None):
     p.add_argument("--max-rows", type=int, default=4096,
                    help="most rows per session.run of the batched engine")
     p.add_argument("--seed", type=int, default=0, help="model and sampling seed")
+    p.add_argument("--d-head", default="authors", choices=["authors", "sequence"],
+                   help="the discriminator's head (ModelGraph d_head)")
     p.add_argument("--profile", action="store_true",
                    help="trace one batched generate call per size (q_D) and print the op time "
                         "per kind of op")
@@ -307,12 +309,12 @@ def profile(args, batched, session, vocab, seed):
 
 def run_size(args, n_items):
     vocab = n_items + N_SPECIAL
-    print("%d x %d LSTM, %d-d embeddings, %d items (vocabulary %d), k %d, max_len %d, N %d" % (
-        args.layers, args.hidden, args.embed, n_items, vocab, args.k, args.max_len,
-        args.rollouts))
+    print("%d x %d LSTM, %d-d embeddings, %d items (vocabulary %d), k %d, max_len %d, N %d, "
+          "D head %s" % (args.layers, args.hidden, args.embed, n_items, vocab, args.k,
+                         args.max_len, args.rollouts, args.d_head))
     start = time.time()
     models = ModelGraph(vocab, embed_dim=args.embed, hidden=args.hidden, layers=args.layers,
-                        k=args.k, purchase_head=False, seed=args.seed)
+                        k=args.k, purchase_head=False, seed=args.seed, d_head=args.d_head)
     session = tf.Session(graph=models.graph)
     timer = TimedSession(session)
     batched = Generator(models, timer, args.max_len, n_rollouts=args.rollouts,

@@ -53,6 +53,7 @@ BAD = {
     "d_steps": [-1],
     "d_epochs": [-1],
     "d_data": ["n"],
+    "d_head": ["seq", 1],
     "d_heldout_sessions": [-1],
     "gen_sessions": [0],
     "d_pretrain_sessions": [-1],

@@ -16,6 +16,7 @@ from irecgan.data.splits import ratios_ok
 from irecgan.data.vocab import N_SPECIAL
 from irecgan.dataset import SPLITS, load_dataset
 from irecgan.errors import UserError
+from irecgan.models.discriminator import D_HEADS
 from irecgan.models.graph import ModelGraph
 from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT
 from irecgan.offline import BatchMaker
@@ -68,6 +69,8 @@ DEFAULTS = dict(
     g_steps=3,              # generator steps per epoch (paper)
     d_steps=1,              # discriminator steps per epoch (paper)
     d_epochs=3,             # D epochs per d-step and in D pretraining
+    d_head="authors",       # D's head: authors (SPEC 3.3) | sequence (sees the lists, ranks,
+                            # purchases and positions; not the paper's)
     d_data="authors",       # authors: a D epoch is every offline training session once, with
                             # as many generated sessions from the pool; m: m vs m (Algorithm 1)
     d_heldout_sessions=1000,  # validation sessions (vs as many generated) scoring D held out
@@ -225,6 +228,7 @@ RULES = dict(
     g_steps=_Int(0),                # 0: an epoch without that kind of step
     d_steps=_Int(0),
     d_epochs=_Int(0),
+    d_head=_Choice(D_HEADS),
     d_data=_Choice(D_DATA),
     d_heldout_sessions=_Int(0),     # 0: no held-out scoring of D
     gen_sessions=_Int(1),
@@ -329,7 +333,7 @@ def build_models(config, data):
                       seed=config["seed"], user_lr=config["user_lr"],
                       agent_lr=config["agent_lr"], disc_lr=config["disc_lr"],
                       clip_norm=config["clip_norm"], lambda_p=config["lambda_p"], build=build,
-                      purchase_weight=purchase_weight(config, data))
+                      purchase_weight=purchase_weight(config, data), d_head=config["d_head"])
 
 
 def open_run(run_dir, config, log=None, read_only=False):

@@ -45,7 +45,9 @@ class StepGraph(object):
 
     Feeds: click [R], the flattened LSTM states, seed [2] (stateless noise), force_eos [R] (the
       user must pick `_EOS`: the sequence is at max_len), greedy (agent top-k, no sampling);
-      optionally spawn [S] (row indices, e.g. each row N times) and spawn_force_eos [S].
+      optionally spawn [S] (row indices, e.g. each row N times) and spawn_force_eos [S]; when
+      D's head reads them (`reads_context`, the sequence head), click_purchase [R] (the
+      purchase flag of the click, 0 for a first click) and position [R] (its index, 0 first).
     Fetches: rec [R, k], cands [R, k+1] (rec + `_EOS`), user_log_probs [R, k+1], choice [R]
       (index into cands), next_click [R], purchase [R], term [R] (D's per-position term; 0
       without D), the advance outputs and the new flattened states; the same act fetches for
@@ -69,9 +71,15 @@ class StepGraph(object):
             self.in_states = [flatten_state(self.agent_state), flatten_state(self.user_state)]
             self.out_states = [flatten_state(agent_next), flatten_state(user_next)]
             self.outputs = [self.agent_logits, self.user_pref, self.user_output]
+            self.reads_context = disc is not None and disc.reads_context
+            self.click_purchase = self.position = None
+            if self.reads_context:
+                self.click_purchase = tf.placeholder(tf.int32, [None], name="click_purchase")
+                self.position = tf.placeholder(tf.int32, [None], name="position")
             if disc is not None:
                 self.disc_state = disc.encoder.cell.state_placeholders("disc_state")
-                self.disc_output, disc_next = disc.encoder.step(self.click, self.disc_state)
+                self.disc_output, disc_next = disc.advance(self.click, self.disc_state,
+                                                           self.click_purchase, self.position)
                 self.in_states.append(flatten_state(self.disc_state))
                 self.out_states.append(flatten_state(disc_next))
                 self.outputs.append(self.disc_output)
@@ -126,13 +134,19 @@ class StepGraph(object):
                 for flat, h in zip(self.in_states, self.hidden)]
 
     def run(self, session, click, states, seed, force_eos, greedy=False, spawn=None,
-            spawn_force_eos=None, fetch_outputs=True):
+            spawn_force_eos=None, fetch_outputs=True, click_purchase=None, position=None):
         """One whole step for all rows. Returns (act outputs, advance outputs, new states); with
         `spawn` (row indices [S]) the act outputs hold "spawn": the act outputs of those rows
         with other noise ([S, ...]); `fetch_outputs=False` leaves the advance outputs (the
-        agent's [R, V] logits among them) in the graph and returns None for them."""
+        agent's [R, V] logits among them) in the graph and returns None for them.
+        `click_purchase` / `position` [R]: needed when `reads_context`, ignored otherwise."""
         feed = {self.click: click, self.seed: seed, self.force_eos: force_eos,
                 self.greedy: greedy}
+        if self.reads_context:
+            if click_purchase is None or position is None:
+                raise ValueError("D's sequence head needs each click's purchase flag and "
+                                 "position")
+            feed.update({self.click_purchase: click_purchase, self.position: position})
         for placeholders, arrays in zip(self.in_states, states):
             feed.update(zip(placeholders, arrays))
         fetches = dict(self._act_fetches)
@@ -232,9 +246,11 @@ class Generator(object):
         for start in range(0, len(rows.click), size):
             part = slice(start, start + size)
             extra = {}
+            if self.step_graph.reads_context:
+                extra = dict(click_purchase=rows.purchase[part], position=rows.lengths[part] - 1)
             if spawn:
                 n = len(rows.click[part])
-                extra = dict(spawn=np.repeat(np.arange(n, dtype=np.int32), reps),
+                extra.update(spawn=np.repeat(np.arange(n, dtype=np.int32), reps),
                              spawn_force_eos=np.repeat(force[part], reps))
             act, _, st = self.step_graph.run(
                 self.session, rows.click[part], [[a[part] for a in flat] for flat in rows.states],
@@ -268,9 +284,10 @@ class Generator(object):
         # through position t)
         prefixes = []
 
+        # purchase: the flag of the click each row consumes next (a first click: 0)
         rows = _Rows(session=np.arange(n), click=np.array(first_clicks, np.int32),
                      states=self.step_graph.zero_states(n), lengths=np.ones(n, np.int64),
-                     dsum=np.zeros(n), dcount=np.zeros(n))
+                     dsum=np.zeros(n), dcount=np.zeros(n), purchase=np.zeros(n, np.int32))
         while len(rows.session):
             spawn = with_q_d and rows.lengths[0] > 1
             act, states, spawned = self._step(rows, rng, spawn=spawn)
@@ -291,6 +308,7 @@ class Generator(object):
                     rec_lists[i].append(rec)
                     purchases[i].append(int(act["purchase"][row]))
             rows.click = act["next_click"].astype(np.int32)
+            rows.purchase = act["purchase"]
             rows.lengths = rows.lengths + 1
             rows.keep(np.nonzero(~ended)[0])
 
@@ -316,7 +334,8 @@ class Generator(object):
                      states=take_states(concat_states([p[3] for p in prefixes]), owner),
                      lengths=np.concatenate([p[4] for p in prefixes])[owner],
                      dsum=np.concatenate([p[5] for p in prefixes])[owner],
-                     dcount=np.concatenate([p[6] for p in prefixes])[owner])
+                     dcount=np.concatenate([p[6] for p in prefixes])[owner],
+                     purchase=np.zeros(len(owner), np.int32))
         scores = np.zeros(len(owner))
         trails = [[] for _ in owner] if self.record_rollouts else None
         while True:
@@ -329,6 +348,7 @@ class Generator(object):
                     trails[r].append((int(act["next_click"][row]), act["rec"][row].tolist(),
                                       int(act["purchase"][row])))
             rows.click = act["next_click"].astype(np.int32)
+            rows.purchase = act["purchase"]
             rows.lengths = rows.lengths + 1
             rows.keep(np.nonzero(~ended)[0])
             if not len(rows.rollout):

@@ -62,6 +62,10 @@ flags.DEFINE_integer("adv_epochs", D["adv_epochs"], "Adversarial epochs (referen
 flags.DEFINE_integer("g_steps", D["g_steps"], "Generator steps per adversarial epoch (paper).")
 flags.DEFINE_integer("d_steps", D["d_steps"], "Discriminator steps per adversarial epoch (paper).")
 flags.DEFINE_integer("d_epochs", D["d_epochs"], "D epochs per d-step and in D pretraining.")
+flags.DEFINE_enum("d_head", D["d_head"], list(experiment.D_HEADS),
+                  "The discriminator's head. authors: the paper's (SPEC 3.3); sequence: an LSTM "
+                  "over clicks, purchases and positions whose per-step term also reads the "
+                  "shown list and the clicked item's rank (not the paper's).")
 flags.DEFINE_enum("d_data", D["d_data"], ["authors", "m"],
                   "D's training data per D epoch. authors: every offline training session once, "
                   "in batches of batch_size real + batch_size generated sessions from the "

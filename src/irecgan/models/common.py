@@ -41,29 +41,43 @@ class SequenceEncoder(object):
     """An embedding table and a stacked LSTM over it, usable over whole sequences or one step.
 
     Built once; `encode` (dynamic_rnn over [B, T] ids) and `step` (one [B] id with a fed state)
-    share the same variables.
+    share the same variables. `extra_inputs` > 0: the LSTM reads, beside each id's embedding,
+    that many float features per step (`extra` [B, T, X] / [B, X] in `encode` / `step`).
     """
 
-    def __init__(self, vocab_size, embed_dim, hidden, layers):
+    def __init__(self, vocab_size, embed_dim, hidden, layers, extra_inputs=0):
         self.vocab_size = int(vocab_size)
         self.embed_dim = int(embed_dim)
         self.hidden = int(hidden)
+        self.extra_inputs = int(extra_inputs)
         self.embedding = tf.get_variable("embedding", [self.vocab_size, self.embed_dim],
                                          dtype=tf.float32, initializer=embedding_initializer())
-        self.cell = MultiLSTMCell(self.embed_dim, self.hidden, layers, name="rnn")
+        self.cell = MultiLSTMCell(self.embed_dim + self.extra_inputs, self.hidden, layers,
+                                  name="rnn")
 
     def embed(self, ids):
         return tf.nn.embedding_lookup(self.embedding, ids)
 
-    def encode(self, ids, lengths):
-        """ids [B, T] int32, lengths [B] -> outputs [B, T, H] (zero past the length), final state."""
-        outputs, state = tf.nn.dynamic_rnn(self.cell, self.embed(ids), sequence_length=lengths,
-                                           dtype=tf.float32, scope="rnn_unroll")
+    def _inputs(self, ids, extra):
+        if (extra is None) != (self.extra_inputs == 0):
+            raise ValueError("this encoder reads %d extra features per step, got %s"
+                             % (self.extra_inputs, "none" if extra is None else "some"))
+        if extra is None:
+            return self.embed(ids)
+        return tf.concat([self.embed(ids), extra], axis=-1)
+
+    def encode(self, ids, lengths, extra=None):
+        """ids [B, T] int32, lengths [B] (, extra [B, T, X]) -> outputs [B, T, H] (zero past the
+        length), final state."""
+        outputs, state = tf.nn.dynamic_rnn(self.cell, self._inputs(ids, extra),
+                                           sequence_length=lengths, dtype=tf.float32,
+                                           scope="rnn_unroll")
         return outputs, state
 
-    def step(self, ids, state):
-        """ids [B] int32, state (per-layer LSTMState) -> output [B, H], new state."""
-        return self.cell(self.embed(ids), state)
+    def step(self, ids, state, extra=None):
+        """ids [B] int32, state (per-layer LSTMState) (, extra [B, X]) -> output [B, H], new
+        state."""
+        return self.cell(self._inputs(ids, extra), state)
 
     def zero_state(self, batch_size):
         return self.cell.zero_state(batch_size, tf.float32)

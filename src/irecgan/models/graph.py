@@ -3,7 +3,7 @@ import numpy as np
 
 from irecgan.models.agent import Agent
 from irecgan.models.common import SMALL_TABLE_ROWS, scope_variables
-from irecgan.models.discriminator import Discriminator
+from irecgan.models.discriminator import D_HEADS, Discriminator, SequenceDiscriminator
 from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT, UserModel
 from irecgan.tfcompat import tf
 
@@ -20,15 +20,20 @@ class ModelGraph(object):
     `small_table_rows`: U and D score candidates against the whole embedding table when it has at
     most this many rows, else against the gathered candidate rows (`common.candidate_dots`; the
     same values, a speed choice).
+    `d_head`: the discriminator's head, "authors" (SPEC 3.3, `Discriminator`) or "sequence"
+    (`SequenceDiscriminator`: sees lists, ranks, purchases and positions).
     """
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, k=10,
                  purchase_head=False, seed=0, user_lr=5e-4, agent_lr=1e-4, disc_lr=1e-4,
                  clip_norm=5.0, lambda_p=1.0, build=SCOPES,
-                 purchase_weight=REFERENCE_PURCHASE_WEIGHT, small_table_rows=SMALL_TABLE_ROWS):
+                 purchase_weight=REFERENCE_PURCHASE_WEIGHT, small_table_rows=SMALL_TABLE_ROWS,
+                 d_head="authors"):
         unknown = set(build) - set(SCOPES)
         if unknown:
             raise ValueError("unknown model scopes %s" % sorted(unknown))
+        if d_head not in D_HEADS:
+            raise ValueError("d_head must be one of %s, got %r" % (", ".join(D_HEADS), d_head))
         self.config = dict(vocab_size=int(vocab_size), embed_dim=int(embed_dim),
                            hidden=int(hidden), layers=int(layers), k=int(k),
                            purchase_head=bool(purchase_head), seed=int(seed),
@@ -36,7 +41,7 @@ class ModelGraph(object):
                            disc_lr=float(disc_lr), clip_norm=float(clip_norm),
                            lambda_p=float(lambda_p), build=list(build),
                            purchase_weight=float(purchase_weight),
-                           small_table_rows=int(small_table_rows))
+                           small_table_rows=int(small_table_rows), d_head=d_head)
         self.graph = tf.Graph()
         self.user = self.agent = self.disc = None
         with self.graph.as_default():
@@ -48,7 +53,10 @@ class ModelGraph(object):
             if "agent" in build:
                 self.agent = Agent(vocab_size, embed_dim, hidden, layers, k, agent_lr,
                                    clip_norm)
-            if "discriminator" in build:
+            if "discriminator" in build and d_head == "sequence":
+                self.disc = SequenceDiscriminator(vocab_size, embed_dim, hidden, layers, k,
+                                                  disc_lr, clip_norm)
+            elif "discriminator" in build:
                 self.disc = Discriminator(vocab_size, embed_dim, hidden, layers,
                                           purchase_head, disc_lr, clip_norm, small_table_rows)
             self.scopes = [s for s in SCOPES if s in build]
