@@ -19,6 +19,10 @@
 # Options: --seeds="1 2 3 4 5"  --jobs=N (parallel runs, default: number of cores)
 #          --sessions=10000 (logged sessions per log)  --runs=DIR (default runs/sim)
 #          --out=DIR (default results/sim)  --methods="lstm pg irecgan_nod irecgan"
+#          (also irecgan_true, and irecgan_seq: irecgan with --d_head=sequence, its runs in
+#          RUNS/runs/<log>/irecgan_seq/seed<N>)
+#          --datasets="mdp_random mdp_max mdp_sharp neural recsim" (default: all; recsim only
+#          where its extra imports)
 #          --data_dir=DIR (logs and parameter files; default data/sim, SMOKE: RUNS/data)
 #          --report_only (make the table and plots from the finished runs, run nothing)
 # GPUs and clusters (README, "Clusters and multi-GPU hosts"):
@@ -50,6 +54,8 @@ POLICY_SESSIONS=1000
 RUNS=runs/sim
 OUT=results/sim
 METHODS="lstm pg irecgan_nod irecgan"
+ALL_DATASETS="mdp_random mdp_max mdp_sharp neural recsim"
+WANTED=$ALL_DATASETS
 DATA=""
 for arg in "$@"; do
   case "$arg" in
@@ -61,6 +67,7 @@ for arg in "$@"; do
     --out=*) OUT=${arg#*=} ;;
     --methods=*) METHODS=${arg#*=} ;;
     --data_dir=*) DATA=${arg#*=} ;;
+    --datasets=*) WANTED=${arg#*=} ;;
     --gpus*|--launcher*|--slurm_*|--dry_run|--report_only) launch_option "$arg" ;;
     -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run_sim.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
@@ -72,6 +79,20 @@ case "$PRESET" in
   paper) CFG=configs/paper.cfg ;;
   *) echo "run_sim.sh: unknown preset $PRESET (cpu, cpu_short or paper)" >&2; exit 2 ;;
 esac
+for dataset in $WANTED; do
+  case " $ALL_DATASETS " in
+    *" $dataset "*) ;;
+    *) echo "run_sim.sh: unknown dataset $dataset in --datasets (of: $ALL_DATASETS)" >&2; exit 2 ;;
+  esac
+done
+[ -n "${WANTED// /}" ] || { echo "run_sim.sh: --datasets is empty (of: $ALL_DATASETS)" >&2; exit 2; }
+for method in $METHODS; do
+  case "$method" in
+    lstm|pg|irecgan_nod|irecgan|irecgan_true|irecgan_seq) ;;
+    *) echo "run_sim.sh: unknown method $method in --methods (lstm pg irecgan_nod irecgan irecgan_true irecgan_seq)" >&2; exit 2 ;;
+  esac
+done
+wanted() { case " $WANTED " in *" $1 "*) return 0 ;; esac; return 1; }
 launch_check
 if [ "${SMOKE:-0}" = 1 ]; then
   CFG=configs/smoke.cfg; SEEDS="1 2"; SESSIONS=400; POLICY_SESSIONS=100
@@ -100,10 +121,15 @@ simulate() {  # name, flags...
     mv "$DATA/$name.log.tmp" "$DATA/$name.log"
   fi
 }
-DATASETS="mdp_random mdp_max mdp_sharp neural"
+DATASETS=""
+for dataset in mdp_random mdp_max mdp_sharp neural; do
+  if wanted $dataset; then DATASETS="$DATASETS${DATASETS:+ }$dataset"; fi
+done
 # RecSim's interest-evolution user: only where the optional extra imports
 RECSIM=0
-if why=$("$PY" -c "import sys; from irecgan.sim.recsim_env import available
+if ! wanted recsim; then
+  :
+elif why=$("$PY" -c "import sys; from irecgan.sim.recsim_env import available
 ok, why = available(); print(why); sys.exit(0 if ok else 1)" 2>/dev/null); then
   RECSIM=1
   DATASETS="$DATASETS recsim"
@@ -111,10 +137,15 @@ else
   echo "run_sim.sh: recsim rows skipped: ${why:-the recsim extra does not import}"
 fi
 if launch_prepare_wanted; then  # here, or in the Slurm data-preparation job
-  simulate mdp_random --env=mdp --policy=random
-  simulate mdp_max --env=mdp --policy=max --params="$DATA/mdp_random.params.npz"
-  simulate mdp_sharp --env=mdp --policy=random --transition_temperature=0.05
-  simulate neural --env=neural --sample_click --sample_list
+  # mdp_max is logged on mdp_random's MDP (its parameter file)
+  if wanted mdp_random || wanted mdp_max; then simulate mdp_random --env=mdp --policy=random; fi
+  if wanted mdp_max; then
+    simulate mdp_max --env=mdp --policy=max --params="$DATA/mdp_random.params.npz"
+  fi
+  if wanted mdp_sharp; then
+    simulate mdp_sharp --env=mdp --policy=random --transition_temperature=0.05
+  fi
+  if wanted neural; then simulate neural --env=neural --sample_click --sample_list; fi
   if [ "$RECSIM" = 1 ]; then simulate recsim --env=recsim --policy=random; fi
 fi
 launch_prepare_done
@@ -132,6 +163,13 @@ dataset_flags() {
       echo "--n_items=100 --k=10 --split=fold --env_params=$DATA/recsim.params.npz" ;;
   esac
 }
+# a method's flags: irecgan_seq is irecgan with the sequence head of D (SPEC 3.3)
+method_flags() {
+  case "$1" in
+    irecgan_seq) echo "--method=irecgan --d_head=sequence" ;;
+    *) echo "--method=$1" ;;
+  esac
+}
 jobs_file=$RUNS/jobs.txt
 : > "$jobs_file"
 todo=0
@@ -143,7 +181,7 @@ for dataset in $DATASETS; do
       todo=$((todo + 1))
       # a run directory another process holds (a second copy of this script, an irecgan-train
       # started by hand) is skipped: irecgan.runlock prints "skip DIR: in use by process N"
-      echo "if $PY -m irecgan.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG --method=$method --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
+      echo "if $PY -m irecgan.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG $(method_flags $method) --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
       mkdir -p "$(dirname "$dir")"
     done
   done
@@ -152,18 +190,22 @@ echo "run_sim.sh: $todo runs to do ($JOBS at a time), preset $CFG, seeds: $SEEDS
 launch_runs "$jobs_file" "$todo"  # local (xargs -P $JOBS, or one per --gpus device) or Slurm
 
 # -- 3. the table and the plots ------------------------------------------------------------------
-RECSIM_ROWS=()
-LOGGING=mdp_random=random,mdp_max=max,mdp_sharp=random,neural=logging
-if [ "$RECSIM" = 1 ]; then
-  RECSIM_ROWS=(--env_params="recsim=$DATA/recsim.params.npz")
-  LOGGING=$LOGGING,recsim=random
-fi
+# the policy rows of the logs of this invocation (each log's parameter file; mdp_max: mdp_random's)
+ENV_ROWS=()
+LOGGING=""
+for dataset in $DATASETS; do
+  case "$dataset" in
+    mdp_random) params=mdp_random; logging=random ;;
+    mdp_max) params=mdp_random; logging=max ;;
+    mdp_sharp) params=mdp_sharp; logging=random ;;
+    neural) params=neural; logging=logging ;;
+    recsim) params=recsim; logging=random ;;
+  esac
+  ENV_ROWS+=(--env_params="$dataset=$DATA/$params.params.npz")
+  LOGGING=$LOGGING${LOGGING:+,}$dataset=$logging
+done
 "$PY" -m irecgan.cli.report --out="$OUT" --published=sim \
-    --env_params="mdp_random=$DATA/mdp_random.params.npz" \
-    --env_params="mdp_max=$DATA/mdp_random.params.npz" \
-    --env_params="mdp_sharp=$DATA/mdp_sharp.params.npz" \
-    --env_params="neural=$DATA/neural.params.npz" --policy_sessions=$POLICY_SESSIONS \
+    ${ENV_ROWS[@]+"${ENV_ROWS[@]}"} --policy_sessions=$POLICY_SESSIONS \
     --logging_policy="$LOGGING" \
-    ${RECSIM_ROWS[@]+"${RECSIM_ROWS[@]}"} \
     --title="Simulators ($(basename "$CFG" .cfg), seeds: $SEEDS)" "$RUNS/runs"
 echo "run_sim.sh: finished in $(( $(date +%s) - start )) s; table in $OUT/table.md"

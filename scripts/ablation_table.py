@@ -36,9 +36,12 @@ FREE_KEYS = ("seed", "run_dir", "online_every", "threads", "progress")
 def variant_from_config(config):
     """The ablation variant a run's config.json describes, e.g. authors_r10, nod_r0.1, pg_14ep
     (None for other methods), so run_sim.sh's irecgan / irecgan_nod / pg runs count as
-    authors_r10 / nod_r10 / pg_10ep when their settings are those."""
+    authors_r10 / nod_r10 / pg_10ep when their settings are those; irecgan with a D head other
+    than the authors' (run_sim.sh's irecgan_seq) is none of them."""
     method = config.get("method")
     ratio = "%g" % float(config.get("offline_ratio", 10))
+    if method == "irecgan" and config.get("d_head", "authors") != "authors":
+        return None  # another D head (run_sim.sh's irecgan_seq): not a variant of this table
     if method == "irecgan":
         return "%s_r%s" % ("m" if config.get("d_data") == "m" else "authors", ratio)
     if method == "irecgan_nod":

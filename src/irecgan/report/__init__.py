@@ -79,7 +79,8 @@ def write_report(out_dir, runs, policy_entries=(), title="irecgan results", publ
         ds_rows = [r for r in rows if r["dataset"] == dataset and r["kind"] != "published"]
         base = os.path.join(out_dir, _safe_name(dataset))
         if plot_online_reward(base + "_online_reward.png", dataset, ds_runs,
-                              [r for r in ds_rows if r["kind"] == "policy"]):
+                              [r for r in ds_rows if r["kind"] == "policy"],
+                              (logging or {}).get(dataset)):
             written.append(base + "_online_reward.png")
         if plot_precision(base + "_precision.png", dataset, ds_runs):
             written.append(base + "_precision.png")

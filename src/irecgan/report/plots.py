@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from irecgan.report.rows import POLICY_ORDER, _method_rank, method_curves
+from irecgan.report.rows import POLICY_ORDER, _method_rank, method_curves, reference_rows
 from irecgan.report.stats import COVERAGE_K, _number, agent_epochs_of, mean_std
 
 
@@ -30,7 +30,7 @@ def _adversarial_start(runs):
 
 
 METHOD_COLORS = {"lstm": "tab:blue", "pg": "tab:orange", "irecgan_nod": "tab:green",
-                 "irecgan": "tab:red", "irecgan_true": "darkcyan"}
+                 "irecgan": "tab:red", "irecgan_seq": "magenta", "irecgan_true": "tab:cyan"}
 POLICY_COLORS = {"random": "dimgray", "max": "black", "mix": "tab:brown",
                  "belief": "darkgoldenrod", "logging": "tab:purple", "oracle": "darkgoldenrod",
                  "bayes": "darkgoldenrod"}
@@ -69,18 +69,54 @@ def _mark_adversarial(ax, runs):
                    label="adversarial training starts" if i == 0 else None)
 
 
-def plot_online_reward(path, dataset, runs, policy=()):
-    """Online reward vs epoch (mean line, +- std band over seeds) per method; policy rows as
-    horizontal dashed lines. Returns False (no file) when no run logged online metrics."""
+def reference_label(role, row):
+    """The legend label of a reference line: `"ceiling: belief (3.863)"`."""
+    return "%s: %s (%.3f)" % (role, row["method"], row["reward"][0])
+
+
+def draw_reference_lines(ax, policy, dataset, logging=None):
+    """The dataset's ceiling (`rows.CEILINGS`) and, when `logging` names it, its logging
+    policy, from the policy rows `policy`, as labelled horizontal lines (legend entries
+    `reference_label`); returns the rows drawn."""
+    ceiling, logged = reference_rows(policy, dataset, logging)
+    drawn = []
+    for role, row, style in (("ceiling", ceiling, "-."), ("logging policy", logged, ":")):
+        if row is not None:
+            ax.axhline(row["reward"][0], linestyle=style, linewidth=1.5,
+                       color=method_color(row["method"], "policy"),
+                       label=reference_label(role, row))
+            drawn.append(row)
+    return drawn
+
+
+def plot_online_reward(path, dataset, runs, policy=(), logging=None):
+    """Online reward vs epoch (`online_reward_figure`) saved to `path`. Returns False (no file)
+    when no run logged online metrics."""
+    fig = online_reward_figure(dataset, runs, policy, logging)
+    if fig is None:
+        return False
+    try:
+        fig.savefig(path, dpi=100)
+    finally:
+        _pyplot().close(fig)
+    return True
+
+
+def online_reward_figure(dataset, runs, policy=(), logging=None):
+    """The figure of online reward vs epoch (mean line, +- std band over seeds) per method; the
+    dataset's ceiling and logging policy (`logging`: its policy row's name) as labelled
+    horizontal lines (`draw_reference_lines`), other policy rows as unlabelled dashed lines.
+    None when no run logged online metrics; the caller closes it."""
     curves = method_curves(runs, "online_reward_mean")
     if not curves:
-        return False
+        return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     try:
         _plot_curves(ax, curves)
+        references = draw_reference_lines(ax, policy, dataset, logging)
         for row in policy:
-            if row["reward"][2]:
+            if row["reward"][2] and not any(row is r for r in references):
                 ax.axhline(row["reward"][0], linestyle="--", linewidth=1,
                            color=method_color(row["method"], "policy"), alpha=0.6)
                 ax.annotate(row["method"], (ax.get_xlim()[0], row["reward"][0]),
@@ -88,10 +124,10 @@ def plot_online_reward(path, dataset, runs, policy=()):
         _decorate_epoch_axes(ax, runs, "online reward per session (mean over seeds)",
                              "%s: online reward (%s)" % (dataset, _seed_count_text(runs)))
         fig.tight_layout()
-        fig.savefig(path, dpi=100)
-    finally:
+    except Exception:
         plt.close(fig)
-    return True
+        raise
+    return fig
 
 
 def _decorate_epoch_axes(ax, runs, ylabel, title):

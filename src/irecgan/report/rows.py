@@ -20,7 +20,7 @@ from irecgan.report.runs import read_json
 from irecgan.report.stats import (COVERAGE_K, _get, _number, coverage_curve, mean_curve,
                                    mean_std, run_curve)
 
-METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan", "irecgan_true")
+METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan", "irecgan_seq", "irecgan_true")
 POLICY_ORDER = ("random", "max", "mix", "belief", "logging", "oracle", "bayes")
 CEILINGS = ("belief", "oracle")  # the history-based ceilings, MDP and neural oracle
 NONE = (float("nan"), float("nan"), 0)
@@ -55,7 +55,8 @@ def _method_rank(method):
 
 def row_sort_key(row):
     """Datasets alphabetically; within one: policy rows (random, max, mix, logging), other policy
-    rows, then lstm, pg, irecgan_nod, irecgan, irecgan_true, then any other method by name."""
+    rows, then lstm, pg, irecgan_nod, irecgan, irecgan_seq, irecgan_true, then any other method
+    by name."""
     rank = _method_rank(row["method"])
     if row["kind"] == "policy" and rank[0] != 0:
         rank = (1, 0, str(row["method"]))
@@ -164,6 +165,17 @@ def policy_row(entry, source="policy rows"):
     for k in (1, 3, 5, 10):
         row["P@%d" % k] = mean_std(precision[k])
     return row
+
+
+def reference_rows(rows, dataset, logging_name=None):
+    """`(ceiling row, logging-policy row)` of `dataset` among `rows` (policy rows with an online
+    reward): the first of CEILINGS present, and the row named `logging_name`; either is None
+    when absent."""
+    policies = dict((r["method"], r) for r in rows
+                    if r["kind"] == "policy" and r["dataset"] == dataset and r["reward"][2])
+    ceiling = [policies[c] for c in CEILINGS if c in policies]
+    return (ceiling[0] if ceiling else None,
+            policies.get(logging_name) if logging_name else None)
 
 
 def add_headroom(rows, logging):

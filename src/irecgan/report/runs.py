@@ -53,7 +53,8 @@ class Run(object):
 
     @property
     def method(self):
-        return str(self.config.get("method", "?"))
+        """The method's name in tables (`method_label`)."""
+        return method_label(self.config)
 
     @property
     def seed(self):
@@ -69,6 +70,17 @@ class Run(object):
     @property
     def sizes(self):
         return sizes_text(self.config)
+
+
+def method_label(config):
+    """The name of a run's method in tables and run folders: its config's `method`, except
+    irecgan with D's sequence head (`d_head=sequence`, SPEC 3.3), `irecgan_seq`, and with any
+    other non-default head, `irecgan (d_head=NAME)`."""
+    method = str(config.get("method", "?"))
+    head = config.get("d_head")
+    if method == "irecgan" and head not in (None, "authors"):
+        return "irecgan_seq" if head == "sequence" else "irecgan (d_head=%s)" % head
+    return method
 
 
 def dataset_name(path):

@@ -1,0 +1,89 @@
+"""The decomposition report of scripts/decomposition.sh (issue 22): per simulator log, a table
+of the methods against the log's ceiling and logging policy, the gaps (a) ceiling -
+irecgan_true, (b) irecgan_true - irecgan_nod, (c) irecgan - irecgan_nod per D head, with
+confidence intervals, and a bar plot (irecgan.report.decomposition).
+
+    python -m irecgan.cli.decomposition --out=DIR --policy_rows=FILE.json
+        [--logging_policy=NAME=POLICY,...] [--datasets=a,b] [--confidence=0.95]
+        [--title=TEXT] RUN_DIR_OR_GLOB...
+    python -m irecgan.cli.decomposition --list_user_fit RUN_DIR_OR_GLOB...
+
+Run directories as irecgan-report finds them. `--policy_rows`: the policy rows irecgan-report
+wrote (its policy_rows.json; run_sim.sh's report makes them, so they are computed once); the
+rows of each log's ceiling (`belief` / `oracle`) and of its logging policy are used.
+`--list_user_fit` prints, one per line, the finished runs with a user model whose fit
+(results.json["user_fit"] or user_fit.json) is missing, and writes nothing. Exit status 0, or
+2 on a user error (one line on stderr).
+"""
+import collections
+import sys
+
+from absl import flags
+
+from irecgan import report
+from irecgan.cli.common import guarded, run_cli
+from irecgan.errors import UserError
+from irecgan.report import decomposition as dec
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("out", None, "Output folder (created if missing).")
+flags.DEFINE_string("title", "Decomposition of the headroom gap", "Title of table.md / gaps.md.")
+flags.DEFINE_string("policy_rows", None, "JSON file of simulator-policy rows (irecgan-report's "
+                    "policy_rows.json).")
+flags.DEFINE_list("logging_policy", [], "NAME=POLICY pairs: the policy row of the policy that "
+                  "wrote log NAME (the 0 %% of its headroom).")
+flags.DEFINE_list("datasets", [], "The logs to report (default: every log of the runs).")
+flags.DEFINE_float("confidence", dec.CONFIDENCE, "Confidence level of the intervals.")
+flags.DEFINE_bool("list_user_fit", False, "Print the finished runs with a user model whose fit "
+                  "is missing, one per line; write nothing.")
+
+
+def _logging_policies():
+    out = collections.OrderedDict()
+    for item in FLAGS.logging_policy:
+        name, sep, policy = item.strip().partition("=")
+        if not sep or not name or not policy:
+            raise UserError("--logging_policy expects NAME=POLICY pairs, got %r" % item)
+        out[name] = policy
+    return out
+
+
+@guarded
+def main(argv):
+    args = argv[1:]
+    if not args:
+        raise UserError("give at least one run directory (or a folder or glob of them)")
+    if FLAGS.list_user_fit:
+        for run in report.load_runs(args):
+            if dec.needs_user_fit(run):
+                sys.stdout.write(run.path + "\n")
+        return 0
+    if not FLAGS.out:
+        raise UserError("--out=DIR is required")
+    if not 0.0 < FLAGS.confidence < 1.0:
+        raise UserError("--confidence must lie strictly between 0 and 1, got %g"
+                        % FLAGS.confidence)
+    logging = _logging_policies()
+    entries = report.read_policy_rows(FLAGS.policy_rows) if FLAGS.policy_rows else []
+    runs = report.load_runs(args)
+    datasets = [d.strip() for d in FLAGS.datasets if d.strip()] or None
+    if datasets:
+        known = set(r.dataset for r in runs)
+        unknown = [d for d in datasets if d not in known]
+        if unknown:
+            raise UserError("--datasets: no run of %s under %s" % (", ".join(unknown),
+                                                                   ", ".join(args)))
+    text, written = dec.write_decomposition(FLAGS.out, runs, entries, logging, datasets,
+                                            title=FLAGS.title, confidence=FLAGS.confidence)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    sys.stderr.write("wrote %s\n" % ", ".join(written))
+    return 0
+
+
+def run():
+    run_cli(main, __name__)
+
+
+if __name__ == "__main__":
+    run()
