@@ -151,6 +151,24 @@ def test_run_dir_made_with_another_configuration_is_refused(tmp_path):
     open_runner(tmp_path).close()  # the same configuration is accepted
 
 
+
+def test_a_key_added_later_opens_older_run_dirs_at_its_default(tmp_path):
+    # a config.json written before `d_head` existed: the run opens as if it held the key's
+    # default (the old behaviour), and only that value; the file is left as it was
+    open_runner(tmp_path, config=runner_config()).close()
+    added = dict(d_head="authors")
+    open_runner(tmp_path, config=runner_config(d_head="authors"), defaults=added).close()
+    assert "d_head" not in read_json(str(tmp_path / CONFIG))
+    with pytest.raises(UserError) as err:
+        open_runner(tmp_path, config=runner_config(d_head="sequence"), defaults=added)
+    assert "d_head: 'authors' -> 'sequence'" in str(err.value)
+    with pytest.raises(UserError):  # without the registry the old run is refused, as before
+        open_runner(tmp_path, config=runner_config(d_head="authors"))
+    assert experiment.ADDED_KEYS["d_head"] == experiment.DEFAULTS["d_head"]
+    # what irecgan-evaluate and irecgan-export read: the file plus the added keys
+    config = experiment.run_config(str(tmp_path))
+    assert config["d_head"] == "authors" and config["hidden"] == 16
+
 def test_checkpoints_without_config_are_refused(tmp_path):
     runner = open_runner(tmp_path)
     runner.save("epoch 1")

@@ -7,6 +7,7 @@ directory, which is bound to it (see runner.py).
 
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT
 from irecgan.offline import BatchMaker
 from irecgan.online_eval import AgentPolicy, environment_items, load_environment
 from irecgan.pretrain import agent_task, evaluate, pretrain, user_task
-from irecgan.runner import Runner
+from irecgan.runner import CONFIG, Runner, read_json
 from irecgan.sim import online
 from irecgan.true_world import TrueWorldTraining
 
@@ -90,6 +91,21 @@ DEFAULTS = dict(
     online_every=1,         # evaluate online every this many agent-pretraining epochs (0: never)
 )
 
+
+# Keys added after run directories existed, with the value that reproduces what those runs did:
+# a run directory whose config.json lacks one opens (resumes, evaluates) as if it held it. Only
+# keys whose default IS the old behaviour belong here (not, e.g., batch_weighting, whose default
+# changed the objective).
+ADDED_KEYS = dict(d_head="authors")
+
+
+def run_config(run_dir):
+    """The configuration a run directory was made with (its config.json), with ADDED_KEYS
+    filled in where it predates them."""
+    config = read_json(os.path.join(run_dir, CONFIG))
+    for key, value in ADDED_KEYS.items():
+        config.setdefault(key, value)
+    return config
 
 # -- validation of the resolved configuration -------------------------------------------------
 # `RULES` gives every key of DEFAULTS its rule (type and range); `_check_combinations` the
@@ -346,7 +362,7 @@ def open_run(run_dir, config, log=None, read_only=False):
                         "got %d" % (items, config["data"], config["k"]))
     models = build_models(config, data)
     runner = Runner(run_dir, models, config, threads=config["threads"], log=log,
-                    read_only=read_only)
+                    read_only=read_only, defaults=ADDED_KEYS)
     batch_maker = BatchMaker(data.vocab.size, gamma=config["gamma"],
                              lambda_r=config["lambda_r"])
     return data, models, runner, batch_maker

@@ -47,7 +47,7 @@ from irecgan.data.vocab import N_SPECIAL, SPECIAL_TOKENS, UNK
 from irecgan.errors import UserError, writing
 from irecgan.models import agent as agent_model
 from irecgan.models.common import SequenceEncoder
-from irecgan.runner import CONFIG, read_json
+from irecgan.runner import CONFIG
 from irecgan.tfcompat import Dense, TF_VERSION, gather_per_batch, take_along_last_axis, tf
 
 TAG = "serve"
@@ -175,7 +175,7 @@ def export_agent(run_dir, out_dir, checkpoint=None, log=None):
     if not os.path.exists(os.path.join(run_dir, CONFIG)):
         raise UserError("%s: no %s (not a run directory)" % (run_dir, CONFIG))
     _check_out(out_dir)
-    config = read_json(os.path.join(run_dir, CONFIG))
+    config = experiment.run_config(run_dir)
     vocab = experiment.load_data(config).vocab
     serving = ServingGraph(vocab.items, config["embed_dim"], config["hidden"], config["layers"])
     with serving.graph.as_default():

@@ -115,8 +115,14 @@ def _scan_records(path):
         ends.append(end)
 
 
-def config_diff(old, new):
-    """Human-readable differences between two configuration dicts."""
+def config_diff(old, new, defaults=None):
+    """Human-readable differences between two configuration dicts. A key of `defaults` that
+    `old` lacks (a configuration key added after that run was made) counts as its default there,
+    which by design reproduces the behaviour before the key existed."""
+    defaults = defaults or {}
+    old = dict(old)
+    for key, value in defaults.items():
+        old.setdefault(key, value)
     keys = sorted(set(old) | set(new))
     return ["%s: %r -> %r" % (k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k)]
 
@@ -129,10 +135,11 @@ class Runner(object):
     """
 
     def __init__(self, run_dir, models, config, keep_checkpoints=2, threads=0, log=None,
-                 read_only=False):
+                 read_only=False, defaults=None):
         self.run_dir = run_dir
         self.models = models
         self.config = _jsonable(config)
+        self.defaults = _jsonable(defaults or {})  # see config_diff
         self.read_only = bool(read_only)
         self.log = log or (lambda msg: sys.stderr.write(msg + "\n"))
         self.lock = None
@@ -155,7 +162,7 @@ class Runner(object):
         run_dir, models, read_only = self.run_dir, self.models, self.read_only
         if os.path.exists(config_path):
             old = read_json(config_path)
-            diff = config_diff(old, self.config)
+            diff = config_diff(old, self.config, self.defaults)
             if diff:
                 raise UserError(
                     "%s was made with another configuration (%s); use a new --run_dir"

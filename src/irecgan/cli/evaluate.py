@@ -17,7 +17,7 @@ from irecgan import experiment
 from irecgan.cli.common import guarded, run_cli
 from irecgan.errors import UserError
 from irecgan.pretrain import agent_task, evaluate
-from irecgan.runner import CONFIG, read_json, write_json
+from irecgan.runner import CONFIG, write_json
 
 USER_FIT = "user_fit.json"
 
@@ -39,7 +39,7 @@ def main(argv):
     path = os.path.join(FLAGS.run_dir, CONFIG)
     if not os.path.exists(path):
         raise UserError("%s: no %s (not a run directory)" % (FLAGS.run_dir, CONFIG))
-    config = read_json(path)
+    config = experiment.run_config(FLAGS.run_dir)
     if FLAGS.user_fit and config.get("method") in experiment.BASELINES:
         print("%s: method %s has no user model; no %s written"
               % (FLAGS.run_dir, config.get("method"), USER_FIT))
