@@ -88,8 +88,8 @@ done
 [ -n "${WANTED// /}" ] || { echo "run_sim.sh: --datasets is empty (of: $ALL_DATASETS)" >&2; exit 2; }
 for method in $METHODS; do
   case "$method" in
-    lstm|pg|irecgan_nod|irecgan|irecgan_true|irecgan_seq) ;;
-    *) echo "run_sim.sh: unknown method $method in --methods (lstm pg irecgan_nod irecgan irecgan_true irecgan_seq)" >&2; exit 2 ;;
+    lstm|pg|irecgan_nod|irecgan|irecgan_true|irecgan_seq|irecgan_true_r01) ;;
+    *) echo "run_sim.sh: unknown method $method in --methods (lstm pg irecgan_nod irecgan irecgan_true irecgan_seq irecgan_true_r01)" >&2; exit 2 ;;
   esac
 done
 wanted() { case " $WANTED " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -163,10 +163,12 @@ dataset_flags() {
       echo "--n_items=100 --k=10 --split=fold --env_params=$DATA/recsim.params.npz" ;;
   esac
 }
-# a method's flags: irecgan_seq is irecgan with the sequence head of D (SPEC 3.3)
+# a method's flags: irecgan_seq is irecgan with the sequence head of D (SPEC 3.3);
+# irecgan_true_r01 the perfect-model control trained mostly on true-world sessions
 method_flags() {
   case "$1" in
     irecgan_seq) echo "--method=irecgan --d_head=sequence" ;;
+    irecgan_true_r01) echo "--method=irecgan_true --offline_ratio=0.1" ;;
     *) echo "--method=$1" ;;
   esac
 }

@@ -66,10 +66,14 @@ def test_gap_table_paired_welch_headroom_and_missing():
     # ceiling 5, 6, 7 (mean 6); logging 1, 3 (mean 2): C - L = 4
     rewards = {"irecgan_nod": {1: 2.0, 2: 3.0, 3: 4.0},
                "irecgan_true": {1: 4.0, 2: 6.0, 3: 5.0},
-               "irecgan": {1: 2.5, 2: 3.5, 3: 4.5}}
+               "irecgan": {1: 2.5, 2: 3.5, 3: 4.5},
+               "irecgan_true_r01": {1: 9.0, 2: 9.0, 3: 9.0}}
     gaps = dec.gap_table("log", rewards, ("belief", [5.0, 6.0, 7.0]), ("random", [1.0, 3.0]))
     by = dict((g["label"], g) for g in gaps)
-    assert [g["gap"] for g in gaps] == ["a", "b", "c", "c", "a+b"]
+    assert [g["gap"] for g in gaps] == ["a", "b", "c", "c", "a+b", "w"]
+    # (w) a context line, paired: d = 5, 3, 4 -> 4; larger than (b) but never "the largest gap"
+    w = by["irecgan_true_r01 - irecgan_true"]
+    assert w["kind"] == "paired" and w["ci"]["mean"] == pytest.approx(4.0)
     # (a) ceiling - irecgan_true, Welch: 6 - 5 = 1, both variances 1: df 4
     a = by["ceiling (belief) - irecgan_true"]
     assert a["kind"] == "welch" and a["ci"]["mean"] == pytest.approx(1.0)
@@ -349,7 +353,7 @@ def test_decomposition_script_links_run_sim_runs_and_writes_the_report(sim_smoke
     text = open(log).read()
     assert proc.returncode == 0, text[-3000:]
     assert "decomposition.sh: 8 finished runs of runs/sim_smoke linked" in text
-    assert "run_sim.sh: 4 runs to do" in text   # irecgan_seq, irecgan_true x 2 seeds
+    assert "run_sim.sh: 6 runs to do" in text   # irecgan_seq, _true, _true_r01 x 2 seeds
     tree = os.path.join(image, "runs", "decomposition_smoke", "runs", "mdp_sharp")
     assert os.path.islink(os.path.join(tree, "pg", "seed1"))
     assert os.path.isfile(os.path.join(tree, "irecgan_seq", "seed2", "results.json"))
@@ -362,14 +366,17 @@ def test_decomposition_script_links_run_sim_runs_and_writes_the_report(sim_smoke
         assert os.path.getsize(os.path.join(out, name)) > 0, name
     with open(os.path.join(out, "gaps.csv")) as handle:
         gaps = list(csv.DictReader(handle))
-    assert [g["gap"] for g in gaps] == ["a", "b", "c", "c", "a+b"]
+    assert [g["gap"] for g in gaps] == ["a", "b", "c", "c", "a+b", "w"]
     for g in gaps:
         assert g["missing"] == "" and g["mean"] != "", g
         assert g["kind"] == ("welch" if g["gap"] in ("a", "a+b") else "paired")
     with open(os.path.join(out, "table.csv")) as handle:
         table = [(r["log"], r["method"]) for r in csv.DictReader(handle)]
     assert table == [("mdp_sharp", m) for m in ("random", "belief", "lstm", "pg", "irecgan_nod",
-                                                 "irecgan", "irecgan_seq", "irecgan_true")]
+                                                 "irecgan", "irecgan_seq", "irecgan_true",
+                                                 "irecgan_true_r01")]
+    with open(os.path.join(tree, "irecgan_true_r01", "seed1", "config.json")) as handle:
+        assert json.load(handle)["offline_ratio"] == 0.1
     assert "* mdp_sharp: the largest gap is" in open(os.path.join(out, "gaps.md")).read()
 
 
@@ -383,3 +390,15 @@ def test_ablation_table_leaves_the_sequence_head_out_of_its_variants():
     assert variant({"method": "irecgan", "d_head": "authors", "offline_ratio": 10}) == \
         "authors_r10"
     assert variant({"method": "irecgan", "d_head": "sequence", "offline_ratio": 10}) is None
+
+
+def test_method_labels_of_the_variants():
+    from irecgan.report.runs import method_label
+    assert method_label({"method": "irecgan"}) == "irecgan"
+    assert method_label({"method": "irecgan", "d_head": "authors"}) == "irecgan"
+    assert method_label({"method": "irecgan", "d_head": "sequence"}) == "irecgan_seq"
+    assert method_label({"method": "irecgan_true", "offline_ratio": 10.0}) == "irecgan_true"
+    assert method_label({"method": "irecgan_true", "offline_ratio": 0.1}) == "irecgan_true_r01"
+    assert method_label({"method": "irecgan_true", "offline_ratio": 2.0}) == \
+        "irecgan_true (offline_ratio=2)"
+    assert method_label({"method": "irecgan_nod", "offline_ratio": 0.1}) == "irecgan_nod"

@@ -46,10 +46,13 @@ GAPS = (("a", CEILING, "irecgan_true"),
         ("b", "irecgan_true", "irecgan_nod"),
         ("c", "irecgan", "irecgan_nod"),
         ("c", "irecgan_seq", "irecgan_nod"),
-        ("a+b", CEILING, "irecgan_nod"))
+        ("a+b", CEILING, "irecgan_nod"),
+        ("w", "irecgan_true_r01", "irecgan_true"))
+CONTEXT_GAPS = ("a+b", "w")  # context lines, not one of the three gaps ranked by largest_gap
 GAP_MEANING = {"a": "what the agent cannot find in the true world",
                "b": "what U's error costs", "c": "what D buys",
-               "a+b": "the whole gap of model-based training without D"}
+               "a+b": "the whole gap of model-based training without D",
+               "w": "what training mostly on true-world sessions buys (10 : 1 instead of 1 : 10)"}
 
 
 def _finite(values):
@@ -179,10 +182,10 @@ def _magnitude(ci):
 
 
 def largest_gap(gaps):
-    """`(largest, overlapping)`: among the computed gaps (a), (b), (c) (not a+b), the one of
+    """`(largest, overlapping)`: among the computed gaps (a), (b), (c) (not CONTEXT_GAPS), the one of
     largest |mean| and those whose interval of |gap| overlaps its interval of |gap| (so the
     ranking is not established at this confidence); (None, []) when none was computed."""
-    done = [g for g in gaps if g["gap"] != "a+b" and g["missing"] is None]
+    done = [g for g in gaps if g["gap"] not in CONTEXT_GAPS and g["missing"] is None]
     if not done:
         return None, []
     top = max(done, key=lambda g: abs(g["ci"]["mean"]))
@@ -306,7 +309,7 @@ def largest_text(dataset, gaps, confidence=CONFIDENCE):
                                                 for g in overlap)))
     else:
         text += "; its %g %% CI of the gap's size overlaps no other gap's" % (100 * confidence)
-    missing = [g for g in gaps if g["missing"] is not None and g["gap"] != "a+b"]
+    missing = [g for g in gaps if g["missing"] is not None and g["gap"] not in CONTEXT_GAPS]
     if missing:
         text += " (not computed: %s)" % "; ".join("(%s) %s: %s" % (g["gap"], g["label"],
                                                                     g["missing"])

@@ -30,7 +30,8 @@ def _adversarial_start(runs):
 
 
 METHOD_COLORS = {"lstm": "tab:blue", "pg": "tab:orange", "irecgan_nod": "tab:green",
-                 "irecgan": "tab:red", "irecgan_seq": "magenta", "irecgan_true": "tab:cyan"}
+                 "irecgan": "tab:red", "irecgan_seq": "magenta", "irecgan_true": "tab:cyan",
+                 "irecgan_true_r01": "tab:olive"}
 POLICY_COLORS = {"random": "dimgray", "max": "black", "mix": "tab:brown",
                  "belief": "darkgoldenrod", "logging": "tab:purple", "oracle": "darkgoldenrod",
                  "bayes": "darkgoldenrod"}

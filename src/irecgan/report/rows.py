@@ -20,7 +20,8 @@ from irecgan.report.runs import read_json
 from irecgan.report.stats import (COVERAGE_K, _get, _number, coverage_curve, mean_curve,
                                    mean_std, run_curve)
 
-METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan", "irecgan_seq", "irecgan_true")
+METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan", "irecgan_seq", "irecgan_true",
+                "irecgan_true_r01")
 POLICY_ORDER = ("random", "max", "mix", "belief", "logging", "oracle", "bayes")
 CEILINGS = ("belief", "oracle")  # the history-based ceilings, MDP and neural oracle
 NONE = (float("nan"), float("nan"), 0)
