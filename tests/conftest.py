@@ -118,3 +118,13 @@ def sim_smoke_local(tmp_path_factory):
         text = handle.read()
     assert proc.returncode == 0, text[-3000:]
     return (os.path.join(image, "runs", "sim"), os.path.join(image, "results", "sim"), text)
+
+
+def tf2_python():
+    """The TF 2.x interpreter of the README's first test command (`.venv`, or
+    $IRECGAN_TF2_PYTHON), for the TF 1.15 suite's cross-stack tests; skips when it is missing."""
+    path = os.environ.get("IRECGAN_TF2_PYTHON") or os.path.join(ROOT, ".venv", "bin", "python")
+    if not os.path.exists(path):
+        pytest.skip("the TF 2.x venv %s is missing: run the README's first test command first "
+                    "(or set IRECGAN_TF2_PYTHON)" % path)
+    return path

@@ -22,18 +22,11 @@ import sys
 import pytest
 
 from irecgan.tfcompat import TF_VERSION
+from conftest import tf2_python
 from tiny_logs import train_tiny, write_mdp_log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KILL = "checkpoint.variables:3"  # two complete checkpoints (agent epochs 1 and 2) before it
-
-
-def tf2_python():
-    path = os.environ.get("IRECGAN_TF2_PYTHON") or os.path.join(ROOT, ".venv", "bin", "python")
-    if not os.path.exists(path):
-        pytest.skip("the TF 2.x venv %s is missing: run the README's first test command first "
-                    "(or set IRECGAN_TF2_PYTHON)" % path)
-    return path
 
 
 def train(python, run_dir, log, params, fault=None):

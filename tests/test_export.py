@@ -30,6 +30,7 @@ from irecgan.export import INFO, export_agent
 from irecgan.online_eval import AgentPolicy
 from irecgan.runner import CONFIG, read_json
 from irecgan.tfcompat import TF_VERSION, tf
+from conftest import tf2_python
 from tiny_logs import TINY_IRECGAN, write_mdp_log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,14 +50,6 @@ def client_env():
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     return env
-
-
-def tf2_python():
-    path = os.environ.get("IRECGAN_TF2_PYTHON") or os.path.join(ROOT, ".venv", "bin", "python")
-    if not os.path.exists(path):
-        pytest.skip("the TF 2.x venv %s is missing: run the README's first test command first "
-                    "(or set IRECGAN_TF2_PYTHON)" % path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -272,13 +265,6 @@ def test_saved_model_cli_lists_both_signatures(exported):
         for name in names:
             assert "['%s'] tensor_info" % name in block, (signature, name, block)
     assert "DT_STRING" in text and "DT_INT32" in text and "DT_FLOAT" in text
-
-
-def cli(args):
-    proc = subprocess.run([sys.executable, "-m", "irecgan.cli.export"] + args, cwd=ROOT,
-                          env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=300)
-    return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8", "replace")
 
 
 @pytest.fixture(scope="module")

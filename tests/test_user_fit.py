@@ -18,7 +18,6 @@ from irecgan.data.vocab import EOS, PAD, UNK, Vocabulary
 from irecgan.sim import belief as belief_sim
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
-from irecgan.sim import online
 from tiny_logs import ROOT, TINY_IRECGAN, write_mdp_log
 
 SRC = os.path.join(ROOT, "src")

@@ -15,7 +15,6 @@ rows of each log's ceiling (`belief` / `oracle`) and of its logging policy are u
 (results.json["user_fit"] or user_fit.json) is missing, and writes nothing. Exit status 0, or
 2 on a user error (one line on stderr).
 """
-import collections
 import sys
 
 from absl import flags
@@ -23,6 +22,7 @@ from absl import flags
 from irecgan import report
 from irecgan.cli.common import guarded, run_cli
 from irecgan.errors import UserError
+from irecgan.report.policies import logging_policies
 from irecgan.report import decomposition as dec
 
 FLAGS = flags.FLAGS
@@ -36,16 +36,6 @@ flags.DEFINE_list("datasets", [], "The logs to report (default: every log of the
 flags.DEFINE_float("confidence", dec.CONFIDENCE, "Confidence level of the intervals.")
 flags.DEFINE_bool("list_user_fit", False, "Print the finished runs with a user model whose fit "
                   "is missing, one per line; write nothing.")
-
-
-def _logging_policies():
-    out = collections.OrderedDict()
-    for item in FLAGS.logging_policy:
-        name, sep, policy = item.strip().partition("=")
-        if not sep or not name or not policy:
-            raise UserError("--logging_policy expects NAME=POLICY pairs, got %r" % item)
-        out[name] = policy
-    return out
 
 
 @guarded
@@ -63,7 +53,7 @@ def main(argv):
     if not 0.0 < FLAGS.confidence < 1.0:
         raise UserError("--confidence must lie strictly between 0 and 1, got %g"
                         % FLAGS.confidence)
-    logging = _logging_policies()
+    logging = logging_policies(FLAGS.logging_policy)
     entries = report.read_policy_rows(FLAGS.policy_rows) if FLAGS.policy_rows else []
     runs = report.load_runs(args)
     datasets = [d.strip() for d in FLAGS.datasets if d.strip()] or None

@@ -34,6 +34,7 @@ from absl import flags
 from irecgan import report
 from irecgan.cli.common import guarded, run_cli
 from irecgan.errors import UserError
+from irecgan.report.policies import logging_policies
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", None, "Output folder (created if missing).")
@@ -61,16 +62,6 @@ def _env_specs(values):
                 continue
             specs.append(report.env_spec(item))
     return specs
-
-
-def _logging_policies():
-    out = collections.OrderedDict()
-    for item in FLAGS.logging_policy:
-        name, sep, policy = item.strip().partition("=")
-        if not sep or not name or not policy:
-            raise UserError("--logging_policy expects NAME=POLICY pairs, got %r" % item)
-        out[name] = policy
-    return out
 
 
 def _policy_seeds():
@@ -115,7 +106,7 @@ def main(argv):
     if not args:
         raise UserError("give at least one run directory (or a folder or glob of them)")
     published = _published()
-    logging = _logging_policies()
+    logging = logging_policies(FLAGS.logging_policy)
     specs = _env_specs(FLAGS.env_params)
     seeds = _policy_seeds()
     if FLAGS.policy_sessions < 1:

@@ -31,13 +31,11 @@ import numpy as np
 from irecgan.errors import UserError
 from irecgan.report.rows import (CEILINGS, _method_rank, add_headroom, aggregate_rows,
                                  reference_rows)
-from irecgan.report.runs import read_json_object
 from irecgan.report.stats import _get, _number, mean_std
 from irecgan.report.tables import fmt_seconds, fmt_seeds, fmt_stat, md_table
 
 CONFIDENCE = 0.95
 CEILING = "ceiling"  # the ceiling policy row of a log, in GAPS
-USER_FIT = "user_fit.json"
 USER_METHODS = ("irecgan_nod", "irecgan")  # config methods with a user model U
 # (irecgan_true has none: the true simulator answers its agent)
 

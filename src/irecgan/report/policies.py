@@ -23,6 +23,18 @@ def env_spec(item):
     return os.path.basename(item).split(".")[0], item
 
 
+def logging_policies(items):
+    """log name -> the name of its logging policy's row, from `NAME=POLICY` items (in order)."""
+    import collections
+    out = collections.OrderedDict()
+    for item in items:
+        name, sep, policy = item.strip().partition("=")
+        if not sep or not name or not policy:
+            raise UserError("--logging_policy expects NAME=POLICY pairs, got %r" % item)
+        out[name] = policy
+    return out
+
+
 def policy_rows(env, policies, seeds, n_sessions, dataset="", batch_size=500):
     """Evaluate simulator policies online: for each (name, policy) of `policies` (a dict, in its
     order) and each env seed, `irecgan.sim.online.evaluate(env, policy, n_sessions, seed)`.
