@@ -6,9 +6,11 @@
 #                                    irecgan_seq: irecgan --d_head=sequence)
 # with 95 % confidence intervals over seeds (paired by seed; Welch against the ceiling).
 # Logs: mdp_sharp, neural, recsim (where its extra imports) and mdp_random (the saturated
-# control); methods lstm pg irecgan_nod irecgan irecgan_seq irecgan_true, and
-# irecgan_true_r01 (irecgan_true at --offline_ratio=0.1: 10 true-world sessions per offline
-# one), whose difference to irecgan_true is a context line (w) of gaps.md; seeds 1..10.
+# control); methods lstm pg irecgan_nod irecgan irecgan_seq irecgan_true; seeds 1..10.
+# With --methods=irecgan_true_r01 (irecgan_true at --offline_ratio=0.1: 10 true-world sessions
+# per offline one) too, gaps.md gets a context line (w) = irecgan_true_r01 - irecgan_true; the
+# report shows every method whose runs are in the tree, e.g. after
+#   scripts/decomposition.sh --methods=irecgan_true_r01 --datasets="mdp_sharp neural"
 # The runs live in their own tree (--runs, default runs/decomposition), so that run_sim.sh's
 # table keeps its 5 seeds; run_sim.sh's finished runs (--sim_runs, default runs/sim: seeds 1-5
 # of lstm, pg, irecgan_nod, irecgan) are linked into it, never trained again, and the runs are
@@ -45,7 +47,7 @@ if [ -z "${PY:-}" ]; then
   if [ -x .venv/bin/python ] && [ -z "${VIRTUAL_ENV:-}" ]; then PY=.venv/bin/python; fi
 fi
 SEEDS="1 2 3 4 5 6 7 8 9 10"
-METHODS="lstm pg irecgan_nod irecgan irecgan_seq irecgan_true irecgan_true_r01"
+METHODS="lstm pg irecgan_nod irecgan irecgan_seq irecgan_true"
 DATASETS="mdp_sharp neural recsim mdp_random"
 RUNS=runs/decomposition
 SIM_RUNS=runs/sim
