@@ -401,6 +401,5 @@ def test_method_labels_of_the_variants():
     assert method_label({"method": "irecgan", "d_head": "sequence"}) == "irecgan_seq"
     assert method_label({"method": "irecgan_true", "offline_ratio": 10.0}) == "irecgan_true"
     assert method_label({"method": "irecgan_true", "offline_ratio": 0.1}) == "irecgan_true_r01"
-    assert method_label({"method": "irecgan_true", "offline_ratio": 2.0}) == \
-        "irecgan_true (offline_ratio=2)"
+    assert method_label({"method": "irecgan_true", "offline_ratio": 2.0}) == "irecgan_true"
     assert method_label({"method": "irecgan_nod", "offline_ratio": 0.1}) == "irecgan_nod"

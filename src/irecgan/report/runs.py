@@ -75,16 +75,15 @@ class Run(object):
 def method_label(config):
     """The name of a run's method in tables and run folders: its config's `method`, except
     irecgan with D's sequence head (`d_head=sequence`, SPEC 3.3), `irecgan_seq`, and with any
-    other non-default head, `irecgan (d_head=NAME)`; irecgan_true trained mostly on its true-world
-    sessions (`offline_ratio=0.1`, 10 generated per offline session), `irecgan_true_r01`, and
-    with any other non-default ratio, `irecgan_true (offline_ratio=X)`."""
+    other non-default head, `irecgan (d_head=NAME)`; and irecgan_true trained mostly on its
+    true-world sessions (`offline_ratio=0.1`, 10 generated per offline session), `irecgan_true_r01`
+    (run_sim.sh's alias; any other ratio keeps the plain name, as for the other methods)."""
     method = str(config.get("method", "?"))
     head = config.get("d_head")
     if method == "irecgan" and head not in (None, "authors"):
         return "irecgan_seq" if head == "sequence" else "irecgan (d_head=%s)" % head
-    ratio = config.get("offline_ratio", 10.0)
-    if method == "irecgan_true" and ratio != 10.0:
-        return "irecgan_true_r01" if ratio == 0.1 else "irecgan_true (offline_ratio=%g)" % ratio
+    if method == "irecgan_true" and config.get("offline_ratio") == 0.1:
+        return "irecgan_true_r01"
     return method
 
 
