@@ -210,3 +210,36 @@ def test_compare_tables_ignores_wall_time_and_names_every_difference(tmp_path):
     assert "mdp/lstm/ours: only in the first table" in bad.stdout
     assert "neural/pg/ours: only in the second table" in bad.stdout
     assert compare(first, tmp_path / "missing.csv").returncode == 2
+
+
+def test_cpu_fingerprint_is_repeatable_and_sees_the_oneDNN_cap():
+    from irecgan.tfcompat import TF_VERSION
+    script = os.path.join(ROOT, "scripts", "cpu_fingerprint.py")
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+
+    def fingerprint(*args):
+        proc = subprocess.run([sys.executable, script] + list(args), env=env, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return dict(line.split() for line in proc.stdout.splitlines())
+
+    first = fingerprint()
+    assert sorted(first) == ["fingerprint", "log_softmax", "matmul_long_k", "matmul_short_k",
+                             "reduce_sum", "tanh_sigmoid"]
+    assert all(len(value) == 12 for value in first.values())
+    assert fingerprint() == first  # same machine, same bytes
+    # the package's own cap, named explicitly, is the default
+    if TF_VERSION.startswith("2."):
+        assert fingerprint("--isa=AVX2") == first
+    flags = ""
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as handle:
+            flags = handle.read()
+    if TF_VERSION.startswith("2.") and " avx2" in flags:
+        # oneDNN's sgemm rounds otherwise under another cap; the elementwise kernels do not move
+        other = fingerprint("--isa=SSE41")
+        assert other["matmul_short_k"] != first["matmul_short_k"]
+        assert other["matmul_long_k"] != first["matmul_long_k"]
+        assert other["log_softmax"] == first["log_softmax"]
+        assert other["fingerprint"] != first["fingerprint"]
