@@ -10,10 +10,13 @@ differ round differently; equal fingerprints are evidence (not proof) that a run
 the other machine's table exactly. results/sim/*/README.md record the fingerprint of the
 machine that made each table.
 
-    python scripts/cpu_fingerprint.py [--isa=SSE41]
+    python scripts/cpu_fingerprint.py [--isa=SSE41] [--matmul=onednn]
 
 --isa overrides the package's oneDNN cap (ONEDNN_MAX_CPU_ISA, irecgan/__init__.py) for this
-process, to see whether the cap changes the rounding here (TF 1.15 reads no such variable).
+process (TF 1.15 reads no such variable); --matmul=onednn gives MatMul oneDNN's sgemm as its
+inner kernel (TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL=1, TensorFlow's default) instead of the
+package's Eigen kernel, as the code before that pin ran. With the package's kernel the cap does
+not move any hash; with oneDNN's it moves the MatMul ones.
 """
 import argparse
 import hashlib
@@ -27,11 +30,16 @@ PRODUCTS = (("matmul_short_k", (256, 96), (96, 256)),     # an LSTM step: [x, h]
             ("matmul_long_k", (64, 4096), (4096, 64)))    # a weight gradient: x^T @ dy
 
 
-def fingerprint(isa=None):
+MATMUL_KERNELS = {"eigen": "0", "onednn": "1"}  # TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL
+
+
+def fingerprint(isa=None, matmul=None):
     """{kernel name: 12-hex-digit hash of its float32 result, "all": hash of them all}."""
     import irecgan  # noqa: F401  (sets the package's CPU pins)
     if isa:
         os.environ["ONEDNN_MAX_CPU_ISA"] = isa
+    if matmul:
+        os.environ["TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL"] = MATMUL_KERNELS[matmul]
     from irecgan.tfcompat import tf
     rng = np.random.RandomState(0)
     graph = tf.Graph()
@@ -59,8 +67,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--isa", default=None,
                         help="ONEDNN_MAX_CPU_ISA for this process (default: the package's pin)")
+    parser.add_argument("--matmul", default=None, choices=sorted(MATMUL_KERNELS),
+                        help="MatMul's inner kernel (default: the package's pin, eigen)")
     args = parser.parse_args(argv)
-    digest = fingerprint(args.isa)
+    digest = fingerprint(args.isa, args.matmul)
     for name in sorted(digest):
         if name != "all":
             print("%-14s %s" % (name, digest[name]))

@@ -3,17 +3,20 @@ import os
 
 __version__ = "0.1.0"
 
-# Same seed, same numbers on one kind of CPU (issue 25). TensorFlow 2.x's CPU kernels go through
-# oneDNN, which picks its code by the CPU: its graph rewrites are on by default only on CPUs with
-# AVX512_VNNI / AVX512_BF16 / AMX, and its sgemm (under MatMul, rewrites on or off) is
-# JIT-compiled for the widest instruction set the CPU has. Each choice rounds differently:
-# measured on one AMD EPYC (AVX-512), a tiny irecgan run wrote other metrics.jsonl bytes with
-# ONEDNN_MAX_CPU_ISA=AVX2 or SSE41 than with the CPU's own, and irecgan's sampled sessions grow
-# such differences into other online rewards. So both are fixed here, whatever the environment
-# says, before anything of the package can import TensorFlow (tfcompat, or RecSim through
-# sim/recsim_env): the rewrites off (TF 1.15's kernels), oneDNN's code capped at AVX2 (what every
-# x86 server of the last decade has). Across kinds of CPU float32 kernels still round differently
-# (an AVX2-only EPYC vs an AVX-512 one, both capped: docs/RESULTS.md, "Same seed, same numbers").
-# TF 1.15's pip build reads neither.
-REPRODUCIBLE_CPU_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+# Same seed, same numbers, on any x86 CPU (issue 25). TensorFlow's float32 MatMul runs, by default,
+# Eigen's contraction with oneDNN's sgemm as its inner kernel (TF 1.15 and 2.x alike), and that
+# sgemm is JIT-compiled for the CPU at hand: capped at one instruction set it still rounded
+# differently on an AVX2-only AMD EPYC and an AVX-512 one (docs/RESULTS.md, "Same seed, same
+# numbers"), and irecgan's sampled sessions grow such last-bit differences into other online
+# rewards. TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL=0 makes MatMul use Eigen's own kernel,
+# compiled into the wheel, the same machine code on every CPU (measured: its results do not move
+# under any oneDNN cap; about 7 % more time for a run). Eigen picks its blocking of the inner
+# dimension from the L1 data cache size, so CPUs with another L1 (48 KiB instead of the usual
+# 32 KiB) may still round long products otherwise: scripts/cpu_fingerprint.py tells. The oneDNN
+# graph rewrites stay off (TF 1.15's kernels) and oneDNN's code capped at AVX2, for the kernels
+# that still reach it. All are set here, whatever the environment says, before anything of the
+# package can import TensorFlow (tfcompat, or RecSim through sim/recsim_env). Tables made before
+# this pin (oneDNN's sgemm) are reproduced by the commit that made them, on their CPU kind.
+REPRODUCIBLE_CPU_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2",
+                        "TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL": "0"}
 os.environ.update(REPRODUCIBLE_CPU_ENV)
