@@ -1,8 +1,9 @@
 """Same seed, same bytes (issue 25): a tiny irecgan run (every phase, sampled sessions, rollouts,
 D) writes the same metrics.jsonl and results.json alone, beside CPU-burning processes with a
-second run in parallel, and under an environment that makes TensorFlow 2.x's oneDNN pick other
-kernels, as another CPU would (tfcompat pins those choices; before, the last run wrote other
-bytes: measured on an AVX-512 machine with ONEDNN_MAX_CPU_ISA=SSE41 or AVX2)."""
+second run in parallel, and under an environment that asks TensorFlow for oneDNN's kernels with
+another instruction set, as another CPU would pick (the package pins those choices: MatMul on
+Eigen's own kernel, oneDNN capped at AVX2, its rewrites off; before the pins the last run wrote
+other bytes: measured on an AVX-512 machine with ONEDNN_MAX_CPU_ISA=SSE41 or AVX2)."""
 import os
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import pytest
 from tiny_logs import train_tiny, write_mdp_log
 
 BURN = "import time\nend = time.time() + 300\nwhile time.time() < end:\n    pass\n"
-OTHER_CPU = {"ONEDNN_MAX_CPU_ISA": "SSE41", "TF_ENABLE_ONEDNN_OPTS": "1"}
+OTHER_CPU = {"ONEDNN_MAX_CPU_ISA": "SSE41", "TF_ENABLE_ONEDNN_OPTS": "1",
+             "TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL": "1"}
 
 
 def outputs(run_dir):
@@ -74,4 +76,6 @@ def test_tfcompat_pins_the_cpu_kernel_choices_before_tensorflow_starts():
         os.path.abspath(__file__))), "src"))
     out = subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, timeout=300).stdout.decode()
-    assert out.strip() == str([("ONEDNN_MAX_CPU_ISA", "AVX2"), ("TF_ENABLE_ONEDNN_OPTS", "0")])
+    assert out.strip() == str([("ONEDNN_MAX_CPU_ISA", "AVX2"),
+                               ("TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL", "0"),
+                               ("TF_ENABLE_ONEDNN_OPTS", "0")])

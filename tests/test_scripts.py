@@ -212,7 +212,7 @@ def test_compare_tables_ignores_wall_time_and_names_every_difference(tmp_path):
     assert compare(first, tmp_path / "missing.csv").returncode == 2
 
 
-def test_cpu_fingerprint_is_repeatable_and_sees_the_oneDNN_cap():
+def test_cpu_fingerprint_is_repeatable_and_the_oneDNN_cap_no_longer_moves_it():
     from irecgan.tfcompat import TF_VERSION
     script = os.path.join(ROOT, "scripts", "cpu_fingerprint.py")
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
@@ -229,17 +229,21 @@ def test_cpu_fingerprint_is_repeatable_and_sees_the_oneDNN_cap():
                              "reduce_sum", "tanh_sigmoid"]
     assert all(len(value) == 12 for value in first.values())
     assert fingerprint() == first  # same machine, same bytes
-    # the package's own cap, named explicitly, is the default
-    if TF_VERSION.startswith("2."):
-        assert fingerprint("--isa=AVX2") == first
+    # the package's own kernel, named explicitly, is the default
+    assert fingerprint("--matmul=eigen") == first
+    # with the package's pins no oneDNN code is left under any of these kernels: a narrower
+    # instruction set for oneDNN (as an older CPU would run) changes no byte
+    assert fingerprint("--isa=SSE41") == first
     flags = ""
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as handle:
             flags = handle.read()
     if TF_VERSION.startswith("2.") and " avx2" in flags:
-        # oneDNN's sgemm rounds otherwise under another cap; the elementwise kernels do not move
-        other = fingerprint("--isa=SSE41")
-        assert other["matmul_short_k"] != first["matmul_short_k"]
-        assert other["matmul_long_k"] != first["matmul_long_k"]
-        assert other["log_softmax"] == first["log_softmax"]
-        assert other["fingerprint"] != first["fingerprint"]
+        # the former kernel, oneDNN's sgemm, rounds otherwise under another cap (which is what
+        # made the tables depend on the CPU); the elementwise kernels never moved
+        onednn = fingerprint("--matmul=onednn")
+        other = fingerprint("--matmul=onednn", "--isa=SSE41")
+        assert other["matmul_short_k"] != onednn["matmul_short_k"]
+        assert other["matmul_long_k"] != onednn["matmul_long_k"]
+        assert other["log_softmax"] == onednn["log_softmax"] == first["log_softmax"]
+        assert other["fingerprint"] != onednn["fingerprint"]
