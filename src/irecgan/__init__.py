@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 # numbers"), and irecgan's sampled sessions grow such last-bit differences into other online
 # rewards. TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL=0 makes MatMul use Eigen's own kernel,
 # compiled into the wheel, the same machine code on every CPU (measured: its results do not move
-# under any oneDNN cap; about 7 % more time for a run). Eigen picks its blocking of the inner
+# under any oneDNN cap; 5-15 % more time per training step). Eigen picks its blocking of the inner
 # dimension from the L1 data cache size, so CPUs with another L1 (48 KiB instead of the usual
 # 32 KiB) may still round long products otherwise: scripts/cpu_fingerprint.py tells. The oneDNN
 # graph rewrites stay off (TF 1.15's kernels) and oneDNN's code capped at AVX2, for the kernels
