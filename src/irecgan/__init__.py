@@ -3,12 +3,12 @@ import os
 
 __version__ = "0.1.0"
 
-# Same seed, same numbers, on any x86 CPU (issue 25). TensorFlow's float32 MatMul runs, by default,
+# Same seed, same numbers across x86 CPUs (issue 25). TensorFlow's float32 MatMul runs, by default,
 # Eigen's contraction with oneDNN's sgemm as its inner kernel (TF 1.15 and 2.x alike), and that
 # sgemm is JIT-compiled for the CPU at hand: capped at one instruction set it still rounded
 # differently on an AVX2-only AMD EPYC and an AVX-512 one (docs/RESULTS.md, "Same seed, same
-# numbers"), and irecgan's sampled sessions grow such last-bit differences into other online
-# rewards. TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL=0 makes MatMul use Eigen's own kernel,
+# numbers across CPUs"), and irecgan's sampled sessions grow such last-bit differences into
+# other online rewards. TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL=0 makes MatMul use Eigen's own kernel,
 # compiled into the wheel, the same machine code on every CPU (measured: its results do not move
 # under any oneDNN cap; 5-15 % more time per training step). Eigen picks its blocking of the inner
 # dimension from the L1 data cache size, so CPUs with another L1 (48 KiB instead of the usual
