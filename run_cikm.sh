@@ -113,8 +113,8 @@ for method in $METHODS; do
     todo=$((todo + 1))
     mkdir -p "$(dirname "$dir")"
     # a run directory another process holds (a second copy of this script, an irecgan-train
-    # started by hand) is skipped: irecgan.runlock prints "skip DIR: in use by process N"
-    echo "if $PY -m irecgan.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG --method=$method --data=$LOG --symbols=$SYMBOLS --split=fold --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
+    # started by hand) is skipped: irecgan.rundir.runlock prints "skip DIR: in use by process N"
+    echo "if $PY -m irecgan.rundir.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG --method=$method --data=$LOG --symbols=$SYMBOLS --split=fold --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
   done
 done
 echo "run_cikm.sh: $todo runs to do ($JOBS at a time), preset $CFG, seeds: $SEEDS"

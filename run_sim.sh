@@ -182,8 +182,8 @@ for dataset in $DATASETS; do
       [ -f "$dir/results.json" ] && continue
       todo=$((todo + 1))
       # a run directory another process holds (a second copy of this script, an irecgan-train
-      # started by hand) is skipped: irecgan.runlock prints "skip DIR: in use by process N"
-      echo "if $PY -m irecgan.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG $(method_flags $method) --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
+      # started by hand) is skipped: irecgan.rundir.runlock prints "skip DIR: in use by process N"
+      echo "if $PY -m irecgan.rundir.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG $(method_flags $method) --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
       mkdir -p "$(dirname "$dir")"
     done
   done

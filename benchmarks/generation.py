@@ -54,9 +54,10 @@ from _common import (TimedSession, add_record_args, add_size_args, categorize,  
                      write_record)  # (_common puts this checkout's src/ on sys.path)
 
 from irecgan.data.vocab import N_SPECIAL  # noqa: E402
-from irecgan.generation import Generator, ReferenceGenerator  # noqa: E402
 from irecgan.models.graph import ModelGraph  # noqa: E402
 from irecgan.tfcompat import TF_VERSION, tf  # noqa: E402
+from irecgan.training.generation import Generator  # noqa: E402
+from irecgan.training.reference_generator import ReferenceGenerator  # noqa: E402
 
 MATCH_TOLERANCE = 0.05  # mean lengths "agree" within 5 %
 

@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
 from irecgan import experiment  # noqa: E402
-from irecgan.adversarial import AdversarialTraining  # noqa: E402
+from irecgan.training.adversarial import AdversarialTraining  # noqa: E402
 
 
 def main(argv=None):

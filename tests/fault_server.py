@@ -2,7 +2,7 @@
 
 It imports irecgan and TensorFlow once, then runs each training job in a forked child: a new
 process as far as the run directory and its lock can tell, killed by a fault it was armed with
-(`irecgan.faults`) or by this server after a delay, with SIGKILL. Forking saves the few seconds
+(`irecgan.rundir.faults`) or by this server after a delay, with SIGKILL. Forking saves the few seconds
 a fresh interpreter needs to import TensorFlow, which lets one test kill and resume a run dozens
 of times. The server itself never creates a TensorFlow session (the child of a process whose
 TensorFlow thread pools exist would hang in its first session call).
@@ -25,8 +25,9 @@ import sys
 import time
 import traceback
 
-from irecgan import experiment, faults
+from irecgan import experiment
 from irecgan.cli.common import guarded
+from irecgan.rundir import faults
 
 
 def child(job):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from irecgan import experiment
-from irecgan.adversarial import plan
-from irecgan.checkpoint import Checkpointer
 from irecgan.data.batching import make_batch
 from irecgan.data.types import encoded
+from irecgan.rundir.checkpoint import Checkpointer
+from irecgan.training.adversarial import plan
 from tiny_logs import write_mdp_log
 
 

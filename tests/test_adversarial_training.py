@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from irecgan import experiment
-from irecgan.adversarial import AdversarialTraining, plan, roc_auc
 from irecgan.data.batching import discounted_returns
+from irecgan.data.dataset import purchase_rate
 from irecgan.data.types import encoded
-from irecgan.dataset import purchase_rate
+from irecgan.training.adversarial import AdversarialTraining, plan, roc_auc
 
 from test_adversarial import _config, _metrics, _run_killed_at, sim_data  # noqa: F401
 
@@ -247,10 +247,9 @@ def test_d_trained_against_copies_of_real_sessions_stays_at_chance():
     generated session's end list, D would separate them by that alone."""
     from irecgan.data.vocab import Vocabulary
     from irecgan.models.graph import ModelGraph
-    from irecgan.offline import BatchMaker
-    from irecgan.tfcompat import tf
-
     from irecgan.sim import mdp as mdp_sim
+    from irecgan.tfcompat import tf
+    from irecgan.training.offline import BatchMaker
     mdp = mdp_sim.MDP.random(np.random.RandomState(1))
     rng = np.random.RandomState(5)
     sessions, _ = mdp_sim.generate_log(mdp, mdp_sim.logging_policy(mdp, "random", rng), 400,
@@ -284,7 +283,7 @@ def test_user_learning_rate_decays_when_an_epoch_loss_exceeds_the_previous_three
         sim_data, tmp_path, monkeypatch):
     # user pretraining losses 3, 2, 1, 5, 4: epoch 4 (5 > max(3, 2, 1)) decays; epoch 5
     # (4 < max(2, 1, 5)) does not -> lr = 5e-4 * 0.95
-    from irecgan import pretrain
+    from irecgan.training import pretrain
     losses = iter([3.0, 2.0, 1.0, 5.0, 4.0])
     real = pretrain.run_epoch
 
@@ -313,8 +312,8 @@ def test_agent_policy_maps_raw_ids_to_the_vocabulary_and_back():
     # a vocabulary whose indices differ from the raw ids: the policy must encode histories
     # with it and decode its top-k back to raw ids
     from irecgan.data.vocab import Vocabulary
+    from irecgan.evaluation.agent_policy import AgentPolicy
     from irecgan.models.graph import ModelGraph
-    from irecgan.online_eval import AgentPolicy
     from irecgan.tfcompat import tf
     vocab = Vocabulary(["30", "10", "20", "40", "50"])   # "30" -> 4, "10" -> 5, ...
     models = ModelGraph(vocab.size, embed_dim=4, hidden=8, layers=1, k=2, seed=0,

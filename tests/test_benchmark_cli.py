@@ -1,4 +1,4 @@
-"""`irecgan-benchmark` (irecgan.benchmark): a user policy scored as our runs are scored, its
+"""`irecgan-benchmark` (irecgan.evaluation.scoring): a user policy scored as our runs are scored, its
 protocol checks, its headroom, the adapter of a SavedModel, and its row in irecgan-report."""
 import json
 import os
@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from irecgan import benchmark, report
+from irecgan import report
 from irecgan.errors import UserError
+from irecgan.evaluation import scoring as benchmark
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
 from irecgan.sim import online

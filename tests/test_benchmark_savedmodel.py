@@ -1,7 +1,7 @@
 """Acceptance (issue 23): the exported agent of a tiny run, scored by `irecgan-benchmark
 --policy=savedmodel:DIR` on the run's simulator with the run's k, sessions and seed, gives
 exactly the online figures the run recorded in results.json (irecgan.export writes the
-SavedModel; irecgan.benchmark reads it through plain TensorFlow)."""
+SavedModel; irecgan.evaluation.scoring reads it through plain TensorFlow)."""
 import json
 import os
 import subprocess

@@ -1,4 +1,4 @@
-"""Complete-or-absent, self-verifying checkpoints (irecgan.checkpoint.Checkpointer) on a
+"""Complete-or-absent, self-verifying checkpoints (irecgan.rundir.checkpoint.Checkpointer) on a
 one-variable graph."""
 import json
 import os
@@ -6,9 +6,9 @@ import os
 import numpy as np
 import pytest
 
-from irecgan import checkpoint
-from irecgan.checkpoint import MARKER, Checkpointer
 from irecgan.errors import UserError
+from irecgan.rundir import checkpoint
+from irecgan.rundir.checkpoint import MARKER, Checkpointer
 from irecgan.tfcompat import tf
 
 

@@ -7,7 +7,7 @@ byte-identical to those of an uninterrupted run:
 
 * test_seeded_kills_damage_and_a_second_launch: more than 20 kills drawn from a seeded
   RandomState, at the n-th TensorFlow call inside pretraining, generation, D training or
-  evaluation (`run@FUNC:n` of irecgan.faults) and inside checkpoint, metrics and results writes
+  evaluation (`run@FUNC:n` of irecgan.rundir.faults) and inside checkpoint, metrics and results writes
   (half a metrics line on disk, a checkpoint without its marker, ...), one after the other on one
   run directory. Along the way the newest checkpoint is damaged twice (the resume says so in one
   line, keeps the folder and restores the previous one), a copy with no intact checkpoint is
@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 
 from irecgan import experiment
-from irecgan.checkpoint import verify
+from irecgan.rundir.checkpoint import verify
 from tiny_logs import TINY_IRECGAN, write_mdp_log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

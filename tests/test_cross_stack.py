@@ -4,7 +4,7 @@ reverse, it ends with the figures of a run that stayed on one stack.
 Collected in the TF 1.15 suite only (tests/conftest.py): that is the README's second test
 command, which runs after the first has made the TF 2.x venv `.venv` (IRECGAN_TF2_PYTHON names
 another interpreter). A tiny irecgan run (every phase) is killed by SIGKILL while it writes its
-third checkpoint (irecgan.faults), so two checkpoints written by one stack (numpy 2.x or 1.18.5)
+third checkpoint (irecgan.rundir.faults), so two checkpoints written by one stack (numpy 2.x or 1.18.5)
 are restored by the other. Before checkpoint.statefile, the TF 1.15 side could not read a
 numpy 2 pickle at all.
 

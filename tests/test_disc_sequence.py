@@ -14,13 +14,13 @@ import threading
 import numpy as np
 import pytest
 
-from irecgan.adversarial import roc_auc
 from irecgan.data.batching import make_batch
 from irecgan.data.types import encoded
 from irecgan.data.vocab import EOS, N_SPECIAL
-from irecgan.generation import Generator
 from irecgan.models.graph import ModelGraph
 from irecgan.tfcompat import flatten_state, tf
+from irecgan.training.adversarial import roc_auc
+from irecgan.training.generation import Generator
 from tiny_logs import train_tiny, write_mdp_log
 
 V = 54          # 4 specials + 50 items
@@ -48,7 +48,7 @@ def random_sessions(rng, n, ranks=None, buy=0.3, min_len=1, max_len=6):
 
 
 class Stepper(object):
-    """D's one-step path (`step_term`, as generation.StepGraph uses it) beside its batch graph."""
+    """D's one-step path (`step_term`, as models.step_graph.StepGraph uses it) beside its batch graph."""
 
     def __init__(self, head, seed=5):
         self.models = ModelGraph(V, purchase_head=True, seed=seed, d_head=head,

@@ -4,7 +4,7 @@ status 2 in a process, no traceback), what the failed write took is given back, 
 checkpoint stays intact, and once space is freed the same command finishes byte-identical to an
 uninterrupted run.
 
-The disk fills at a chosen write deterministically: the process stops (irecgan.faults `stop`)
+The disk fills at a chosen write deterministically: the process stops (irecgan.rundir.faults `stop`)
 or a test hook runs just before that write, then a filler file takes every free page of the
 tmpfs (or all but one); tmpfs allocates whole pages, so the write fails exactly when it needs a
 new one. Mounting needs root (the tests run as root): without it they fail, saying so.
@@ -20,10 +20,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from irecgan import checkpoint, errors, experiment, faults
-from irecgan.checkpoint import Checkpointer, verify
+from irecgan import errors, experiment
 from irecgan.errors import UserError
-from irecgan.runner import METRICS, RESULTS, TIMING
+from irecgan.rundir import checkpoint, faults
+from irecgan.rundir.checkpoint import Checkpointer, verify
+from irecgan.rundir.runner import METRICS, RESULTS, TIMING
 from test_checkpoint import Tiny, folders
 from test_crash import Server, own_lines
 from test_runner import open_runner, read_bytes

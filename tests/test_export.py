@@ -26,9 +26,9 @@ import pytest
 from irecgan import experiment
 from irecgan.data.vocab import N_SPECIAL, SPECIAL_TOKENS
 from irecgan.errors import UserError
+from irecgan.evaluation.agent_policy import AgentPolicy
 from irecgan.export import INFO, export_agent
-from irecgan.online_eval import AgentPolicy
-from irecgan.runner import CONFIG, read_json
+from irecgan.rundir.runner import CONFIG, read_json
 from irecgan.tfcompat import TF_VERSION, tf
 from conftest import tf2_python
 from tiny_logs import TINY_IRECGAN, write_mdp_log
@@ -272,7 +272,7 @@ def two_agents(run, tmp_path_factory):
     """A copy of the run with a ckpt-N+1 whose agent differs from ckpt-N's (the policy bias
     plus 1; the run's last checkpoints all follow the agent's last update): (run directory,
     N, N + 1)."""
-    from irecgan.checkpoint import Checkpointer, read_state
+    from irecgan.rundir.checkpoint import Checkpointer, read_state
     run_dir, _, numbers = run
     copy = str(tmp_path_factory.mktemp("two_agents") / "run")
     shutil.copytree(run_dir, copy)

@@ -12,9 +12,11 @@ import pytest
 
 from irecgan.data.batching import make_batch, random_end_candidates
 from irecgan.data.vocab import EOS, N_SPECIAL
-from irecgan.generation import Generator, ReferenceGenerator, StepGraph
 from irecgan.models.graph import ModelGraph
 from irecgan.tfcompat import flatten_state, tf
+from irecgan.models.step_graph import StepGraph
+from irecgan.training.generation import Generator
+from irecgan.training.reference_generator import ReferenceGenerator
 
 V = 54  # 4 specials + 50 items
 K = 10

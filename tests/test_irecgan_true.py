@@ -1,5 +1,5 @@
 """irecgan_true (issue 22): irecgan_nod's training with the generated sessions drawn from the true
-simulator answering the agent's sampled lists, q_D = 1 (src/irecgan/true_world.py)."""
+simulator answering the agent's sampled lists, q_D = 1 (src/irecgan/training/true_world.py)."""
 import json
 import os
 
@@ -8,17 +8,17 @@ import pytest
 from scipy.stats import chisquare
 
 from irecgan import experiment
-from irecgan.adversarial import plan
 from irecgan.data.vocab import Vocabulary
 from irecgan.errors import UserError
-from irecgan.generation import SEED_MAX
+from irecgan.evaluation.agent_policy import AgentPolicy
 from irecgan.models.graph import ModelGraph
-from irecgan.online_eval import AgentPolicy
 from irecgan.report import aggregate_rows, load_runs
 from irecgan.report.plots import METHOD_COLORS, method_color
 from irecgan.sim import mdp as mdp_sim
 from irecgan.tfcompat import tf
-from irecgan.true_world import TrueWorldGenerator, TrueWorldTraining
+from irecgan.training.adversarial import plan
+from irecgan.numeric import SEED_MAX
+from irecgan.training.true_world import TrueWorldGenerator, TrueWorldTraining
 from test_crash import Server, read_bytes
 from test_report import test_p, write_run
 from tiny_logs import TINY_IRECGAN, write_mdp_log

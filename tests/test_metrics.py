@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from irecgan.data.vocab import EOS, PAD, UNK
-from irecgan.metrics import PrecisionAccumulator, precision_counts
+from irecgan.evaluation.metrics import PrecisionAccumulator, precision_counts
 
 ITEMS = list(range(10, 20))  # ten item indices (>= 4, so none is a special token)
 

@@ -213,7 +213,7 @@ def test_gumbel_top_k_draws_without_replacement_in_proportion_to_pi(sampler_grap
 
 def test_generated_purchase_is_the_half_threshold_of_the_purchase_probability():
     # StepGraph: purchase = p > 0.5 (deterministic) and never on _EOS
-    from irecgan.generation import StepGraph
+    from irecgan.models.step_graph import StepGraph
     models = ModelGraph(V, purchase_head=True, seed=5, build=("user", "agent"), k=3,
                         embed_dim=6, hidden=8, layers=1)
     step = StepGraph(models)

@@ -1,4 +1,4 @@
-"""One writer per run directory (irecgan.runlock): refusal, release, takeover of a dead
+"""One writer per run directory (irecgan.rundir.runlock): refusal, release, takeover of a dead
 process's lock, and the check that run_sim.sh / run_cikm.sh use to skip a run in use."""
 import os
 import signal
@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from irecgan import runlock
 from irecgan.errors import UserError
-from irecgan.runlock import LOCK, RunLock, holder
+from irecgan.rundir import runlock
+from irecgan.rundir.runlock import LOCK, RunLock, holder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
@@ -37,7 +37,7 @@ def test_second_lock_is_refused_in_one_line_until_the_first_is_released(tmp_path
 
 def hold_in_child(run_dir):
     """A process that takes the lock and waits; returns it once it holds the lock."""
-    code = ("import sys, time; from irecgan.runlock import RunLock; "
+    code = ("import sys, time; from irecgan.rundir.runlock import RunLock; "
             "RunLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)")
     proc = subprocess.Popen([sys.executable, "-c", code, run_dir], env=ENV,
                             stdout=subprocess.PIPE)
@@ -72,7 +72,7 @@ def test_check_command_prints_skip_lines_and_changes_nothing(tmp_path):
     proc = hold_in_child(busy)
     try:
         before = lock_text(busy)
-        check = subprocess.run([sys.executable, "-m", "irecgan.runlock", free, busy, missing],
+        check = subprocess.run([sys.executable, "-m", "irecgan.rundir.runlock", free, busy, missing],
                                env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert check.returncode == 1, check.stderr
         assert check.stdout.decode() == "skip %s: in use by process %d\n" % (busy, proc.pid)
@@ -86,7 +86,7 @@ def test_check_command_prints_skip_lines_and_changes_nothing(tmp_path):
 
 
 def test_the_check_does_not_import_tensorflow():
-    code = "import sys, irecgan.runlock; print('tensorflow' in sys.modules)"
+    code = "import sys, irecgan.rundir.runlock; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], env=ENV, stdout=subprocess.PIPE)
     assert out.stdout.decode().strip() == "False"
 

@@ -16,16 +16,17 @@ import sys
 import numpy as np
 import pytest
 
-from irecgan import experiment, pretrain
+from irecgan import experiment
 from irecgan.data.batching import make_batch
 from irecgan.data.logfile import write_sessions
 from irecgan.data.vocab import Vocabulary
 from irecgan.errors import UserError
 from irecgan.models.graph import ModelGraph
-from irecgan.runner import CONFIG, METRICS, RESULTS, TIMING, Runner
-from irecgan.runlock import LOCK
+from irecgan.rundir.runlock import LOCK
+from irecgan.rundir.runner import CONFIG, METRICS, RESULTS, TIMING, Runner
 from irecgan.sim.mdp import MDP, generate_log, logging_policy
 from irecgan.tfcompat import tf
+from irecgan.training import pretrain
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N_ITEMS = 50

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from irecgan.runlock import RunLock
+from irecgan.rundir.runlock import RunLock
 from irecgan.sim.recsim_env import available
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -138,7 +138,7 @@ def test_split_file_unreadable(tmp_path):
 
 def test_dataset_summary_states_the_verbatim_repeat_share(tmp_path):
     # 40 copies of one session: every test session repeats a training one
-    from irecgan.dataset import load_dataset
+    from irecgan.data.dataset import load_dataset
     path = tmp_path / "log.txt"
     path.write_text(u"".join("%d;0;a;;0\n%d;0;b;a,b;0\n" % (i, i) for i in range(1, 41)))
     summary = load_dataset(str(path), split="ratio", seed=1).summary()

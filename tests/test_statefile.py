@@ -1,4 +1,4 @@
-"""A checkpoint's Python state as JSON + npz (irecgan.statefile): exact round trips, types
+"""A checkpoint's Python state as JSON + npz (irecgan.rundir.statefile): exact round trips, types
 included, and bytes that numpy 1.x and 2.x both read."""
 import collections
 import os
@@ -7,9 +7,9 @@ import pickle
 import numpy as np
 import pytest
 
-from irecgan import checkpoint, statefile
 from irecgan.data.types import EncodedSession
 from irecgan.errors import UserError
+from irecgan.rundir import checkpoint, statefile
 
 
 def same(a, b):

@@ -1,4 +1,4 @@
-"""SIGTERM / SIGINT in training (issue 25, irecgan.stopping): the handlers exist only while
+"""SIGTERM / SIGINT in training (issue 25, irecgan.rundir.stopping): the handlers exist only while
 experiment.run trains, the previous ones are back afterwards, and a signal becomes `Stopped` at a
 safe point. The forked runs of tests/test_crash.py check the exit statuses, the one line and the
 byte-identical resume; tests/test_launch.py the Slurm requeue."""
@@ -7,7 +7,8 @@ import signal
 
 import pytest
 
-from irecgan import experiment, faults, stopping
+from irecgan import experiment
+from irecgan.rundir import faults, stopping
 from tiny_logs import write_mdp_log
 
 

@@ -1,4 +1,4 @@
-"""U's fit on the test split beside the truth (irecgan.user_fit, issue 22): the figures of given
+"""U's fit on the test split beside the truth (irecgan.evaluation.user_fit, issue 22): the figures of given
 probabilities, the three truths on hand-computed cases, a tiny irecgan_nod run (metrics, results,
 TensorBoard, existing numbers unchanged), irecgan-evaluate --user_fit, the report's columns."""
 import json
@@ -10,11 +10,12 @@ import sys
 import numpy as np
 import pytest
 
-from irecgan import experiment, user_fit
+from irecgan import experiment
 from irecgan.data.batching import make_batch
 from irecgan.data.logfile import read_log
 from irecgan.data.types import encoded
 from irecgan.data.vocab import EOS, PAD, UNK, Vocabulary
+from irecgan.evaluation import user_fit
 from irecgan.sim import belief as belief_sim
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim

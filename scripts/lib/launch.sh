@@ -22,7 +22,7 @@
 #                     RUNS/slurm/<time>-<id>/. Both jobs are named irecgan-<script>-<hash of RUNS>.
 #                     A task is sent SIGTERM --slurm_signal seconds before its time limit
 #                     (#SBATCH --signal=B:TERM@N, default 300, 0: off); its batch script forwards
-#                     it to the run (which checkpoints and exits 143, see src/irecgan/stopping.py),
+#                     it to the run (which checkpoints and exits 143, see src/irecgan/rundir/stopping.py),
 #                     and a run that exits 143 while its task is still RUNNING (that signal,
 #                     scancel --signal=TERM --batch; not a cancel, not the time limit itself)
 #                     requeues its task (scontrol requeue; the array has --requeue), which then

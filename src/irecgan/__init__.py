@@ -1,5 +1,6 @@
 """irecgan: a reproduction of IRecGAN (Bai, Guan, Wang, NeurIPS 2019) in TF1-style static graphs."""
 import os
+import sys
 
 __version__ = "0.1.0"
 
@@ -20,3 +21,8 @@ __version__ = "0.1.0"
 REPRODUCIBLE_CPU_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2",
                         "TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL": "0"}
 os.environ.update(REPRODUCIBLE_CPU_ENV)
+
+# Import paths of release 0.1 (flat modules, now in subpackages) keep working for one release.
+from irecgan import moved as _moved  # noqa: E402
+
+_moved.install(sys.meta_path)

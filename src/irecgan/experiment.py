@@ -11,21 +11,22 @@ import os
 
 import numpy as np
 
-from irecgan import stopping, user_fit
-from irecgan.adversarial import D_DATA, SCHEDULES, AdversarialTraining
+from irecgan.data.dataset import SPLITS, load_dataset
 from irecgan.data.splits import ratios_ok
 from irecgan.data.vocab import N_SPECIAL
-from irecgan.dataset import SPLITS, load_dataset
 from irecgan.errors import UserError
+from irecgan.evaluation import user_fit
+from irecgan.evaluation.agent_policy import AgentPolicy, environment_items, load_environment
 from irecgan.models.discriminator import D_HEADS
 from irecgan.models.graph import ModelGraph
 from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT
-from irecgan.offline import BatchMaker
-from irecgan.online_eval import AgentPolicy, environment_items, load_environment
-from irecgan.pretrain import agent_task, evaluate, pretrain, user_task
-from irecgan.runner import CONFIG, Runner, read_json
+from irecgan.rundir import stopping
+from irecgan.rundir.runner import CONFIG, Runner, read_json
 from irecgan.sim import online
-from irecgan.true_world import TrueWorldTraining
+from irecgan.training.adversarial import D_DATA, SCHEDULES, AdversarialTraining
+from irecgan.training.offline import BatchMaker
+from irecgan.training.pretrain import agent_task, evaluate, pretrain, user_task
+from irecgan.training.true_world import TrueWorldTraining
 
 METHODS = ("lstm", "pg", "irecgan_nod", "irecgan", "irecgan_true")
 BASELINES = ("lstm", "pg")
@@ -370,7 +371,7 @@ def open_run(run_dir, config, log=None, read_only=False):
 
 class Evaluator(object):
     """Offline (agent P@k, loss) and online (true simulator) evaluation of the current agent;
-    U's fit on the test split (irecgan.user_fit) when the run has a user model."""
+    U's fit on the test split (irecgan.evaluation.user_fit) when the run has a user model."""
 
     def __init__(self, runner, models, data, config, batch_maker, log=None):
         self.runner = runner
@@ -408,7 +409,7 @@ class Evaluator(object):
 
     def user_fit(self):
         """results.json["user_fit"]: U's test P@1 and LL / step beside the truth's (see
-        irecgan.user_fit); None without a user model or test sessions. Draws no randomness
+        irecgan.evaluation.user_fit); None without a user model or test sessions. Draws no randomness
         but the fixed evaluation RandomState and adds no op to the graph."""
         if self.models.user is None or not self.data.test:
             return None

@@ -41,13 +41,14 @@ import os
 import shutil
 import tempfile
 
-from irecgan import experiment, faults
-from irecgan.checkpoint import Checkpointer
+from irecgan import experiment
 from irecgan.data.vocab import N_SPECIAL, SPECIAL_TOKENS, UNK
 from irecgan.errors import UserError, writing
 from irecgan.models import agent as agent_model
 from irecgan.models.common import SequenceEncoder
-from irecgan.runner import CONFIG
+from irecgan.rundir import faults
+from irecgan.rundir.checkpoint import Checkpointer
+from irecgan.rundir.runner import CONFIG
 from irecgan.tfcompat import Dense, TF_VERSION, gather_per_batch, take_along_last_axis, tf
 
 TAG = "serve"

@@ -8,7 +8,7 @@
                       irecgan-export)
 
 `--policy=MODULE:CALLABLE` names a callable `policy(clicks, purchases, k, rng)` (the protocol:
-`irecgan.benchmark`'s docstring and docs/API.md; the current directory is importable). It is
+`irecgan.evaluation.scoring`'s docstring and docs/API.md; the current directory is importable). It is
 evaluated online against the simulator of `--env_params` exactly as a run's final evaluation
 evaluates its agent (same seed, sessions, batches and figures), and set beside the simulator's
 reference policies (`--policy_seeds` x `--policy_sessions`, as irecgan-report computes its
@@ -23,9 +23,9 @@ import sys
 
 from absl import flags
 
-from irecgan import benchmark
 from irecgan.cli.common import guarded, run_cli
 from irecgan.errors import UserError
+from irecgan.evaluation import scoring as benchmark
 from irecgan.report import env_spec
 
 FLAGS = flags.FLAGS

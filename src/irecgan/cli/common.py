@@ -5,7 +5,7 @@ import sys
 from absl import app, flags
 
 from irecgan.errors import UserError
-from irecgan.stopping import Stopped
+from irecgan.rundir.stopping import Stopped
 
 
 def guarded(main):

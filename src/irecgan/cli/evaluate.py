@@ -3,7 +3,7 @@
     irecgan-evaluate --run_dir=runs/pg_s1 --split=test
     irecgan-evaluate --run_dir=runs/irecgan_s1 --user_fit
 
-`--user_fit` computes results.json["user_fit"] (irecgan.user_fit: U's test P@1 and LL / step
+`--user_fit` computes results.json["user_fit"] (irecgan.evaluation.user_fit: U's test P@1 and LL / step
 beside the truth's) from the newest checkpoint and writes it to RUN/user_fit.json, for runs that
 finished before results.json held it; it writes nothing else there. A run without a user model
 (lstm, pg) gets one line and exit status 0, and nothing is written.
@@ -16,8 +16,8 @@ from absl import flags
 from irecgan import experiment
 from irecgan.cli.common import guarded, run_cli
 from irecgan.errors import UserError
-from irecgan.pretrain import agent_task, evaluate
-from irecgan.runner import CONFIG, write_json
+from irecgan.rundir.runner import CONFIG, write_json
+from irecgan.training.pretrain import agent_task, evaluate
 
 USER_FIT = "user_fit.json"
 

@@ -3,7 +3,7 @@
 Two heads, one interface (`D_HEADS`, `build_discriminator`): `Discriminator` is the authors'
 (the default), `SequenceDiscriminator` a head that sees the lists, ranks, purchases and
 positions. Both score a session by a masked mean of per-position terms, so the generation engine
-(generation.StepGraph) carries a prefix's LSTM state and partial sum into its rollouts alike:
+(models.step_graph.StepGraph) carries a prefix's LSTM state and partial sum into its rollouts alike:
 `advance` consumes one click, `position_terms` scores a position from the LSTM output.
 """
 import functools

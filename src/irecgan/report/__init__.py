@@ -8,7 +8,7 @@ groups the finished runs by (dataset, method), where the dataset is the base nam
 * `table.md` / `table.csv`: per group the seeds, the model sizes, test P@1/P@5/P@10, the online
   reward, the headroom captured, the authors' online figure and coverage@10 (simulators), the
   user model's test P@1 and LL / step beside the truth's (results.json["user_fit"], or
-  user_fit.json from `irecgan-evaluate --user_fit`; irecgan.user_fit), the mean wall time per
+  user_fit.json from `irecgan-evaluate --user_fit`; irecgan.evaluation.user_fit), the mean wall time per
   run; every figure is the mean and the *sample* standard deviation (n - 1
   denominator) over seeds. Unfinished runs (no `results.json`) are listed in a note and never
   averaged.

@@ -16,7 +16,7 @@ constants).
 
 Pure functions (`mean_ci`, `paired_ci`, `welch_ci`, `gap_table`, `largest_gap`) and the files
 of `write_decomposition`: table.md / table.csv (one row per log and method), gaps.md / gaps.csv,
-and `<log>_decomposition.png`. U's fit (irecgan.user_fit, given a click: P@1_click
+and `<log>_decomposition.png`. U's fit (irecgan.evaluation.user_fit, given a click: P@1_click
 in %, ll_click per step; the truth's beside it) comes from `rows.add_user_fit` (results.json
 ["user_fit"] or RUN/user_fit.json). No TensorFlow, no absl.
 """

@@ -110,7 +110,7 @@ def bayes_rows(path, runs, dataset):
     finished runs of that dataset (same log, split and seed: the methods of one seed share
     one); [] when `path` is not an MDP file or no run of `dataset` finished. The row has no
     online figures."""
-    from irecgan.dataset import read_splits
+    from irecgan.data.dataset import read_splits
     from irecgan.sim import belief
     from irecgan.sim import mdp as mdp_sim
     from irecgan.sim.paramfile import read_kind

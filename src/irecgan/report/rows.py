@@ -115,7 +115,7 @@ USER_FIT_KEYS = ("P@1", "ll", "P@1_click", "ll_click")
 
 
 def add_user_fit(row, group):
-    """U's fit on the test split over the runs of `group` (Run.user_fit, see irecgan.user_fit):
+    """U's fit on the test split over the runs of `group` (Run.user_fit, see irecgan.evaluation.user_fit):
     row["user_<key>"] and row["true_<key>"] for key in USER_FIT_KEYS (`(mean, std, n)`; the
     truth's figures depend on the seed's test split, so they are averaged too) and
     row["truth_kind"] ("bayes", "oracle", "empirical", several joined by "/", or None)."""

@@ -33,7 +33,7 @@ class Run(object):
 
     @property
     def user_fit(self):
-        """U's fit (irecgan.user_fit): results.json["user_fit"], else user_fit.json; None when
+        """U's fit (irecgan.evaluation.user_fit): results.json["user_fit"], else user_fit.json; None when
         neither holds one (runs without a user model)."""
         if isinstance(self.results, dict) and isinstance(self.results.get("user_fit"), dict):
             return self.results["user_fit"]

@@ -190,7 +190,7 @@ def click_probabilities(rewards, belief, items):
     `sum_s b(s) r(s, x)^2 / sum_{j in L} r(s, j)` (a state whose list rewards sum to 0
     contributes 0). `1 - sum` is the probability that the session ends at this list (SPEC 8:
     the drawn candidate is not clicked). The ranking of `offline_precision` and the truth of
-    `irecgan.user_fit` (U's fit on MDP logs) both use it."""
+    `irecgan.evaluation.user_fit` (U's fit on MDP logs) both use it."""
     r = rewards[:, np.asarray(items, dtype=np.int64)]                     # [S, k]
     return np.asarray(belief).dot(_ratio(r * r, r.sum(axis=1, keepdims=True)))
 

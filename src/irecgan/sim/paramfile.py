@@ -3,7 +3,6 @@
 `save_arrays` writes them with `npzio.npz_bytes` (fixed timestamps, sorted member names), so the
 same seed gives the same file. The result is an ordinary `.npz`: `np.load(path)` reads it.
 """
-import io
 import os
 import zipfile
 

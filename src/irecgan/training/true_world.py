@@ -29,10 +29,10 @@ so a run repeats and resumes exactly.
 """
 import numpy as np
 
-from irecgan.adversarial import AdversarialTraining
-from irecgan.generation import new_seed
-from irecgan.online_eval import AgentPolicy
+from irecgan.evaluation.agent_policy import AgentPolicy
 from irecgan.sim import online
+from irecgan.training.adversarial import AdversarialTraining
+from irecgan.numeric import new_seed
 
 
 class TrueWorldGenerator(object):

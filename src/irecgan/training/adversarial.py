@@ -32,7 +32,8 @@ With use_disc=False (irecgan_nod) q_D = 1 everywhere and there is no D.
 import numpy as np
 
 from irecgan.data.batching import iterate_batches, position_scales
-from irecgan.generation import Generator, sigmoid
+from irecgan.numeric import sigmoid
+from irecgan.training.generation import Generator
 
 SCHEDULES = ("paper", "reference")
 D_DATA = ("authors", "m")

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 
 from irecgan.data.batching import iterate_batches, make_batch, position_scales
-from irecgan.metrics import PrecisionAccumulator
+from irecgan.evaluation.metrics import PrecisionAccumulator
 
 try:  # progress bars are a convenience, not a requirement
     from tqdm import tqdm

@@ -6,7 +6,7 @@ continues with the same random draws.
 """
 import numpy as np
 
-from irecgan.offline import offline_precision, run_epoch
+from irecgan.training.offline import offline_precision, run_epoch
 
 EVAL_SEED = 12345  # batches for validation/test use their own fixed RandomState
 

@@ -41,8 +41,8 @@ import zipfile
 
 import numpy as np
 
-from irecgan import faults, statefile
 from irecgan.errors import UserError, writing
+from irecgan.rundir import faults, statefile
 from irecgan.tfcompat import tf
 
 MARKER = "COMPLETE"

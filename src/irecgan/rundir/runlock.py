@@ -9,7 +9,7 @@ died holding it, and the next writer takes it over with a note. The file itself 
 Locks of this kind are reliable on local file systems; on network file systems they depend on
 the server (NFS v4 supports them).
 
-    python -m irecgan.runlock RUN_DIR...
+    python -m irecgan.rundir.runlock RUN_DIR...
 
 prints `skip RUN_DIR: in use by process N` for each directory some process holds and exits 1
 if there was any, 0 otherwise (run_sim.sh and run_cikm.sh skip such runs). No TensorFlow here.
@@ -129,7 +129,7 @@ def holder(run_dir):
 
 def main(argv):
     if not argv:
-        sys.stderr.write("usage: python -m irecgan.runlock RUN_DIR...\n")
+        sys.stderr.write("usage: python -m irecgan.rundir.runlock RUN_DIR...\n")
         return 2
     busy = 0
     for run_dir in argv:

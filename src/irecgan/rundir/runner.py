@@ -38,10 +38,10 @@ import time
 
 import numpy as np
 
-from irecgan import faults, stopping
-from irecgan.checkpoint import Checkpointer, NotAccepted
 from irecgan.errors import UserError, writing
-from irecgan.runlock import RunLock
+from irecgan.rundir import faults, stopping
+from irecgan.rundir.checkpoint import Checkpointer, NotAccepted
+from irecgan.rundir.runlock import RunLock
 from irecgan.tfcompat import tf
 
 CONFIG = "config.json"
