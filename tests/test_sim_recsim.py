@@ -403,7 +403,7 @@ def test_quality_log_and_params_reuse(tmp_path):
 @needs_recsim
 def test_report_and_load_environment_know_the_recsim_kind(world, tmp_path):
     from irecgan import report
-    from irecgan.evaluation.agent_policy import load_environment
+    from irecgan.sim.registry import load_environment
     path = str(tmp_path / "w.npz")
     world.save(path)
     assert isinstance(load_environment(path), R.RecSimWorld)

@@ -16,13 +16,14 @@ from irecgan.data.splits import ratios_ok
 from irecgan.data.vocab import N_SPECIAL
 from irecgan.errors import UserError
 from irecgan.evaluation import user_fit
-from irecgan.evaluation.agent_policy import AgentPolicy, environment_items, load_environment
+from irecgan.evaluation.agent_policy import AgentPolicy
 from irecgan.models.discriminator import D_HEADS
 from irecgan.models.graph import ModelGraph
 from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT
 from irecgan.rundir import stopping
 from irecgan.rundir.runner import CONFIG, Runner, read_json
 from irecgan.sim import online
+from irecgan.sim.registry import item_count, load_environment
 from irecgan.training.adversarial import D_DATA, SCHEDULES, AdversarialTraining
 from irecgan.training.offline import BatchMaker
 from irecgan.training.pretrain import agent_task, evaluate, pretrain, user_task
@@ -299,7 +300,7 @@ def _check_combinations(config):
     path = config["env_params"]
     if path:
         try:
-            items = environment_items(path)
+            items = item_count(path)
         except UserError as err:
             raise UserError("--env_params: %s" % err)
         if config["n_items"] > items:
