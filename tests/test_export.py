@@ -5,7 +5,7 @@ MDP's 50 items, so that a raw id's vocabulary index is not its number plus 4 and
 the log are unknown; exported once per module. The export is called in fresh interpreters that
 never import irecgan (savedmodel_client.py): TF 2.x through `tf.saved_model.load` and its
 signatures, TF 1.15 through `tf.saved_model.loader.load`. Their outputs are compared with the
-in-graph agent of the run (opened read-only): `online_eval.AgentPolicy` (greedy) for the items
+in-graph agent of the run (opened read-only): `evaluation.agent_policy.AgentPolicy` (greedy) for the items
 (exactly), `exp(agent.log_pi)` at the last position for the probabilities (1e-6); empty
 histories with the agent's graph at length 0 (the zero state) and with softmax(b_a) computed by
 hand from the checkpoint.

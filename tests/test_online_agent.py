@@ -1,4 +1,4 @@
-"""The trained agent against the simulator (online_eval.py): greedy lists (our online figure)
+"""The trained agent against the simulator (evaluation/agent_policy.py): greedy lists (our online figure)
 and Gumbel-sampled lists (the authors' figure: clicks over sessions with at least one click)."""
 import numpy as np
 

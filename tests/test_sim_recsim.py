@@ -56,7 +56,9 @@ def test_simulate_without_recsim_is_one_line_naming_the_pip_command(tmp_path):
 def test_adapter_module_imports_without_recsim():
     code = ("import sys; sys.modules['recsim'] = None\n"
             "from irecgan.sim import recsim_env, online\n"
-            "from irecgan import report, online_eval\n"
+            "from irecgan import report\n"
+            "from irecgan.sim import registry\n"
+            "from irecgan.evaluation import agent_policy\n"
             "ok, why = recsim_env.available(); print(ok, 'pip install' in why)\n")
     rc, out, err = python(code)
     assert rc == 0, err

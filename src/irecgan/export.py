@@ -11,7 +11,7 @@ to vocabulary indices as `irecgan.data.vocab` maps them (unknown -> `_UNK`). Sig
   "recommend": history string [B, T] (raw ids, right-padded with ""), length int32 [B] (valid
       ids per row, 0..T), k int32 [] (0..number of items)
       -> items string [B, k]: the greedy top k of the agent's logits over the items (never a
-         special token), as `online_eval.AgentPolicy` ranks them; scores float32 [B, k]: the
+         special token), as `evaluation.agent_policy.AgentPolicy` ranks them; scores float32 [B, k]: the
          policy's probabilities pi of those items (pi is the softmax over the whole
          vocabulary, special tokens included, as the agent is trained: not renormalised).
   "score": history, length as above, candidates string [B, C]

@@ -11,7 +11,7 @@ reference agent step, the offline sessions mixed in, the pool of the reference s
 agent updates and their number, the epoch records (gen_length, gen_purchase_rate). Only where the
 generated sessions come from changes: the simulator of --env_params starts each session and
 answers the lists the agent samples (Gumbel top-k of its softmax, as the agent samples them in
-generation; `online_eval.AgentPolicy(sample=True)`), until the session ends by itself or has
+generation; `evaluation.agent_policy.AgentPolicy(sample=True)`), until the session ends by itself or has
 max_len clicks (the generator's cap; the simulator's own max_steps applies too). q_D = 1 at every
 position: there is no discriminator and no user model in the g-steps.
 
