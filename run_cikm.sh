@@ -15,7 +15,7 @@
 #          results/cikm)  --methods="lstm pg irecgan_nod irecgan"  --symbols=40000
 #          --data_dir=DIR (default data/cikm: where processed.txt and raw/ are looked for)
 #          --report_only (make the table from the finished runs, run nothing)
-# GPUs and clusters (README, "Clusters and multi-GPU hosts"), as in run_sim.sh:
+# GPUs and clusters (docs/CLUSTERS.md), as in run_sim.sh:
 #          --gpus=0,1,2,3  --launcher=slurm  --slurm_args="..."  --slurm_gres=gpu:1
 #          --slurm_exec="PREFIX"  --dry_run  --slurm_signal=300 (SIGTERM before the time limit;
 #          the run checkpoints and the task requeues itself)

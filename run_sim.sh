@@ -10,9 +10,9 @@
 # online reward (+ coverage@k on the MDP), and writes results/sim/table.md, table.csv and plots.
 #
 #   ./run_sim.sh                    CPU preset (configs/sim_cpu_short.cfg, = --preset=cpu_short),
-#                                   5 seeds: 1 D epoch per d-step; about 30 minutes on 2 cores
+#                                   5 seeds: 1 D epoch per d-step; about 50 minutes on 2 cores
 #   ./run_sim.sh --preset=cpu       the same with the authors' 3 D epochs per d-step
-#                                   (configs/sim_cpu.cfg; longer, see the README)
+#                                   (configs/sim_cpu.cfg; longer, see docs/RESULTS.md)
 #   ./run_sim.sh --preset=paper     the paper's sizes (configs/paper.cfg), for GPU hosts
 #   SMOKE=1 ./run_sim.sh            every phase at toy size, 2 seeds, a couple of minutes
 #
@@ -25,7 +25,7 @@
 #          where its extra imports)
 #          --data_dir=DIR (logs and parameter files; default data/sim, SMOKE: RUNS/data)
 #          --report_only (make the table and plots from the finished runs, run nothing)
-# GPUs and clusters (README, "Clusters and multi-GPU hosts"):
+# GPUs and clusters (docs/CLUSTERS.md):
 #          --gpus=0,1,2,3 (one run per listed GPU at a time, each with its CUDA_VISIBLE_DEVICES)
 #          --launcher=slurm (submit the data preparation and a job array of the runs, print the
 #          job ids, exit; run it again when the array is done for the table) with
