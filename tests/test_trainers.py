@@ -89,5 +89,7 @@ def test_one_step_moves_every_trained_variable_and_nothing_else(graphs, case):
 
     moved = moved_variables(models, trainer, get_feed(models, batch))
     state = optimizer_state(trainer, models.graph)
-    assert sorted(set(trained) - moved) == [], "not trained by %s" % case
-    assert sorted(moved - set(trained) - state) == [], "moved by %s, not its to move" % case
+    still = sorted(set(trained) - moved)
+    assert not still, "not trained by %s: %s" % (case, ", ".join(still))
+    stray = sorted(moved - set(trained) - state)
+    assert not stray, "moved by %s, not its to move: %s" % (case, ", ".join(stray))
