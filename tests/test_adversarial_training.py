@@ -341,7 +341,6 @@ def test_agent_policy_maps_raw_ids_to_the_vocabulary_and_back():
     np.testing.assert_array_equal(clicks_seen[0], [[4, 5, 0], [6, 0, 0]])
 
 
-@pytest.mark.slow
 def test_lstm_learns_the_max_policy(tmp_path):
     """Any learning at all: next-click MLE on a log of the `max` logging policy (top 10 by true
     reward) recommends, greedily, lists that hold far more of each state's 10 best items than

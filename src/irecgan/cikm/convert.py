@@ -1,11 +1,7 @@
 """Raw CIKM Cup 2016 (DIGINETICA) files -> the processed log (SPEC 2.1b).
 
-Input (a directory holding the competition's `;`-separated files, one header line each):
-
-* `train-queries.csv`  `queryId;sessionId;userId;timeframe;duration;eventdate;
-  searchstring.tokens;categoryId;items;is.test`
-* `train-clicks.csv`   `queryId;timeframe;itemId`
-* `train-purchases.csv` `sessionId;userId;timeframe;eventdate;ordernumber;itemId`
+Input: a directory holding the competition's train-queries.csv, train-clicks.csv and
+train-purchases.csv (read by cikm.raw, which lists their columns).
 
 Output: one line per kept query, `sessionId;queryId;clicked_item;items;purchase` (SPEC 2.1, the
 `state` field holds the queryId), sessions in ascending `sessionId`, the queries of a session in
@@ -20,303 +16,23 @@ Rules (the authors' derivation, SPEC 2.1b):
 4. All sessions are written; the 2..40 steps filter is the loader's. The report says how many
    sessions (and lines) that filter will keep.
 
-How it streams: the files are read line by line as bytes. Per query it keeps a few integers in
-compact arrays (queryId, sessionId, timeframe, line number, byte offset; about 50 bytes a query),
-per click row three integers, and a set of (session, item) purchase pairs. The `items` lists are
-not held: the writing pass seeks back to each kept query's line. For the real sizes (923k queries,
-1.1M clicks) this stays well under 200 MB.
+How it streams: cikm.raw reads the files line by line into compact integer columns (about 50
+bytes a query). The `items` lists are not held: the writing pass seeks back to each kept query's
+line. For the real sizes (923k queries, 1.1M clicks) this stays well under 200 MB.
 """
-import array
-import collections
 import io
 import os
 
 import numpy as np
 
+from irecgan.cikm.raw import (CLICKS_FILE, PROGRESS_EVERY, PURCHASES_FILE, QUERIES_COLUMNS,
+                              QUERIES_FILE, check_raw_dir, read_clicks, read_purchases,
+                              read_queries)
+from irecgan.cikm.conversion_report import MAX_SESSION_STEPS, MIN_SESSION_STEPS, ConvertReport
 from irecgan.data.logfile import format_step
 from irecgan.errors import LogFormatError, UserError
 
-QUERIES_FILE = "train-queries.csv"
-CLICKS_FILE = "train-clicks.csv"
-PURCHASES_FILE = "train-purchases.csv"
-ITEM_VIEWS_FILE = "train-item-views.csv"
-PRODUCTS_FILE = "products.csv"
-PRODUCT_CATEGORIES_FILE = "product-categories.csv"
-
-QUERIES_COLUMNS = ("queryId", "sessionId", "userId", "timeframe", "duration", "eventdate",
-                   "searchstring.tokens", "categoryId", "items", "is.test")
-CLICKS_COLUMNS = ("queryId", "timeframe", "itemId")
-PURCHASES_COLUMNS = ("sessionId", "userId", "timeframe", "eventdate", "ordernumber", "itemId")
-ITEM_VIEWS_COLUMNS = ("sessionId", "userId", "itemId", "timeframe", "eventdate")
-PRODUCTS_COLUMNS = ("itemId", "pricelog2", "product.name.tokens")
-PRODUCT_CATEGORIES_COLUMNS = ("itemId", "categoryId")
-
-# The files the converter reads, with their headers.
-REQUIRED_FILES = ((QUERIES_FILE, QUERIES_COLUMNS), (CLICKS_FILE, CLICKS_COLUMNS),
-                  (PURCHASES_FILE, PURCHASES_COLUMNS))
-
 ORDERS = ("time", "file")
-MIN_SESSION_STEPS = 2   # the loader's filter (SPEC 2.1), reported here, not applied
-MAX_SESSION_STEPS = 40
-PROGRESS_EVERY = 200000
-
-_INT64_MAX_DIGITS = 18  # ids with more digits would not fit the int64 arrays
-
-
-class ConvertReport(object):
-    """What the converter read, dropped and wrote. Every count is an int.
-
-    Queries file:
-      queries_read                  data rows of train-queries.csv
-      test_queries_skipped          rows with is.test = TRUE
-      queries_no_click              non-test queries without any click row
-      queries_multi_click           non-test queries with more than one distinct click row
-      queries_multi_click_same_item   ... of which all click rows name the same item
-    Clicks file:
-      click_rows_read               data rows of train-clicks.csv
-      duplicate_click_rows_dropped  rows equal to an earlier row (queryId, timeframe, itemId)
-      clicks_unknown_query          distinct click rows whose queryId is not in the queries file
-      clicks_on_test_queries        distinct click rows of is.test queries (ignored)
-    Purchases file:
-      purchase_rows_read            data rows of train-purchases.csv
-    Output:
-      kept_lines                    lines written (non-test queries with exactly one click)
-      sessions_written              distinct sessions among them
-      purchases_matched             lines with purchase = 1
-      clicks_not_in_items           lines whose clicked item is not in the query's items list
-                                    (the loader appends it, SPEC 2.1)
-      sessions_reordered            sessions whose lines in timeframe order differ from file order
-    The loader's 2..40 filter:
-      sessions_too_short / sessions_loader_kept / sessions_too_long   (< 2, 2..40, > 40 lines)
-      lines_loader_kept, purchases_loader_kept                        lines / purchase lines in
-                                                                      the sessions it keeps
-      session_lengths               {number of lines: number of sessions}
-    blank_lines_skipped             empty lines in any of the three files
-    """
-
-    COUNTS = ("queries_read", "test_queries_skipped", "queries_no_click", "queries_multi_click",
-              "queries_multi_click_same_item", "click_rows_read", "duplicate_click_rows_dropped",
-              "clicks_unknown_query", "clicks_on_test_queries", "purchase_rows_read",
-              "kept_lines", "sessions_written", "purchases_matched", "clicks_not_in_items",
-              "sessions_reordered", "sessions_too_short", "sessions_loader_kept",
-              "sessions_too_long", "lines_loader_kept", "purchases_loader_kept",
-              "blank_lines_skipped")
-
-    def __init__(self):
-        for name in self.COUNTS:
-            setattr(self, name, 0)
-        self.session_lengths = {}
-        self.order = "time"
-        self.out_path = None
-
-    def as_dict(self):
-        """The counts, plus `session_lengths` (a dict), `order` and `out_path`."""
-        result = collections.OrderedDict((name, getattr(self, name)) for name in self.COUNTS)
-        result["session_lengths"] = dict(self.session_lengths)
-        result["order"] = self.order
-        result["out_path"] = self.out_path
-        return result
-
-    def summary_lines(self):
-        """Human-readable lines: what was kept and what was dropped, and why."""
-        def pct(num, den):
-            return "%.2f%%" % (100.0 * num / den) if den else "n/a"
-        r = self
-        non_test = r.queries_read - r.test_queries_skipped
-        return [
-            "queries read: %d" % r.queries_read,
-            "  skipped, is.test: %d" % r.test_queries_skipped,
-            "  dropped, no click: %d" % r.queries_no_click,
-            "  dropped, more than one click: %d (all on one item: %d)"
-            % (r.queries_multi_click, r.queries_multi_click_same_item),
-            "  kept, exactly one click: %d (%s of non-test queries)"
-            % (r.kept_lines, pct(r.kept_lines, non_test)),
-            "click rows read: %d" % r.click_rows_read,
-            "  dropped, exact duplicate rows: %d" % r.duplicate_click_rows_dropped,
-            "  ignored, unknown queryId: %d" % r.clicks_unknown_query,
-            "  ignored, on is.test queries: %d" % r.clicks_on_test_queries,
-            "purchase rows read: %d" % r.purchase_rows_read,
-            "lines written: %d in %d sessions (order=%s), purchase=1 on %d (%s)"
-            % (r.kept_lines, r.sessions_written, r.order, r.purchases_matched,
-               pct(r.purchases_matched, r.kept_lines)),
-            "  clicked item not in the shown items: %d" % r.clicks_not_in_items,
-            "  sessions whose time order differs from file order: %d" % r.sessions_reordered,
-            "loader filter %d..%d steps: keeps %d sessions (%d lines, purchase=1 on %d = %s); "
-            "drops %d sessions of 1 line and %d of more than %d lines"
-            % (MIN_SESSION_STEPS, MAX_SESSION_STEPS, r.sessions_loader_kept, r.lines_loader_kept,
-               r.purchases_loader_kept, pct(r.purchases_loader_kept, r.lines_loader_kept),
-               r.sessions_too_short, r.sessions_too_long, MAX_SESSION_STEPS),
-            "blank lines skipped: %d" % r.blank_lines_skipped,
-        ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading
-
-
-def _text(value):
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def _int(path, lineno, field, value):
-    """A non-negative decimal integer (ASCII digits only)."""
-    if value.isdigit() and len(value) <= _INT64_MAX_DIGITS:
-        return int(value)
-    if value.isdigit():
-        raise LogFormatError(path, lineno, field, _text(value), "integer too large")
-    raise LogFormatError(path, lineno, field, _text(value), "expected a non-negative integer")
-
-
-def _check_int_or_na(path, lineno, field, value):
-    if value and value != b"NA" and not value.isdigit():
-        raise LogFormatError(path, lineno, field, _text(value),
-                             "expected a non-negative integer or NA")
-
-
-def _check_items(path, lineno, value):
-    """`items`: comma-separated non-negative integers (may be empty)."""
-    if not value:
-        return
-    if (not value.replace(b",", b"").isdigit() or value.startswith(b",")
-            or value.endswith(b",") or b",," in value):
-        raise LogFormatError(path, lineno, "items", _text(value),
-                             "expected comma-separated non-negative integers")
-
-
-def _parse_is_test(path, lineno, value):
-    upper = value.upper()
-    if upper == b"TRUE":
-        return True
-    if upper == b"FALSE":
-        return False
-    raise LogFormatError(path, lineno, "is.test", _text(value), "expected TRUE or FALSE")
-
-
-class _RowReader(object):
-    """Iterates a raw file's data rows as (lineno, byte offset, list of bytes fields).
-
-    Checks the header and the number of fields; empty lines are skipped and counted.
-    """
-
-    def __init__(self, path, columns, progress=None, label=None):
-        self.path = path
-        self.columns = columns
-        self.progress = progress
-        self.label = label or os.path.basename(path)
-        self.blank_lines = 0
-        self.rows = 0
-
-    def __iter__(self):
-        path, columns = self.path, self.columns
-        n_fields = len(columns)
-        try:
-            handle = io.open(path, "rb")
-        except (IOError, OSError) as err:
-            raise UserError("cannot read %s: %s" % (path, err.strerror or err))
-        with handle:
-            header = handle.readline()
-            offset = len(header)
-            _check_header(path, header, columns)
-            lineno = 1
-            for raw in handle:
-                lineno += 1
-                line_offset = offset
-                offset += len(raw)
-                line = raw.rstrip(b"\r\n")
-                if not line:
-                    self.blank_lines += 1
-                    continue
-                fields = line.split(b";")
-                if len(fields) != n_fields:
-                    raise LogFormatError(
-                        path, lineno, "row", _text(line),
-                        "expected %d ';'-separated fields (%s), found %d"
-                        % (n_fields, ";".join(columns), len(fields)))
-                self.rows += 1
-                if self.progress is not None and self.rows % PROGRESS_EVERY == 0:
-                    self.progress("%s: %d rows" % (self.label, self.rows))
-                yield lineno, line_offset, fields
-
-
-def _check_header(path, header, columns):
-    expected = ";".join(columns)
-    text = header.decode("utf-8", "replace")
-    if text.startswith(u"\ufeff"):
-        text = text[1:]
-    text = text.rstrip("\r\n")
-    if not header:
-        raise UserError("%s: empty file; expected a header line with the columns %s"
-                        % (path, expected))
-    if text.split(";") != list(columns):
-        shown = text if len(text) <= 120 else text[:120] + "..."
-        raise UserError("%s: unexpected header %r; expected the columns %s"
-                        % (path, shown, expected))
-
-
-def check_raw_dir(raw_dir):
-    """Raise a one-line `UserError` unless the three files the converter needs are in `raw_dir`."""
-    if not os.path.isdir(raw_dir):
-        raise UserError("raw directory not found: %s" % raw_dir)
-    missing = [name for name, _ in REQUIRED_FILES
-               if not os.path.isfile(os.path.join(raw_dir, name))]
-    if missing:
-        raise UserError("missing in %s: %s (the CIKM Cup 2016 / DIGINETICA raw files are needed: "
-                        "%s)" % (raw_dir, ", ".join(missing),
-                                 ", ".join(name for name, _ in REQUIRED_FILES)))
-
-
-def _read_queries(path, report, progress):
-    """Columns of the queries file as int64 arrays, plus the items validation."""
-    qid, sid, tframe, lineno_a, offset_a = (array.array("q") for _ in range(5))
-    is_test = array.array("b")
-    reader = _RowReader(path, QUERIES_COLUMNS, progress)
-    for lineno, offset, f in reader:
-        qid.append(_int(path, lineno, "queryId", f[0]))
-        sid.append(_int(path, lineno, "sessionId", f[1]))
-        _check_int_or_na(path, lineno, "userId", f[2])
-        tframe.append(_int(path, lineno, "timeframe", f[3]))
-        _check_int_or_na(path, lineno, "duration", f[4])
-        _check_int_or_na(path, lineno, "categoryId", f[7])
-        _check_items(path, lineno, f[8])
-        is_test.append(1 if _parse_is_test(path, lineno, f[9]) else 0)
-        lineno_a.append(lineno)
-        offset_a.append(offset)
-    report.queries_read = reader.rows
-    report.blank_lines_skipped += reader.blank_lines
-    cols = {"qid": qid, "sid": sid, "tf": tframe, "lineno": lineno_a, "offset": offset_a}
-    out = dict((k, np.frombuffer(v, dtype=np.int64) if len(v) else np.zeros(0, np.int64))
-               for k, v in cols.items())
-    out["is_test"] = (np.frombuffer(is_test, dtype=np.int8) if len(is_test)
-                      else np.zeros(0, np.int8)).astype(bool)
-    return out
-
-
-def _read_clicks(path, report, progress):
-    qid, tframe, item = array.array("q"), array.array("q"), array.array("q")
-    reader = _RowReader(path, CLICKS_COLUMNS, progress)
-    for lineno, _, f in reader:
-        qid.append(_int(path, lineno, "queryId", f[0]))
-        tframe.append(_int(path, lineno, "timeframe", f[1]))
-        item.append(_int(path, lineno, "itemId", f[2]))
-    report.click_rows_read = reader.rows
-    report.blank_lines_skipped += reader.blank_lines
-    return tuple(np.frombuffer(a, dtype=np.int64) if len(a) else np.zeros(0, np.int64)
-                 for a in (qid, tframe, item))
-
-
-def _read_purchases(path, report, progress):
-    """The set of (sessionId, itemId) purchased."""
-    pairs = set()
-    reader = _RowReader(path, PURCHASES_COLUMNS, progress)
-    for lineno, _, f in reader:
-        session = _int(path, lineno, "sessionId", f[0])
-        _check_int_or_na(path, lineno, "userId", f[1])
-        _int(path, lineno, "timeframe", f[2])
-        _int(path, lineno, "ordernumber", f[4])
-        pairs.add((session, _int(path, lineno, "itemId", f[5])))
-    report.purchase_rows_read = reader.rows
-    report.blank_lines_skipped += reader.blank_lines
-    return pairs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,12 +113,12 @@ def convert(raw_dir, out_path, order="time", progress=None):
     p_path = os.path.join(raw_dir, PURCHASES_FILE)
 
     say("reading %s" % q_path)
-    queries = _read_queries(q_path, report, progress)
+    queries = read_queries(q_path, report, progress)
     _check_unique_query_ids(q_path, queries)
     say("reading %s" % c_path)
-    c_qid, c_tf, c_item = _read_clicks(c_path, report, progress)
+    c_qid, c_tf, c_item = read_clicks(c_path, report, progress)
     say("reading %s" % p_path)
-    purchased = _read_purchases(p_path, report, progress)
+    purchased = read_purchases(p_path, report, progress)
 
     say("joining")
     click_qids, n_rows, n_items, click_item, distinct_row_qids = _click_summary(
