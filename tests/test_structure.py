@@ -33,9 +33,10 @@ MAX_LINES = 400
 #     because evaluation/scoring.py (irecgan-benchmark's policy scoring) writes its tables with
 #     it: it must not depend on anything that trains;
 #   rundir: a run's directory, checkpoints, state, locks (tfcompat, data.types, npzio);
-#   training, evaluation: one layer, as they use each other (training/offline computes
-#     evaluation.metrics, training/true_world runs evaluation.agent_policy,
-#     evaluation/user_fit trains with training.pretrain);
+#   evaluation: what a trained model is measured by (P@k, the agent as a simulator policy, U's
+#     fit, irecgan-benchmark's policy scoring);
+#   training: the phases (training/offline computes evaluation.metrics, training/true_world lets
+#     the agent act through evaluation.agent_policy);
 #   config, experiment, export: a run's configuration and wiring (export restores a run's
 #     graph through experiment);
 #   cli: the commands, the only place of absl flags.
@@ -45,7 +46,8 @@ LAYERS = (
     ("sim/cikm", ("sim", "cikm")),
     ("models/report", ("models", "report")),
     ("rundir", ("rundir",)),
-    ("training/evaluation", ("training", "evaluation")),
+    ("evaluation", ("evaluation",)),
+    ("training", ("training",)),
     ("experiment", ("config", "experiment", "export")),
     ("cli", ("cli",)),
 )

@@ -23,6 +23,7 @@ import numpy as np
 from irecgan.data.vocab import EOS, PAD, UNK
 
 DEFAULT_KS = (1, 3, 5, 10)
+EVAL_SEED = 12345  # batches for validation/test use their own fixed RandomState
 MIN_CANDIDATES = 11  # more than 10 entries, the appended _EOS included
 
 

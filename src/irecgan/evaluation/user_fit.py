@@ -70,13 +70,12 @@ import numpy as np
 
 from irecgan.data.batching import iterate_batches
 from irecgan.data.vocab import EOS, N_SPECIAL, UNK
-from irecgan.evaluation.metrics import evaluated_positions
+from irecgan.evaluation.metrics import EVAL_SEED, evaluated_positions
 from irecgan.sim import belief as belief_sim
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
 from irecgan.sim import recsim_env
 from irecgan.sim.paramfile import read_kind
-from irecgan.training.pretrain import EVAL_SEED
 
 KINDS = ("bayes", "oracle", "empirical")
 

@@ -6,9 +6,8 @@ continues with the same random draws.
 """
 import numpy as np
 
+from irecgan.evaluation.metrics import EVAL_SEED
 from irecgan.training.offline import offline_precision, run_epoch
-
-EVAL_SEED = 12345  # batches for validation/test use their own fixed RandomState
 
 
 class Task(object):
