@@ -1,9 +1,9 @@
 """RecSim's interest-evolution user as a third simulator (the optional `recsim` extra).
 
-The only module of irecgan that imports RecSim (google-research/recsim, PyPI `recsim` 0.2.4),
-and only when a world is built (`import_recsim`): importing this module needs numpy alone, so
-the core package, `report` and the CLIs work without the extra, and `--env=recsim` without it is
-one `UserError` naming the pip command.
+RecSim (google-research/recsim, PyPI `recsim` 0.2.4) is imported only when a world is built
+(`sim.recsim_import.import_recsim`): importing this module needs numpy alone, so the core
+package, `report` and the CLIs work without the extra, and `--env=recsim` without it is one
+`UserError` naming the pip command.
 
 The world (what `recsim.environments.interest_evolution.create_environment` builds, with a fixed
 corpus)
