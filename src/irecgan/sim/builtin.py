@@ -18,8 +18,17 @@ def _seeded(seed):
     return np.random.RandomState([seed, 5])
 
 
-class MdpSimulator(Simulator):
+class _Builtin(Simulator):
+    """A simulator of the package: its module (`module`) writes its logs."""
+    module = None
+
+    def generate_log(self, env, policy, n_sessions, rng, batch_size):
+        return self.module.generate_log(env, policy, n_sessions, rng, batch_size=batch_size)
+
+
+class MdpSimulator(_Builtin):
     """The MDP of SPEC 8 (`sim.mdp`)."""
+    module = mdp_sim
     name = "mdp"
     kind = mdp_sim.KIND
     policies = mdp_sim.POLICIES
@@ -56,18 +65,16 @@ class MdpSimulator(Simulator):
         return World(env, lambda name, r: mdp_sim.logging_policy(env, name, r), summary,
                      env.save)
 
-    def generate_log(self, env, policy, n_sessions, rng, batch_size):
-        return mdp_sim.generate_log(env, policy, n_sessions, rng, batch_size=batch_size)
-
     def describe(self, path):
         mdp = self.load(path)
         return ("%d states, %d items, lists of %d, transition temperature %g"
                 % (mdp.n_states, mdp.n_items, mdp.list_size, mdp.transition_temperature))
 
 
-class NeuralSimulator(Simulator):
+class NeuralSimulator(_Builtin):
     """The neural oracle of SPEC 8b (`sim.neural`): its user samples its clicks, and its
     logging policy its lists, when the parameter file says the log was written so."""
+    module = neural_sim
     name = "neural"
     kind = neural_sim.KIND
     policies = neural_sim.POLICIES
@@ -120,17 +127,15 @@ class NeuralSimulator(Simulator):
             neural_sim.save_params(path, user_params, policy_params, **switch)
         return World(env, policy, summary, save)
 
-    def generate_log(self, env, policy, n_sessions, rng, batch_size):
-        return neural_sim.generate_log(env, policy, n_sessions, rng, batch_size=batch_size)
-
     def describe(self, path):
         sw = neural_sim.load_switches(path)
         return "%s clicks, %s logging lists" % ("sampled" if sw["sample_click"] else "argmax",
                                                 "sampled" if sw["sample_list"] else "top")
 
 
-class RecSimSimulator(Simulator):
+class RecSimSimulator(_Builtin):
     """RecSim's interest-evolution user on a fixed corpus (`sim.recsim_env`)."""
+    module = recsim_env
     name = "recsim"
     kind = recsim_env.KIND
     policies = recsim_env.POLICIES
@@ -157,9 +162,6 @@ class RecSimSimulator(Simulator):
             return list(recsim_env.reference_policies(env, _seeded(seed)).items())
         return World(env, lambda name, r: recsim_env.logging_policy(env, name, r), summary,
                      env.save)
-
-    def generate_log(self, env, policy, n_sessions, rng, batch_size):
-        return recsim_env.generate_log(env, policy, n_sessions, rng, batch_size=batch_size)
 
     def describe(self, path):
         world = self.load(path)
