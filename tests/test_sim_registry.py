@@ -186,22 +186,23 @@ def simulate_toy(out, *flags):
 
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
-    """irecgan-simulate --env=toy, then a tiny irecgan_nod run on its log, the toy registered."""
+    """irecgan-simulate --env=toy, then a tiny irecgan_nod run on its log (the toy registered
+    meanwhile)."""
     root = tmp_path_factory.mktemp("toy")
     log = str(root / "toy.log")
     rc, out, err = simulate_toy(log, "--sessions=150", "--seed=4", "--eval_sessions=40",
                                 "--policy=random")
     assert rc == 0, err
-    simulator = register_toy()
+    register_toy()
     try:
         config = experiment.resolve(dict(TINY_IRECGAN, method="irecgan_nod", data=log,
                                          env_params=log + ".params.npz", n_items=24))
         run_dir = str(root / "run")
         results = experiment.run(run_dir, config, show_progress=False, log=lambda msg: None)
-        yield dict(root=root, log=log, params=log + ".params.npz", out=out, run_dir=run_dir,
-                   results=results, config=config, simulator=simulator)
     finally:
         registry.unregister(TOY_KIND)
+    return dict(root=root, log=log, params=log + ".params.npz", out=out, run_dir=run_dir,
+                results=results, config=config)
 
 
 def test_simulate_writes_the_toys_log_params_and_summary(toy_run):
@@ -224,7 +225,7 @@ def test_simulate_refuses_flags_of_other_simulators(tmp_path):
     assert out == ""
 
 
-def test_the_tiny_run_is_evaluated_online_and_fits_u_against_the_empirical_truth(toy_run):
+def test_the_tiny_run_is_evaluated_online_and_fits_u_against_the_empirical_truth(toy_run, toy):
     results = toy_run["results"]
     truth = user_fit.truth_model(toy_run["params"], experiment.load_data(toy_run["config"]))
     assert results["user_fit"]["truth"]["kind"] == "empirical"
@@ -237,7 +238,7 @@ def test_the_tiny_run_is_evaluated_online_and_fits_u_against_the_empirical_truth
     assert isinstance(truth, user_fit.EmpiricalTruth)
 
 
-def test_benchmark_scores_a_policy_on_the_toy_from_its_default_logging_policy(toy_run):
+def test_benchmark_scores_a_policy_on_the_toy_from_its_default_logging_policy(toy_run, toy):
     def first_items(clicks, purchases, k, rng):
         return [list(range(k)) for _ in clicks]
     result = scoring.benchmark(first_items, toy_run["params"], k=10, online_sessions=30,
@@ -247,7 +248,7 @@ def test_benchmark_scores_a_policy_on_the_toy_from_its_default_logging_policy(to
     assert result["headroom"]["ceiling"] == "oracle"
 
 
-def test_report_shows_the_run_and_the_toys_reference_rows(toy_run, tmp_path):
+def test_report_shows_the_run_and_the_toys_reference_rows(toy_run, toy, tmp_path):
     runs, entries = report.load_inputs([toy_run["run_dir"]])
     env, policies = report.environment_policies(
         toy_run["params"], np.random.RandomState(report.POLICY_RNG_SEED))
@@ -261,5 +262,7 @@ def test_report_shows_the_run_and_the_toys_reference_rows(toy_run, tmp_path):
     assert "irecgan_nod" in " ".join(methods)
     assert any("oracle" in m for m in methods) and any("random" in m for m in methods)
     assert os.path.isfile(os.path.join(out, "table.csv"))
+    # the toy's ceiling ("oracle") and logging policy ("random") give the headroom column
+    assert "* toy: headroom captured = (reward - " in text
     with open(os.path.join(toy_run["run_dir"], "results.json")) as handle:
         assert json.load(handle)["user_fit"]["truth"]["kind"] == "empirical"
