@@ -33,9 +33,7 @@ from irecgan.cli.common import guarded, run_cli
 from irecgan.data.logfile import write_sessions
 from irecgan.errors import UserError
 from irecgan.sim import mdp as mdp_sim
-from irecgan.sim import neural as neural_sim
-from irecgan.sim import online
-from irecgan.sim import recsim_env
+from irecgan.sim import online, registry
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env", "mdp", "Simulator: mdp (SPEC 8), neural (SPEC 8b) or recsim "
@@ -61,8 +59,8 @@ flags.DEFINE_integer("list_size", None, "mdp: list length (default %d)." % mdp_s
 flags.DEFINE_integer("eval_sessions", 1000, "Sessions per reference policy for the online "
                      "figures of the summary (0: skip them).")
 
-ENVS = ("mdp", "neural", "recsim")
 MDP_KNOBS = ("transition_temperature", "states", "items", "list_size")
+SWITCHES = ("sample_click", "sample_list")
 BATCH = 1000
 PARAMS_SUFFIX = ".params.npz"
 MAX_TRANSITIONS = 10 ** 8   # states x items x states float64s of the MDP (800 MB)
@@ -73,8 +71,11 @@ def _streams(seed):
 
 
 def _check_flags():
-    if FLAGS.env not in ENVS:
-        raise UserError("--env must be one of %s, got %r" % (", ".join(ENVS), FLAGS.env))
+    """(the simulator, its logging policy, the parameter file to write) of the flags."""
+    simulator = registry.by_name(FLAGS.env)
+    if simulator is None:
+        raise UserError("--env must be one of %s, got %r" % (", ".join(registry.names()),
+                                                             FLAGS.env))
     if FLAGS.sessions < 1:
         raise UserError("--sessions must be >= 1, got %d" % FLAGS.sessions)
     if FLAGS.seed < 0 or FLAGS.seed >= 2 ** 32:
@@ -83,24 +84,16 @@ def _check_flags():
         raise UserError("--eval_sessions must be >= 0, got %d" % FLAGS.eval_sessions)
     if not FLAGS.out:
         raise UserError("--out=FILE is required")
+    policy = _policy(simulator.policies, simulator.default_logging)
     knobs = [name for name in MDP_KNOBS if getattr(FLAGS, name) is not None]
-    if FLAGS.env == "mdp":
-        policy = _policy(mdp_sim.POLICIES, "random")
-        if FLAGS.sample_click or FLAGS.sample_list:
-            raise UserError("--sample_click/--sample_list apply to --env=neural only")
-        if knobs and FLAGS.params:
-            raise UserError("--%s draws new parameters: not with --params" % knobs[0])
+    if (FLAGS.sample_click or FLAGS.sample_list) and "sample_click" not in simulator.options:
+        raise UserError("--sample_click/--sample_list apply to --env=%s only" % _owner(SWITCHES))
+    if knobs and knobs[0] not in simulator.options:
+        raise UserError("--%s applies to --env=%s only" % (knobs[0], _owner(MDP_KNOBS)))
+    if knobs and FLAGS.params:
+        raise UserError("--%s draws new parameters: not with --params" % knobs[0])
+    if "items" in simulator.options:
         _check_knobs()
-    elif FLAGS.env == "recsim":
-        policy = _policy(recsim_env.POLICIES, "random")
-        if FLAGS.sample_click or FLAGS.sample_list:
-            raise UserError("--sample_click/--sample_list apply to --env=neural only")
-        if knobs:
-            raise UserError("--%s applies to --env=mdp only" % knobs[0])
-    else:
-        policy = _policy(neural_sim.POLICIES, "logging")
-        if knobs:
-            raise UserError("--%s applies to --env=mdp only" % knobs[0])
     if FLAGS.params is not None and not os.path.isfile(FLAGS.params):
         raise UserError("--params: parameter file %s does not exist" % FLAGS.params)
     params_out = FLAGS.params_out or FLAGS.out + PARAMS_SUFFIX
@@ -110,7 +103,12 @@ def _check_flags():
             raise UserError("directory %s (for %s) does not exist" % (folder, path))
         if os.path.isdir(path):
             raise UserError("%s must name a file, got the directory %s" % (flag, path))
-    return policy, params_out
+    return simulator, policy, params_out
+
+
+def _owner(options):
+    """The names of the simulators that take the flags `options`, for error messages."""
+    return "/".join(s.name for s in registry.simulators() if options[0] in s.options)
 
 
 def _check_knobs():
@@ -132,16 +130,6 @@ def _check_knobs():
                                                  MAX_TRANSITIONS))
 
 
-def _mdp_knobs():
-    """The MDP generator's keyword arguments from the flags (absent flags: the defaults)."""
-    out = {}
-    for flag, key in (("states", "n_states"), ("items", "n_items"), ("list_size", "list_size"),
-                      ("transition_temperature", "transition_temperature")):
-        if getattr(FLAGS, flag) is not None:
-            out[key] = getattr(FLAGS, flag)
-    return out
-
-
 def _fmt_eval(name, res, coverage):
     text = ("  %-8s reward/session %7.3f +- %7.3f  clicks/session %6.3f  length %6.3f  "
             "clicks/clicked session %6.3f" % (
@@ -155,108 +143,32 @@ def _fmt_eval(name, res, coverage):
     return text
 
 
-def simulate_mdp(policy_name, params_path, seed, n_sessions, eval_sessions, knobs=None):
-    """Returns (sessions, stats, save_params, summary lines of the online figures). `knobs`:
-    keyword arguments of `MDP.random` (sizes, transition temperature)."""
+def simulate(simulator, policy_name, params_path, seed, n_sessions, eval_sessions, options):
+    """Returns (sessions, stats, save_params, summary lines of the online figures) of the
+    registered `simulator`; `options`: its flags (`Simulator.options`: name -> value or None)."""
     rng_params, rng_sessions, rng_policy = _streams(seed)
-    if params_path:
-        env = mdp_sim.MDP.load(params_path)
-    else:
-        env = mdp_sim.MDP.random(rng_params, **(knobs or {}))
-    policy = mdp_sim.logging_policy(env, policy_name, rng_policy)
-    sessions, stats = mdp_sim.generate_log(env, policy, n_sessions, rng_sessions,
-                                           batch_size=BATCH)
+    world = simulator.world(params_path, rng_params, options)
+    policy = world.policy(policy_name, rng_policy)
+    sessions, stats = simulator.generate_log(world.env, policy, n_sessions, rng_sessions,
+                                             batch_size=BATCH)
     lines = []
     if eval_sessions:
-        lines.append("online figures per policy (%d sessions each, seed %d, at most %d steps):"
-                     % (eval_sessions, seed, env.max_steps))
-        for name in mdp_sim.POLICIES:
-            pol = mdp_sim.logging_policy(env, name, np.random.RandomState([seed, 5]))
-            res = online.evaluate(env, pol, eval_sessions, seed=[seed, 4], batch_size=BATCH,
-                                  max_steps=env.max_steps)
-            lines.append(_fmt_eval(name, res, True) + NOTES.get(name, ""))
-    return sessions, stats, env.save, lines
-
-
-def simulate_neural(params_path, seed, n_sessions, eval_sessions, sample_click, sample_list,
-                    policy_name="logging"):
-    """As `simulate_mdp`. `sample_click` / `sample_list`: True, False, or None (a loaded file's
-    switches, else False)."""
-    rng_params, rng_sessions, rng_policy = _streams(seed)
-    if params_path:
-        user_params, policy_params = neural_sim.load_params(params_path)
-        saved = neural_sim.load_switches(params_path)
-    else:
-        user_params, policy_params = neural_sim.random_params(rng_params)
-        saved = {"sample_click": False, "sample_list": False}
-    sample_click = saved["sample_click"] if sample_click is None else bool(sample_click)
-    sample_list = saved["sample_list"] if sample_list is None else bool(sample_list)
-    env = neural_sim.NeuralUser(user_params, sample_click=sample_click)
-    policy = neural_sim.policy(env, policy_params, policy_name, rng_policy, sample_list)
-    sessions, stats = neural_sim.generate_log(env, policy, n_sessions, rng_sessions,
-                                              batch_size=BATCH)
-    lines = []
-    if eval_sessions:
-        lines.append("online figures per policy (%d sessions each, seed %d, at most %d steps):"
-                     % (eval_sessions, seed, env.max_steps))
-        for name in neural_sim.POLICIES:
-            pol = neural_sim.policy(env, policy_params, name, np.random.RandomState([seed, 5]),
-                                    sample_list)
-            res = online.evaluate(env, pol, eval_sessions, seed=[seed, 4], batch_size=BATCH,
-                                  max_steps=env.max_steps)
-            lines.append(_fmt_eval(name, res, False) + NOTES.get(name, ""))
-
-    def save(path):
-        neural_sim.save_params(path, user_params, policy_params, sample_click=sample_click,
-                               sample_list=sample_list)
-    return sessions, stats, save, lines
-
-
-NOTES = {"max": "  (knows the state)", "belief": "  (the history-based ceiling)",
-         "oracle": "  (the history-based ceiling)"}
-
-
-def simulate_recsim(policy_name, params_path, seed, n_sessions, eval_sessions):
-    """As `simulate_mdp`, for RecSim's interest-evolution user (`sim.recsim_env`)."""
-    rng_params, rng_sessions, rng_policy = _streams(seed)
-    if params_path:
-        world = recsim_env.RecSimWorld.load(params_path)
-    else:
-        world = recsim_env.RecSimWorld.random(rng_params)
-    policy = recsim_env.logging_policy(world, policy_name, rng_policy)
-    sessions, stats = recsim_env.generate_log(world, policy, n_sessions, rng_sessions,
-                                              batch_size=BATCH)
-    lines = []
-    if eval_sessions:
-        lines.append("online figures per policy (%d sessions each, seed %d, at most %d steps; "
-                     "reward = clicks):" % (eval_sessions, seed, world.max_steps))
-        pols = recsim_env.reference_policies(world, np.random.RandomState([seed, 5]))
-        for name, pol in pols.items():
-            res = online.evaluate(world, pol, eval_sessions, seed=[seed, 4], batch_size=BATCH,
-                                  max_steps=world.max_steps)
-            lines.append(_fmt_eval(name, res, False)
-                         + ("  (the ceiling: knows the user)" if name == "oracle" else ""))
+        lines.append("online figures per policy (%d sessions each, seed %d, at most %d steps%s):"
+                     % (eval_sessions, seed, world.env.max_steps, simulator.summary_note))
+        for name, pol in world.summary(seed):
+            res = online.evaluate(world.env, pol, eval_sessions, seed=[seed, 4],
+                                  batch_size=BATCH, max_steps=world.env.max_steps)
+            lines.append(_fmt_eval(name, res, "coverage@1" in res)
+                         + simulator.notes.get(name, ""))
     return sessions, stats, world.save, lines
 
 
-def _switch(name):
-    """True/False when the flag was given, None when absent (then a loaded file decides)."""
-    return bool(getattr(FLAGS, name)) if FLAGS[name].present else None
-
-
-def world_line(params_path, env):
-    """One summary line describing the simulator of a parameter file."""
-    if env == "mdp":
-        mdp = mdp_sim.MDP.load(params_path)
-        return ("world:               %d states, %d items, lists of %d, transition temperature %g"
-                % (mdp.n_states, mdp.n_items, mdp.list_size, mdp.transition_temperature))
-    if env == "recsim":
-        world = recsim_env.RecSimWorld.load(params_path)
-        return ("world:               %d videos, slates of %d, time budget %g minutes"
-                % (world.n_items, world.list_size, world.time_budget))
-    sw = neural_sim.load_switches(params_path)
-    return "world:               %s clicks, %s logging lists" % (
-        "sampled" if sw["sample_click"] else "argmax", "sampled" if sw["sample_list"] else "top")
+def _option(name):
+    """A flag's value when it was given, None when absent (then the simulator decides)."""
+    if not FLAGS[name].present:
+        return None
+    value = getattr(FLAGS, name)
+    return bool(value) if isinstance(value, bool) else value
 
 
 def _policy(allowed, default):
@@ -271,17 +183,10 @@ def _policy(allowed, default):
 def main(argv):
     if len(argv) > 1:
         raise UserError("unexpected argument %r (all options are --flags)" % argv[1])
-    policy, params_out = _check_flags()
-    if FLAGS.env == "mdp":
-        sessions, stats, save, eval_lines = simulate_mdp(
-            policy, FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions, _mdp_knobs())
-    elif FLAGS.env == "recsim":
-        sessions, stats, save, eval_lines = simulate_recsim(
-            policy, FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions)
-    else:
-        sessions, stats, save, eval_lines = simulate_neural(
-            FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions,
-            _switch("sample_click"), _switch("sample_list"), policy)
+    simulator, policy, params_out = _check_flags()
+    sessions, stats, save, eval_lines = simulate(
+        simulator, policy, FLAGS.params, FLAGS.seed, FLAGS.sessions, FLAGS.eval_sessions,
+        dict((name, _option(name)) for name in simulator.options))
     try:
         lines = write_sessions(FLAGS.out, sessions)
     except (IOError, OSError) as err:
@@ -290,7 +195,7 @@ def main(argv):
 
     n = len(sessions)
     purchases = sum(sum(s.purchases) for s in sessions)
-    world = [world_line(params_out, FLAGS.env)]
+    world = ["world:               " + simulator.describe(params_out)]
     out = [
         "env:                 %s (policy %s)" % (FLAGS.env, policy),
         "parameters:          %s (%s)" % (params_out, "loaded from %s" % FLAGS.params
@@ -301,10 +206,9 @@ def main(argv):
         "step limit)" % (n, stats["generated"], stats["discarded_short"], stats["truncated"]),
         "steps:               %d" % lines,
         "mean session length: %.3f steps" % (float(lines) / n),
-        "mean reward/session: %.3f (%s)" % (stats["reward"] / n, "purchases"
-                                            if FLAGS.env == "neural" else "clicks"),
+        "mean reward/session: %.3f (%s)" % (stats["reward"] / n, simulator.reward),
     ]
-    if FLAGS.env != "mdp":
+    if simulator.purchases:
         out.append("purchase rate:       %.2f %% of click steps (start steps excluded)" % (
             100.0 * purchases / max(lines - n, 1)))
     sys.stdout.write("\n".join(out + eval_lines) + "\n")

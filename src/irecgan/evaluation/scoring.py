@@ -51,16 +51,13 @@ from irecgan.report.rows import add_headroom, policy_row, row_sort_key
 from irecgan.report.runs import BENCHMARK, BENCHMARK_FORMAT, read_benchmark
 from irecgan.report.stats import coverage_curve
 from irecgan.report.tables import markdown
-from irecgan.sim import online
+from irecgan.sim import online, registry
 
 SAVEDMODEL = "savedmodel:"
 FORMAT = BENCHMARK_FORMAT   # the "format" key of benchmark.json
 FILENAME = BENCHMARK
 POLICY_SEEDS = (1, 2, 3, 4, 5)  # irecgan-report's default --policy_seeds
 POLICY_SESSIONS = 1000          # irecgan-report's default --policy_sessions
-# the policy that wrote the log when --logging_policy is not given: irecgan-simulate's default
-DEFAULT_LOGGING = {"irecgan.sim.mdp": "random", "irecgan.sim.neural": "logging",
-                   "irecgan.sim.recsim": "random"}
 
 
 def load_policy(spec):
@@ -248,11 +245,11 @@ def benchmark(policy, env_params, k=10, online_sessions=1000, online_seed=0, nam
       default logging policy of the simulator) to the ceiling that the policy's reward covers,
       in %, by `report.add_headroom`, or the reason there is none.
     """
-    from irecgan.sim.paramfile import read_kind
-    kind = read_kind(env_params)
+    simulator = registry.for_file(env_params)
+    kind = simulator.kind
     if dataset is None:
         dataset = report.env_spec(env_params)[0]
-    logging_policy = logging_policy or DEFAULT_LOGGING.get(kind)
+    logging_policy = logging_policy or simulator.default_logging
     # the reference policies' simulator and draws as irecgan-report makes them; the policy gets
     # a simulator of its own, untouched by them, as a run's evaluation does
     ref_env, references = report.environment_policies(

@@ -72,9 +72,7 @@ from irecgan.data.batching import iterate_batches
 from irecgan.data.vocab import EOS, N_SPECIAL, UNK
 from irecgan.evaluation.metrics import EVAL_SEED, evaluated_positions
 from irecgan.sim import belief as belief_sim
-from irecgan.sim import mdp as mdp_sim
-from irecgan.sim import neural as neural_sim
-from irecgan.sim import recsim_env
+from irecgan.sim import registry
 from irecgan.sim.paramfile import read_kind
 
 KINDS = ("bayes", "oracle", "empirical")
@@ -302,16 +300,14 @@ def truth_model(env_params, data):
     "" for none): a BayesTruth, OracleTruth or EmpiricalTruth, or None (no simulator)."""
     if not env_params:
         return None
-    kind = read_kind(env_params)
-    if kind == mdp_sim.KIND:
-        return BayesTruth(mdp_sim.MDP.load(env_params), data.vocab)
-    if kind == neural_sim.KIND:
-        params, _ = neural_sim.load_params(env_params)
-        switches = neural_sim.load_switches(env_params)
-        return OracleTruth(neural_sim.NeuralUser(params, sample_click=switches["sample_click"]),
-                           data.vocab)
-    if kind == recsim_env.KIND:
+    simulator = registry.by_kind(read_kind(env_params))
+    truth = None if simulator is None else simulator.truth
+    if truth == "empirical":
         return EmpiricalTruth.from_sessions(data.train, data.vocab.size)
+    if truth == "bayes":
+        return BayesTruth(simulator.load(env_params), data.vocab)
+    if truth == "oracle":
+        return OracleTruth(simulator.load(env_params), data.vocab)
     return None
 
 

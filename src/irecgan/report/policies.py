@@ -76,29 +76,8 @@ def environment_policies(path, rng):
     mix, belief), a neural oracle (random lists, its logging policy, oracle; the user samples
     its clicks and the logging policy its lists when the file says so) or a RecSim world
     (random, quality, oracle: `sim.recsim_env.reference_policies`)."""
-    from irecgan.sim import mdp as mdp_sim
-    from irecgan.sim import neural as neural_sim
-    from irecgan.sim import recsim_env
-    from irecgan.sim.paramfile import read_kind
-    kind = read_kind(path)
-    policies = collections.OrderedDict()
-    if kind == mdp_sim.KIND:
-        env = mdp_sim.MDP.load(path)
-        for name in mdp_sim.POLICIES:
-            policies[name] = mdp_sim.logging_policy(env, name, rng)
-    elif kind == neural_sim.KIND:
-        user_params, policy_params = neural_sim.load_params(path)
-        switches = neural_sim.load_switches(path)
-        env = neural_sim.NeuralUser(user_params, sample_click=switches["sample_click"])
-        for name in ("random", "logging", "oracle"):
-            policies[name] = neural_sim.policy(env, policy_params, name, rng,
-                                               sample_list=switches["sample_list"])
-    elif kind == recsim_env.KIND:
-        env = recsim_env.RecSimWorld.load(path)
-        policies = recsim_env.reference_policies(env, rng)
-    else:
-        raise UserError("%s holds no simulator parameters (kind %r)" % (path, kind))
-    return env, policies
+    from irecgan.sim import registry
+    return registry.for_file(path).reference_policies(path, rng)
 
 
 BAYES = "bayes (offline)"
@@ -112,11 +91,12 @@ def bayes_rows(path, runs, dataset):
     online figures."""
     from irecgan.data.dataset import read_splits
     from irecgan.sim import belief
-    from irecgan.sim import mdp as mdp_sim
+    from irecgan.sim import registry
     from irecgan.sim.paramfile import read_kind
-    if read_kind(path) != mdp_sim.KIND:
+    simulator = registry.by_kind(read_kind(path))
+    if simulator is None or simulator.truth != "bayes":
         return []
-    env = mdp_sim.MDP.load(path)
+    env = simulator.load(path)
     seeds, values, done = [], dict((k, []) for k in KS), set()
     for run in sorted((r for r in runs if r.finished and r.dataset == dataset),
                       key=lambda r: str(r.seed)):

@@ -1,9 +1,9 @@
 """RecSim's interest-evolution user as a third simulator (the optional `recsim` extra).
 
-The only module of irecgan that imports RecSim (google-research/recsim, PyPI `recsim` 0.2.4),
-and only when a world is built (`import_recsim`): importing this module needs numpy alone, so
-the core package, `report` and the CLIs work without the extra, and `--env=recsim` without it is
-one `UserError` naming the pip command.
+RecSim (google-research/recsim, PyPI `recsim` 0.2.4) is imported only when a world is built
+(`sim.recsim_import.import_recsim`): importing this module needs numpy alone, so the core
+package, `report` and the CLIs work without the extra, and `--env=recsim` without it is one
+`UserError` naming the pip command.
 
 The world (what `recsim.environments.interest_evolution.create_environment` builds, with a fixed
 corpus)
@@ -53,108 +53,37 @@ Mapping onto the environment interface of `sim.online`
   `clicked_watchtime_reward`). Sessions hold at most `max_steps` = 40 steps counting the start.
 * Log state field: the index of the step (1 for the first slate), as for the neural oracle.
 
-Policies (`POLICIES`)
----------------------
-* `random`: k of the documents uniformly (`online.RandomLists`).
-* `quality` (the better-than-random logging policy): k documents drawn without replacement with
-  probability proportional to `exp(quality)` (Gumbel top-k, own `RandomState`): it knows the
-  corpus' quality but nothing about the user.
-* `oracle` (the ceiling, never a logging policy): knows the user's true interests and RecSim's
-  budget rule, and shows the slate that maximises the expected clicks per minute of budget with
-  the current interests held fixed: `W / (sum_i w_i c_i + w_0 * penalty)` where `w_i` are the
-  choice weights, `w_0` the no-click weight and `c_i = L_i (1 - alpha q_i)` a click's net cost,
-  solved exactly over slates of k by Dinkelbach's iteration (each iterate: top-k by
-  `w_i (1 - lam c_i)`). The greedy "full slate" idea of RecSim's baselines, with RecSim's model
-  given to it; recomputed every step from the true (evolving) interests.
+The policies (random, quality, the oracle ceiling) are in `sim.recsim_policies`, the corpus and
+the parameter file in `sim.recsim_corpus`, the import of RecSim in `sim.recsim_import`; their
+names are importable from here too.
 """
 import collections
 import contextlib
-import io
-import sys
-import types
 
 import numpy as np
 
 from irecgan.errors import UserError
 from irecgan.sim import online, paramfile
+from irecgan.sim.recsim_corpus import KEYS, KIND, N_DOCS, Corpus, load_arrays, random_corpus
+from irecgan.sim.recsim_import import INSTALL, available, import_recsim
+from irecgan.sim.recsim_policies import (POLICIES, QUALITY_TEMPERATURE, OraclePolicy,
+                                         QualityPolicy, logging_policy, reference_policies)
 
-KIND = "irecgan.sim.recsim"
-N_DOCS = 100
+__all__ = ["KEYS", "KIND", "N_DOCS", "Corpus", "load_arrays", "random_corpus", "INSTALL",
+           "available", "import_recsim", "POLICIES", "QUALITY_TEMPERATURE", "OraclePolicy",
+           "QualityPolicy", "logging_policy", "reference_policies", "LIST_SIZE", "MAX_STEPS",
+           "TIME_BUDGET", "NO_CLICK_MASS", "UserView", "RecSimState", "RecSimWorld",
+           "generate_log"]
+
 LIST_SIZE = 10
 MAX_STEPS = 40
 TIME_BUDGET = 30.0
 NO_CLICK_MASS = 1.0
-QUALITY_TEMPERATURE = 1.0
-POLICIES = ("random", "quality")  # logging policies; `oracle` is the ceiling row
-INSTALL = 'pip install -e ".[tf2,recsim]"'
-KEYS = ("features", "cluster_id", "video_length", "quality", "corpus_seed", "list_size",
-        "time_budget", "no_click_mass")
 
 # What a policy receives per session (`policy_states`): the user's true state (copies).
 UserView = collections.namedtuple("UserView", [
     "interests", "time_budget", "weights_offset", "no_click_weight", "step_penalty",
     "update_alpha", "quality_factor"])
-
-_RECSIM = {}
-
-
-# ------------------------------------------------------------------------ importing RecSim
-def _stub(name, why):
-    """Register an empty module `name` in `sys.modules` (see `import_recsim`)."""
-    module = types.ModuleType(name)
-    module.__doc__ = "irecgan stub: %s" % why
-    sys.modules[name] = module
-
-
-def import_recsim():
-    """RecSim's modules as a dict ("ie": interest_evolution, "choice_model"), imported once.
-
-    THE ONE PLACE WITH IMPORT STUBS. `interest_evolution` imports two things irecgan never uses:
-    * `gin.tf`, which on TensorFlow >= 2.16 fails with "module 'tensorflow' has no attribute
-      'estimator'" (gin-config's TF hooks subclass `tf.estimator.SessionRunHook`); it is needed
-      only for `import gin.tf` to succeed (the `@gin.configurable` decorator is in `gin`);
-    * `recsim.simulator.runner_lib` (via `recsim/simulator/__init__.py`), the experiment runner,
-      which imports dopamine-rl.
-    Each gets an empty module in `sys.modules` only when its real import fails for that reason
-    (gin.tf: AttributeError naming `estimator`; runner_lib: ImportError of `dopamine`), then the
-    import is retried. gym's import prints a deprecation notice to stderr, silenced here.
-    Raises `UserError` naming the pip command when RecSim (or gym, gin-config) is missing.
-    """
-    if _RECSIM:
-        return _RECSIM
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            import gym  # noqa: F401  (prints its notice here, once)
-        try:
-            import gin.tf  # noqa: F401
-        except AttributeError as err:
-            if "estimator" not in str(err):
-                raise
-            _stub("gin.tf", "gin-config's TF hooks need tf.estimator (%s)" % err)
-        try:
-            import recsim.simulator.runner_lib  # noqa: F401
-        except ImportError as err:
-            if "dopamine" not in str(err):
-                raise
-            sys.modules.pop("recsim.simulator", None)
-            _stub("recsim.simulator.runner_lib", "needs dopamine-rl (%s)" % err)
-        from recsim import choice_model
-        from recsim.environments import interest_evolution
-    except ImportError as err:
-        raise UserError("--env=recsim needs RecSim, which is not installed (%s): %s"
-                        % (" ".join(str(err).split()), INSTALL))
-    _RECSIM["ie"] = interest_evolution
-    _RECSIM["choice_model"] = choice_model
-    return _RECSIM
-
-
-def available():
-    """`(True, "")` when RecSim imports, else `(False, the reason)` (for tests and scripts)."""
-    try:
-        import_recsim()
-    except UserError as err:
-        return False, str(err)
-    return True, ""
 
 
 @contextlib.contextmanager
@@ -165,28 +94,6 @@ def _global_numpy_kept():
         yield
     finally:
         np.random.set_state(saved)
-
-
-# ------------------------------------------------------------------------ the corpus
-Corpus = collections.namedtuple("Corpus", ["features", "cluster_id", "video_length", "quality",
-                                           "seed"])
-
-
-def random_corpus(rng, n_docs=N_DOCS):
-    """`n_docs` documents from RecSim's `UtilityModelVideoSampler`, seeded by one draw of `rng`
-    (document i is the sampler's i-th document and gets item id i)."""
-    if int(n_docs) < 1:
-        raise UserError("the corpus needs at least 1 document, got %r" % (n_docs,))
-    ie = import_recsim()["ie"]
-    seed = int(rng.randint(0, 2 ** 31 - 1))
-    sampler = ie.UtilityModelVideoSampler(doc_ctor=ie.IEvVideo, seed=seed)
-    docs = [sampler.sample_document() for _ in range(int(n_docs))]
-    if [d.doc_id() for d in docs] != list(range(int(n_docs))):
-        raise RuntimeError("RecSim's sampler did not number the documents 0..n-1")
-    return Corpus(np.array([d.features for d in docs], dtype=np.float64),
-                  np.array([d.cluster_id for d in docs], dtype=np.int64),
-                  np.array([d.video_length for d in docs], dtype=np.float64),
-                  np.array([d.quality for d in docs], dtype=np.float64), seed)
 
 
 # ------------------------------------------------------------------------ the environment
@@ -386,75 +293,6 @@ class RecSimWorld(object):
         """Per-row figures of the step that produced `states`: the watch time (minutes)."""
         return collections.OrderedDict([("watch_time", np.asarray(states.watch))])
 
-
-def load_arrays(path):
-    """The arrays of a RecSim-world parameter file (`UserError` when bad); needs no RecSim."""
-    return paramfile.load_arrays(path, KIND, KEYS)
-
-
-# ------------------------------------------------------------------------ policies
-class QualityPolicy(object):
-    """k documents drawn without replacement with probability proportional to
-    `exp(quality / temperature)` (Gumbel top-k; per call n x n_items uniforms of its `rng`)."""
-
-    def __init__(self, world, rng, k=None, temperature=QUALITY_TEMPERATURE):
-        self.logits = world.corpus.quality / float(temperature)
-        self.k = world.list_size if k is None else int(k)
-        self.rng = rng
-
-    def __call__(self, histories, states=None):
-        u = np.maximum(self.rng.random_sample((len(histories), self.logits.shape[0])), 1e-300)
-        keys = self.logits[None, :] - np.log(-np.log(u))
-        return np.argsort(-keys, axis=1, kind="mergesort")[:, :self.k]
-
-
-class OraclePolicy(object):
-    """The ceiling: per session the slate of k maximising expected clicks per minute of budget
-    under the user's true current interests (see the module docstring). Deterministic."""
-
-    def __init__(self, world, k=None, iterations=20):
-        self.features = world.corpus.features
-        self.length = world.corpus.video_length
-        self.quality = world.corpus.quality
-        self.k = world.list_size if k is None else int(k)
-        self.iterations = int(iterations)
-
-    def slate(self, view):
-        w = self.features.dot(view.interests) + view.weights_offset    # choice weights [N]
-        cost = self.length * (1.0 - view.update_alpha * view.quality_factor * self.quality)
-        idle = view.no_click_weight * view.step_penalty
-        lam = 0.0
-        chosen = None
-        for _ in range(self.iterations):
-            keys = w * (1.0 - lam * cost)
-            order = np.argsort(-keys, kind="mergesort")[:self.k]
-            if chosen is not None and np.array_equal(np.sort(order), np.sort(chosen)):
-                break
-            chosen = order
-            lam = w[order].sum() / max(float((w[order] * cost[order]).sum()) + idle, 1e-12)
-        return chosen
-
-    def __call__(self, histories, states):
-        return np.array([self.slate(v) for v in states], dtype=np.int64)
-
-
-def logging_policy(world, name, rng):
-    """The logging policy `name` in `POLICIES` (its own draws from `rng`)."""
-    if name == "random":
-        return online.RandomLists(world.n_items, world.list_size, rng)
-    if name == "quality":
-        return QualityPolicy(world, rng)
-    raise UserError("unknown RecSim policy %r (expected one of %s)"
-                    % (name, ", ".join(POLICIES)))
-
-
-def reference_policies(world, rng):
-    """OrderedDict name -> policy for policy rows: random, quality, oracle (the ceiling)."""
-    out = collections.OrderedDict()
-    for name in POLICIES:
-        out[name] = logging_policy(world, name, rng)
-    out["oracle"] = OraclePolicy(world)
-    return out
 
 
 def generate_log(world, policy, n_sessions, rng, max_steps=MAX_STEPS, batch_size=1000,

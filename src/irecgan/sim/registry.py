@@ -1,40 +1,95 @@
-"""Which simulator a parameter file holds, and what each simulator offers (numpy only).
+"""Which simulator a parameter file holds: the registry of simulators (numpy only).
 
-`load_environment(path)`: the simulator of a parameter file; `item_count(path)`: its items.
+`register(simulator)` adds a `sim.simulator.Simulator`; `by_kind`, `by_name` (irecgan-simulate's
+`--env`) and `for_file` (a parameter file's `kind` tag) find one; `load_environment(path)` and
+`item_count(path)` ask the simulator of a file. The package registers its own simulators
+(`sim.builtin`: mdp, neural, recsim) when this module is imported; RecSim is imported only when
+a RecSim environment is built.
 """
-import numpy as np
+import collections
 
 from irecgan.errors import UserError
-from irecgan.sim import mdp as mdp_sim
-from irecgan.sim import neural as neural_sim
-from irecgan.sim import recsim_env
 from irecgan.sim.paramfile import read_kind
+
+_SIMULATORS = collections.OrderedDict()   # kind tag -> Simulator, in registration order
+
+
+def register(simulator):
+    """Add `simulator` (a `Simulator` instance); returns it. ValueError when its kind tag or
+    its name is taken."""
+    if not simulator.kind or not simulator.name:
+        raise ValueError("a simulator needs a kind tag and a name")
+    if simulator.kind in _SIMULATORS:
+        raise ValueError("simulator kind %r is registered already" % simulator.kind)
+    if simulator.name in names():
+        raise ValueError("simulator name %r is registered already" % simulator.name)
+    _SIMULATORS[simulator.kind] = simulator
+    return simulator
+
+
+def unregister(kind):
+    """Remove the simulator of `kind` (KeyError when there is none); returns it."""
+    return _SIMULATORS.pop(kind)
+
+
+def simulators():
+    """The registered simulators, in registration order."""
+    return list(_SIMULATORS.values())
+
+
+def names():
+    """The registered simulators' names (irecgan-simulate's `--env` values), in order."""
+    return [s.name for s in _SIMULATORS.values()]
+
+
+def ceilings():
+    """The names of the registered simulators' ceiling policies (each once, in order)."""
+    out = []
+    for s in _SIMULATORS.values():
+        if s.ceiling and s.ceiling not in out:
+            out.append(s.ceiling)
+    return tuple(out)
+
+
+def by_kind(kind, default=None):
+    """The simulator whose files carry the tag `kind`, else `default`."""
+    return _SIMULATORS.get(kind, default)
+
+
+def by_name(name, default=None):
+    """The simulator named `name`, else `default`."""
+    for s in _SIMULATORS.values():
+        if s.name == name:
+            return s
+    return default
+
+
+def for_file(path):
+    """The simulator of the parameter file `path`; `UserError` (one line naming the file) when
+    the file is missing, unreadable or of no registered simulator."""
+    kind = read_kind(path)
+    simulator = by_kind(kind)
+    if simulator is None:
+        raise UserError("%s holds no simulator parameters (kind %r)" % (path, kind))
+    return simulator
 
 
 def load_environment(path):
-    """The simulator whose parameters are in `path` (an MDP, a neural oracle or a RecSim file; a
-    neural user samples its clicks when the file says the log was written so)."""
-    kind = read_kind(path)
-    if kind == mdp_sim.KIND:
-        return mdp_sim.MDP.load(path)
-    if kind == neural_sim.KIND:
-        user_params, _ = neural_sim.load_params(path)
-        switches = neural_sim.load_switches(path)
-        return neural_sim.NeuralUser(user_params, sample_click=switches["sample_click"])
-    if kind == recsim_env.KIND:
-        return recsim_env.RecSimWorld.load(path)
-    raise UserError("%s holds no simulator parameters (kind %r)" % (path, kind))
+    """The simulator environment whose parameters are in `path`."""
+    return for_file(path).load(path)
 
 
 def item_count(path):
     """The number of items (raw ids 0..n-1) of the simulator whose parameters are in `path`;
-    `UserError` when the file is no simulator parameter file. Numpy only: the MDP and the neural
-    user are loaded (and so checked) in full, a RecSim file is read without RecSim."""
-    kind = read_kind(path)
-    if kind == mdp_sim.KIND:
-        return mdp_sim.MDP.load(path).n_items
-    if kind == neural_sim.KIND:
-        return neural_sim.NeuralUser(neural_sim.load_params(path)[0]).n_items
-    if kind == recsim_env.KIND:
-        return int(np.asarray(recsim_env.load_arrays(path)["features"]).shape[0])
-    raise UserError("%s holds no simulator parameters (kind %r)" % (path, kind))
+    `UserError` when the file is no simulator parameter file. Numpy only (a RecSim file is read
+    without RecSim)."""
+    return int(for_file(path).item_count(path))
+
+
+def _register_builtin():
+    from irecgan.sim import builtin
+    for simulator in builtin.SIMULATORS:
+        register(simulator)
+
+
+_register_builtin()
