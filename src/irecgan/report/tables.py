@@ -44,6 +44,7 @@ def dash(text):
 
 
 def fmt_seconds(stat):
+    """A `(mean, std, n)` wall time as "12.3 s", "4.5 min" or "1.25 h"; "" without a value."""
     mean, _, n = stat
     if n == 0 or not math.isfinite(mean):
         return ""
@@ -55,6 +56,7 @@ def fmt_seconds(stat):
 
 
 def fmt_seeds(row):
+    """A row's seed count and seeds, e.g. "2 (1, 2)" (policy rows: env seeds or test splits)."""
     if not row["seeds"]:
         return ""
     if row["kind"] == "policy":
@@ -116,6 +118,7 @@ def _md_escape(text):
 
 
 def md_table(header, rows):
+    """The lines of a markdown table of `header` and the cell lists `rows` ("|" escaped)."""
     lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
              "|" + "|".join(" --- " for _ in header) + "|"]
     for cells in rows:
