@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
 from irecgan import report  # noqa: E402
-from irecgan.report.stats import _get  # noqa: E402
+from irecgan.report.stats import get_nested  # noqa: E402
 from irecgan.report.tables import md_table  # noqa: E402
 
 # the order of the variants adversarial_ablation.sh runs; others (e.g. SMOKE=1's authors_r2)
@@ -93,9 +93,9 @@ def metric(run, name):
     """Per-run scalar `name` (None when absent)."""
     r = run.results or {}
     if name == "reward":
-        return _get(r, "online", "reward_mean")
+        return get_nested(r, "online", "reward_mean")
     if name == "P@1":
-        return _get(r, "offline", "test", "P@1")
+        return get_nested(r, "offline", "test", "P@1")
     if name == "wall":
         return run.wall_time
     pre = [m for m in run.metrics if m.get("phase") == "d_pretrain"]

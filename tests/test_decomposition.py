@@ -13,8 +13,10 @@ import pytest
 from conftest import ROOT, SRC
 from irecgan import report
 from irecgan.report import decomposition as dec
+from irecgan.report import decomposition_tables as dec_tables
+from irecgan.report import stats
 from irecgan.errors import UserError
-from irecgan.report.plots import online_reward_figure, reference_label
+from irecgan.report.plots import online_reward_figure, reference_label, reward_bars_figure
 
 T_975_DF2 = 4.302652729911275   # Student t quantile 0.975, 2 degrees of freedom (tables: 4.303)
 T_975_DF4 = 2.7764451051977987  # ... 4 degrees of freedom (tables: 2.776)
@@ -25,41 +27,41 @@ def test_paired_ci_pairs_by_seed_hand_computed():
     # mean 2, sd sqrt(((0)^2 + 1^2 + 1^2) / 2) = 1, half = 4.3027 * 1 / sqrt(3) = 2.48414
     a = {1: 3.0, 2: 5.0, 3: 4.0, 4: 9.0, 5: 1.0}
     b = {3: 3.0, 1: 1.0, 2: 2.0, 5: None}
-    ci = dec.paired_ci(a, b)
+    ci = stats.paired_ci(a, b)
     assert ci["seeds"] == [1, 2, 3] and ci["n"] == 3 and ci["df"] == 2
     assert ci["mean"] == pytest.approx(2.0) and ci["sd"] == pytest.approx(1.0)
     assert ci["half"] == pytest.approx(T_975_DF2 / math.sqrt(3.0))
     assert ci["low"] == pytest.approx(2.0 - 2.484138, abs=1e-6)
     assert ci["high"] == pytest.approx(2.0 + 2.484138, abs=1e-6)
-    assert dec.excludes_zero(ci) is False  # [-0.484, 4.484]
+    assert stats.excludes_zero(ci) is False  # [-0.484, 4.484]
     # unpaired, the same numbers would give a different interval: the pairing matters
     # a single pair: a mean, no interval
-    one = dec.paired_ci({1: 2.0}, {1: 0.5})
-    assert one["mean"] == 1.5 and math.isnan(one["half"]) and dec.excludes_zero(one) is None
+    one = stats.paired_ci({1: 2.0}, {1: 0.5})
+    assert one["mean"] == 1.5 and math.isnan(one["half"]) and stats.excludes_zero(one) is None
 
 
 def test_mean_ci_and_welch_ci_hand_computed():
     # mean_ci of 1..5: mean 3, sd sqrt(10 / 4) = 1.5811, half = 2.7764 * 1.5811 / sqrt(5) = 1.9632
-    ci = dec.mean_ci([1, 2, 3, 4, 5, float("nan")])
+    ci = stats.mean_ci([1, 2, 3, 4, 5, float("nan")])
     assert ci["n"] == 5 and ci["mean"] == 3.0
     assert ci["half"] == pytest.approx(T_975_DF4 * math.sqrt(2.5) / math.sqrt(5.0))
     assert ci["half"] == pytest.approx(1.963243, abs=1e-6)
     # welch_ci of [1, 2, 3] (mean 2, var 1) and [4, 6] (mean 5, var 2): diff -3,
     # se^2 = 1/3 + 2/2 = 4/3, df = (4/3)^2 / ((1/3)^2 / 2 + 1^2 / 1) = (16/9) / (19/18) = 32/19
-    ci = dec.welch_ci([1.0, 2.0, 3.0], [4.0, 6.0])
+    ci = stats.welch_ci([1.0, 2.0, 3.0], [4.0, 6.0])
     assert ci["mean"] == pytest.approx(-3.0)
     assert ci["df"] == pytest.approx(32.0 / 19.0)
-    assert ci["half"] == pytest.approx(dec.t_quantile(32.0 / 19.0) * math.sqrt(4.0 / 3.0))
-    assert dec.t_quantile(2) == pytest.approx(T_975_DF2)
+    assert ci["half"] == pytest.approx(stats.t_quantile(32.0 / 19.0) * math.sqrt(4.0 / 3.0))
+    assert stats.t_quantile(2) == pytest.approx(T_975_DF2)
     # equal variances and sizes: df = 2n - 2 (here 4); [1, 2, 3] vs [2, 3, 4]: diff -1,
     # se = sqrt(1/3 + 1/3), half = 2.7764 * 0.8165 = 2.2669
-    ci = dec.welch_ci([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])
+    ci = stats.welch_ci([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])
     assert ci["df"] == pytest.approx(4.0)
     assert ci["half"] == pytest.approx(T_975_DF4 * math.sqrt(2.0 / 3.0))
-    assert dec.excludes_zero(ci) is False
+    assert stats.excludes_zero(ci) is False
     # no spread on either side: a point interval
-    ci = dec.welch_ci([2.0, 2.0], [1.0, 1.0, 1.0])
-    assert ci["mean"] == 1.0 and ci["half"] == 0.0 and dec.excludes_zero(ci) is True
+    ci = stats.welch_ci([2.0, 2.0], [1.0, 1.0, 1.0])
+    assert ci["mean"] == 1.0 and ci["half"] == 0.0 and stats.excludes_zero(ci) is True
 
 
 def test_gap_table_paired_welch_headroom_and_missing():
@@ -98,7 +100,7 @@ def test_gap_table_paired_welch_headroom_and_missing():
     # 2.27 -> [0, 3.27] overlaps; (c) [0.5, 0.5] lies inside [0, 4.48] -> overlaps too
     top, overlap = dec.largest_gap(gaps)
     assert top is b and set(g["gap"] for g in overlap) == {"a", "c"}
-    text = dec.largest_text("log", gaps)
+    text = dec_tables.largest_text(dec.largest_by_log(gaps)[0])
     assert "the largest gap is (b) irecgan_true - irecgan_nod = 2.000 [-0.484, 4.484]" in text
     assert "not established" in text and "irecgan_seq - irecgan_nod: no irecgan_seq runs" in text
     # without irecgan_true and without a logging row: (a), (b) missing, no headroom %
@@ -197,7 +199,7 @@ def test_decomposition_rows_user_fit_d_heads_and_the_sequence_label(toy_runs):
     assert nod["headroom"][0] == pytest.approx(25.0)
     assert by["irecgan"]["d_heldout_last"][0] == pytest.approx(0.6)
     assert by["irecgan"]["d_auc_last"][0] == pytest.approx(0.7)
-    cells = dec.table_cells(nod)
+    cells = dec_tables.table_cells(nod)
     assert cells[6] == "30.00 +- 7.07 [2/3] / 50.00 +- 0.00 [2/3]"
     seq = [g for g in gaps if g["label"] == "irecgan_seq - irecgan_nod"][0]
     assert seq["ci"]["mean"] == pytest.approx(1.0 / 6.0)  # d = 0, 0.5, 0 -> 1/6
@@ -245,7 +247,7 @@ def test_reward_plots_draw_the_ceiling_and_the_logging_policy(toy_runs):
     ceiling = [r for r in rows if r["method"] == "belief"][0]
     logging = [r for r in rows if r["method"] == "random"][0]
     assert reference_label("ceiling", ceiling) == "ceiling: belief (6.000)"
-    fig = dec.reward_bars_figure("toy", rows, "random")
+    fig = reward_bars_figure("toy", rows, "random")
     try:
         lines = _reference_lines(fig.axes[0])
         assert lines == {"ceiling: belief (6.000)": 6.0, "logging policy: random (2.000)": 2.0}
@@ -403,3 +405,37 @@ def test_method_labels_of_the_variants():
     assert method_label({"method": "irecgan_true", "offline_ratio": 0.1}) == "irecgan_true_r01"
     assert method_label({"method": "irecgan_true", "offline_ratio": 2.0}) == "irecgan_true"
     assert method_label({"method": "irecgan_nod", "offline_ratio": 0.1}) == "irecgan_nod"
+
+
+def test_magnitude_and_percent_of_an_interval():
+    def ci(low, high):
+        return {"mean": (low + high) / 2.0, "low": low, "high": high, "half": (high - low) / 2.0}
+    assert stats.magnitude(ci(1.0, 2.0)) == (1.0, 2.0)
+    assert stats.magnitude(ci(-3.0, -1.0)) == (1.0, 3.0)
+    assert stats.magnitude(ci(-1.0, 3.0)) == (0.0, 3.0)
+    assert stats.magnitude(ci(-3.0, 1.0)) == (0.0, 3.0)
+    assert stats.magnitude({"mean": -2.0, "low": float("nan"), "high": float("nan")}) == (
+        2.0, 2.0)
+    pct = stats.percent_of({"mean": 1.0, "low": 0.5, "high": 1.5, "half": 0.5, "n": 3,
+                            "df": 2, "sd": 1.0, "seeds": [1, 2, 3]}, 4.0)
+    assert pct == {"mean": 25.0, "low": 12.5, "high": 37.5, "half": 12.5, "n": 3, "df": 2,
+                   "sd": 1.0, "seeds": [1, 2, 3]}
+
+
+def test_largest_by_log_one_finding_per_log_in_order():
+    def gap(dataset, name, mean, missing=None):
+        return {"dataset": dataset, "gap": name, "label": name, "missing": missing,
+                "ci": {"mean": mean, "low": mean - 0.1, "high": mean + 0.1, "half": 0.1}}
+    gaps = [gap("y", "a", 1.0), gap("y", "b", 3.0), gap("y", "a+b", 9.0),
+            gap("x", "a", 0.0, "no irecgan_true runs"), gap("x", "w", 0.0, "no r01 runs")]
+    found = dec.largest_by_log(gaps)
+    assert [f["dataset"] for f in found] == ["y", "x"]
+    assert found[0]["top"] is gaps[1] and found[0]["overlap"] == [] and found[0]["missing"] == []
+    assert found[1]["top"] is None and found[1]["missing"] == [gaps[3]]  # (w) is context
+    assert dec_tables.largest_text(found[1]) == "* x: no gap computed."
+
+
+def test_plot_reward_bars_without_runs_writes_nothing(tmp_path):
+    from irecgan.report.plots import plot_reward_bars
+    path = str(tmp_path / "bars.png")
+    assert plot_reward_bars(path, "toy", []) is False and not os.path.exists(path)

@@ -579,3 +579,79 @@ def test_find_run_dirs_follows_links_to_reused_runs(tmp_path):
     os.symlink(str(tmp_path / "decomposition"), str(own / "loop"))  # a cycle is walked once
     found = find_run_dirs([str(tmp_path / "decomposition")])
     assert found == [str(own / "seed1")]
+
+
+def _report_sources():
+    folder = os.path.join(SRC, "irecgan", "report")
+    paths = [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.endswith(".py")]
+    return paths + [os.path.join(SRC, "irecgan", "cli", n) for n in ("decomposition.py",
+                                                                       "report.py")]
+
+
+def test_report_modules_use_no_private_name_of_another_module():
+    # issue 31: shared helpers are public; a leading underscore stays inside its module
+    import ast
+    found = []
+    for path in _report_sources():
+        with open(path) as handle:
+            tree = ast.parse(handle.read(), path)
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("irecgan"):
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        found.append("%s imports %s" % (os.path.basename(path), alias.name))
+                    modules.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                modules.update((a.asname or a.name).split(".")[0] for a in node.names
+                               if a.name.startswith("irecgan"))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                    and not node.attr.startswith("__") and isinstance(node.value, ast.Name)
+                    and node.value.id in modules):
+                found.append("%s uses %s.%s" % (os.path.basename(path), node.value.id,
+                                                node.attr))
+    assert found == []
+
+
+def test_cell_helpers_dash_csv_float_fmt_ci():
+    t = report_tables
+    assert t.dash("n/a") == "-" and t.dash("1.5") == "1.5"
+    assert [t.csv_float(v) for v in (None, "x", True, float("nan"), float("inf"), 2, 0.1,
+                                     np.float32(0.5))] == ["", "", "", "", "", "2.0", "0.1",
+                                                           "0.5"]
+    ci = {"mean": 1.23456, "half": 0.5, "low": 0.73456, "high": 1.73456}
+    assert t.fmt_ci(ci) == "1.235 [0.735, 1.735]" and t.fmt_ci(ci, 1) == "1.2 [0.7, 1.7]"
+    assert t.fmt_ci(dict(ci, half=float("nan"))) == "1.235 [n/a]"
+    assert t.fmt_ci(dict(ci, mean=float("nan"))) == "-"
+
+
+def test_write_records_is_csv_with_crlf_and_the_header_order(tmp_path):
+    path = str(tmp_path / "x.csv")
+    report_tables.write_records(path, ["b", "a"], [{"a": 1, "b": "x,y"}, {"a": "", "b": 2.5}])
+    with open(path, "rb") as handle:
+        assert handle.read() == b'b,a\r\n"x,y",1\r\n2.5,\r\n'
+
+
+def test_stats_lookup_numbers_and_seed_order():
+    from irecgan.report import stats
+    assert [math.isnan(stats.as_number(v)) for v in (None, True, "x", [1])] == [True] * 4
+    assert stats.as_number("2.5") == 2.5 and stats.as_number(3) == 3.0
+    assert stats.get_nested({"a": {"b": 3}}, "a", "b") == 3
+    assert stats.get_nested({"a": 1}, "a", "b") is None and stats.get_nested(None, "a") is None
+    assert list(stats.finite_values([1, None, float("nan"), "2", True])) == [1.0, 2.0]
+    assert sorted([10, 2, 1], key=stats.seed_key) == [1, 2, 10]  # not 1, 10, 2 as text
+
+
+def test_rows_method_rank_and_datasets_in_order():
+    names = ["irecgan", "zeta", "belief (10 sessions)", "lstm", "random"]
+    assert sorted(names, key=report_rows.method_rank) == [
+        "random", "belief (10 sessions)", "lstm", "irecgan", "zeta"]
+    items = [{"dataset": "b"}, {"dataset": "a"}, {"dataset": "b"}, {"dataset": "c"}]
+    assert report_rows.datasets_in_order(items) == ["b", "a", "c"]
+
+
+def test_safe_file_name_of_a_plot():
+    from irecgan.report.plots import safe_file_name
+    assert safe_file_name("mdp sharp/1.x-y_z") == "mdp_sharp_1.x-y_z"
+    assert safe_file_name("") == "_"

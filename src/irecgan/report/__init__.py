@@ -20,15 +20,18 @@ Rows of simulator policies (random, max, mix, belief; the neural oracle's loggin
 oracle policies; the Bayes-optimal offline ranking on MDP logs) come from `report.policies`, or
 from a JSON file of such rows. Published figures can be added as clearly marked comparison rows.
 
-One job per module: `runs` (reading run directories), `stats` (numbers over seeds and epochs),
-`rows` (the table's rows), `policies` (simulator-policy rows), `tables` (markdown and CSV),
-`plots` (PNG files); this module writes them all (`write_report`). No TensorFlow, no absl.
+One job per module: `runs` (reading run directories), `stats` (numbers over seeds and epochs,
+confidence intervals), `rows` (the table's rows), `policies` (simulator-policy rows), `tables`
+(markdown and CSV), `plots` (PNG files); this module writes them all (`write_report`).
+`decomposition` (the gaps of issue 22) and `decomposition_tables` (its files' text) make the
+decomposition report. No TensorFlow, no absl.
 """
 import io
 import os
 
 from irecgan.errors import UserError
-from irecgan.report.plots import plot_coverage, plot_online_reward, plot_precision
+from irecgan.report.plots import (plot_coverage, plot_online_reward, plot_precision,
+                                  safe_file_name)
 from irecgan.report.policies import (POLICY_RNG_SEED, bayes_rows, env_spec,
                                      environment_policies, policy_rows)
 from irecgan.report.rows import (PUBLISHED, add_headroom, aggregate_rows, method_curves,
@@ -46,8 +49,6 @@ __all__ = ["POLICY_RNG_SEED", "PUBLISHED", "add_headroom", "aggregate_rows", "ba
            "unfinished_runs", "write_report"]
 
 
-def _safe_name(name):
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name)) or "_"
 def write_report(out_dir, runs, policy_entries=(), title="irecgan results", published=(),
                  policy_source="policy rows", logging=None):
     """Write table.md, table.csv and the plots into `out_dir`; returns (markdown text, list of
@@ -77,7 +78,7 @@ def write_report(out_dir, runs, policy_entries=(), title="irecgan results", publ
     for dataset in datasets:
         ds_runs = [r for r in runs if r.dataset == dataset]
         ds_rows = [r for r in rows if r["dataset"] == dataset and r["kind"] != "published"]
-        base = os.path.join(out_dir, _safe_name(dataset))
+        base = os.path.join(out_dir, safe_file_name(dataset))
         if plot_online_reward(base + "_online_reward.png", dataset, ds_runs,
                               [r for r in ds_rows if r["kind"] == "policy"],
                               (logging or {}).get(dataset)):

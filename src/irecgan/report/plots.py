@@ -1,11 +1,13 @@
-"""The report's PNG plots: learning curves over the epoch axis (online reward, valid P@k) and
-coverage@k against k. matplotlib (Agg) is imported when a plot is drawn."""
+"""The report's PNG plots: learning curves over the epoch axis (online reward, valid P@k),
+coverage@k against k, and the decomposition's bars of the online reward per method with
+confidence intervals. matplotlib (Agg) is imported when a plot is drawn."""
 import math
 
 import numpy as np
 
-from irecgan.report.rows import POLICY_ORDER, _method_rank, method_curves, reference_rows
-from irecgan.report.stats import COVERAGE_K, _number, agent_epochs_of, mean_std
+from irecgan.report.rows import POLICY_ORDER, method_curves, method_rank, reference_rows
+from irecgan.report.stats import (CONFIDENCE, COVERAGE_K, agent_epochs_of, mean_ci, mean_std,
+                                   seed_key)
 
 
 def _pyplot():
@@ -15,9 +17,23 @@ def _pyplot():
     return plt
 
 
+def safe_file_name(name):
+    """`name` with every character but letters, digits, "-", "_" and "." replaced by "_" (the
+    stem of a plot's file name)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name)) or "_"
+
+
+def save_figure(fig, path):
+    """Save `fig` to `path` (PNG, 100 dpi) and close it, also when saving fails."""
+    try:
+        fig.savefig(path, dpi=100)
+    finally:
+        _pyplot().close(fig)
+
+
 def _seed_count_text(runs):
     finished = [r for r in runs if r.finished]
-    seeds = sorted(set(r.seed for r in finished), key=lambda s: (_number(s), str(s)))
+    seeds = sorted(set(r.seed for r in finished), key=seed_key)
     return "%d seed%s (%s), %d finished run%s" % (
         len(seeds), "" if len(seeds) == 1 else "s", ", ".join(str(s) for s in seeds) or "-",
         len(finished), "" if len(finished) == 1 else "s")
@@ -42,7 +58,7 @@ def method_color(method, kind="run"):
     """A fixed colour per method, the same in every plot."""
     if kind == "run" and method in METHOD_COLORS:
         return METHOD_COLORS[method]
-    rank = _method_rank(method)
+    rank = method_rank(method)
     if rank[0] == 0:
         return POLICY_COLORS[POLICY_ORDER[rank[1]]]
     return OTHER_COLORS[sum(bytearray(str(method).encode("utf-8"))) % len(OTHER_COLORS)]
@@ -96,10 +112,7 @@ def plot_online_reward(path, dataset, runs, policy=(), logging=None):
     fig = online_reward_figure(dataset, runs, policy, logging)
     if fig is None:
         return False
-    try:
-        fig.savefig(path, dpi=100)
-    finally:
-        _pyplot().close(fig)
+    save_figure(fig, path)
     return True
 
 
@@ -196,3 +209,47 @@ def plot_coverage(path, dataset, rows):
     finally:
         plt.close(fig)
     return True
+
+
+def plot_reward_bars(path, dataset, rows, logging=None, confidence=CONFIDENCE):
+    """The bars of `reward_bars_figure` saved to `path`. False (no file) when no run row of
+    `dataset` has a reward."""
+    fig = reward_bars_figure(dataset, rows, logging, confidence)
+    if fig is None:
+        return False
+    save_figure(fig, path)
+    return True
+
+
+def reward_bars_figure(dataset, rows, logging=None, confidence=CONFIDENCE):
+    """Bars of the online reward per method (run rows of `dataset`) with `confidence` t
+    intervals over seeds (`stats.mean_ci`) as error bars; the ceiling and the logging policy as
+    labelled horizontal lines (`draw_reference_lines`). None when no run row has a reward; the
+    caller closes it."""
+    runs = [r for r in rows if r["dataset"] == dataset and r["kind"] == "run"
+            and r["reward"][2]]
+    if not runs:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    try:
+        cis = [mean_ci(r["reward_values"], confidence) for r in runs]
+        errors = [c["half"] if math.isfinite(c["half"]) else 0.0 for c in cis]
+        xs = np.arange(len(runs))
+        ax.bar(xs, [c["mean"] for c in cis], yerr=errors, capsize=4,
+               color=[method_color(r["method"]) for r in runs], alpha=0.8)
+        ax.set_xticks(xs)
+        ax.set_xticklabels(["%s\n(n=%d)" % (r["method"], c["n"]) for r, c in zip(runs, cis)],
+                           fontsize=8)
+        draw_reference_lines(ax, [r for r in rows if r["dataset"] == dataset], dataset,
+                             logging)
+        ax.set_ylabel("online reward per session (mean, %g %% CI)" % (100 * confidence))
+        ax.set_title("%s: online reward per method" % dataset)
+        ax.grid(True, axis="y", alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, loc="lower right")
+        fig.tight_layout()
+    except Exception:
+        plt.close(fig)
+        raise
+    return fig

@@ -17,8 +17,8 @@ import collections
 
 from irecgan.errors import UserError
 from irecgan.report.runs import read_json
-from irecgan.report.stats import (COVERAGE_K, _get, _number, coverage_curve, mean_curve,
-                                   mean_std, run_curve)
+from irecgan.report.stats import (COVERAGE_K, as_number, coverage_curve, get_nested,
+                                   mean_curve, mean_std, run_curve)
 
 METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan", "irecgan_seq", "irecgan_true",
                 "irecgan_true_r01")
@@ -45,7 +45,9 @@ PUBLISHED = collections.OrderedDict([
 ])
 
 
-def _method_rank(method):
+def method_rank(method):
+    """Sort key of a method or policy name: the policies of POLICY_ORDER first (a name such as
+    "belief (10 sessions)" counts as its first word), then METHOD_ORDER, then any other name."""
     name = str(method).split()[0].split("(")[0].strip().lower() if str(method).strip() else ""
     if name in POLICY_ORDER:
         return (0, POLICY_ORDER.index(name), str(method))
@@ -58,7 +60,7 @@ def row_sort_key(row):
     """Datasets alphabetically; within one: policy rows (random, max, mix, logging), other policy
     rows, then lstm, pg, irecgan_nod, irecgan, irecgan_seq, irecgan_true, then any other method
     by name."""
-    rank = _method_rank(row["method"])
+    rank = method_rank(row["method"])
     if row["kind"] == "policy" and rank[0] != 0:
         rank = (1, 0, str(row["method"]))
     return (str(row["dataset"]), rank)
@@ -72,7 +74,7 @@ def run_rows(runs):
             groups.setdefault((run.dataset, run.method), []).append(run)
     rows = []
     for (dataset, method), group in groups.items():
-        group = sorted(group, key=lambda r: (_number(r.seed), r.path))
+        group = sorted(group, key=lambda r: (as_number(r.seed), r.path))
         seeds = [r.seed for r in group]
         row = {"kind": "run", "dataset": dataset, "method": method, "seeds": seeds,
                "n": len(group), "paths": [r.path for r in group], "notes": []}
@@ -88,16 +90,16 @@ def run_rows(runs):
         if len(set(str(r.config.get("data")) for r in group)) > 1:
             row["notes"].append("runs on different data files with this base name")
         for k in (1, 3, 5, 10):
-            row["P@%d" % k] = mean_std([_get(r.results, "offline", "test", "P@%d" % k)
+            row["P@%d" % k] = mean_std([get_nested(r.results, "offline", "test", "P@%d" % k)
                                         for r in group])
-        row["reward_values"] = [_get(r.results, "online", "reward_mean") for r in group]
+        row["reward_values"] = [get_nested(r.results, "online", "reward_mean") for r in group]
         row["reward"] = mean_std(row["reward_values"])
-        row["authors"] = mean_std([_get(r.results, "online_sampled", "clicks_mean_clicked")
+        row["authors"] = mean_std([get_nested(r.results, "online_sampled", "clicks_mean_clicked")
                                    for r in group])
-        row["verbatim"] = mean_std([_get(r.results, "data", "test_verbatim_share_pct")
+        row["verbatim"] = mean_std([get_nested(r.results, "data", "test_verbatim_share_pct")
                                     for r in group])
         row["headroom"] = NONE
-        curves = [coverage_curve(_get(r.results, "online")) for r in group]
+        curves = [coverage_curve(get_nested(r.results, "online")) for r in group]
         curves = [c for c in curves if c is not None]
         row["coverage_curves"] = curves
         row["coverage@10"] = mean_std([c[COVERAGE_K - 1] for c in curves])
@@ -122,8 +124,8 @@ def add_user_fit(row, group):
     fits = [r.user_fit for r in group]
     truths = [f.get("truth") if isinstance(f, dict) else None for f in fits]
     for key in USER_FIT_KEYS:
-        row["user_" + key] = mean_std([_get(f, key) for f in fits])
-        row["true_" + key] = mean_std([_get(t, key) for t in truths])
+        row["user_" + key] = mean_std([get_nested(f, key) for f in fits])
+        row["true_" + key] = mean_std([get_nested(t, key) for t in truths])
     kinds = sorted(set(str(t.get("kind")) for t in truths if isinstance(t, dict)))
     row["truth_kind"] = "/".join(kinds) if kinds else None
 
@@ -145,7 +147,7 @@ def policy_row(entry, source="policy rows"):
     if not isinstance(entry, dict) or "dataset" not in entry or "method" not in entry:
         raise UserError("%s: each policy row needs 'dataset' and 'method'" % source)
     rewards = entry.get("reward") or []
-    curves = [[_number(v) for v in c] for c in (entry.get("coverage") or []) if c]
+    curves = [[as_number(v) for v in c] for c in (entry.get("coverage") or []) if c]
     if any(len(c) != COVERAGE_K for c in curves):
         raise UserError("%s: %s / %s: each 'coverage' entry must hold %d values (coverage@1..%d)"
                         % (source, entry["dataset"], entry["method"], COVERAGE_K, COVERAGE_K))
@@ -203,7 +205,7 @@ def add_headroom(rows, logging):
             continue
         for r in rows:
             if r["dataset"] == dataset and r["kind"] != "published" and r["reward"][2]:
-                r["headroom"] = mean_std([100.0 * (_number(v) - low) / (high - low)
+                r["headroom"] = mean_std([100.0 * (as_number(v) - low) / (high - low)
                                           for v in r["reward_values"]])
         done[dataset] = (name, low, ceiling[0], high)
     return done, skipped
@@ -254,11 +256,20 @@ def aggregate_rows(runs, policy_entries=(), source="policy rows"):
     return sorted(rows, key=row_sort_key)
 
 
+def datasets_in_order(items):
+    """The distinct "dataset" values of the dicts `items`, in order of first appearance."""
+    out = []
+    for item in items:
+        if item["dataset"] not in out:
+            out.append(item["dataset"])
+    return out
+
+
 def method_curves(runs, key):
     """OrderedDict method -> (xs, means, stds, counts) over the finished runs, in method order;
     methods without any value are left out."""
     by_method = collections.OrderedDict()
-    for run in sorted(runs, key=lambda r: _method_rank(r.method)):
+    for run in sorted(runs, key=lambda r: method_rank(r.method)):
         if not run.finished:
             continue
         curve = run_curve(run, key)

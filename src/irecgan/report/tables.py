@@ -1,10 +1,12 @@
-"""Formatting the report's rows: the markdown table with its notes (table.md) and the CSV
-(table.csv). Pure functions except `write_csv`. No TensorFlow, no absl."""
+"""Formatting the report's rows: the cells (`fmt_stat`, `fmt_ci`, `dash`, `csv_float`), markdown
+tables (`md_table`), the results table with its notes (table.md) and its CSV (table.csv), and
+writing CSV files (`write_records`). Pure functions except the writers. No TensorFlow, no absl."""
 import csv
 import io
 import math
 
 from irecgan.report.runs import RESULTS, unfinished_runs
+from irecgan.report.stats import as_number
 
 STD_NOTE = ("mean +- sample standard deviation over seeds (n - 1 denominator); a cell with a "
             "single value shows it alone")
@@ -26,7 +28,23 @@ def fmt_stat(stat, digits=2, total=None):
     return text
 
 
+def fmt_ci(ci, digits=3):
+    """An interval (`stats.mean_ci`) as `"m [low, high]"`, `"m [n/a]"` without a half-width,
+    `"-"` without a mean."""
+    if not math.isfinite(ci["mean"]):
+        return "-"
+    if not math.isfinite(ci["half"]):
+        return "%.*f [n/a]" % (digits, ci["mean"])
+    return "%.*f [%.*f, %.*f]" % (digits, ci["mean"], digits, ci["low"], digits, ci["high"])
+
+
+def dash(text):
+    """`fmt_stat`'s "n/a" as "-" (cells where no value is expected)."""
+    return "-" if text == "n/a" else text
+
+
 def fmt_seconds(stat):
+    """A `(mean, std, n)` wall time as "12.3 s", "4.5 min" or "1.25 h"; "" without a value."""
     mean, _, n = stat
     if n == 0 or not math.isfinite(mean):
         return ""
@@ -38,6 +56,7 @@ def fmt_seconds(stat):
 
 
 def fmt_seeds(row):
+    """A row's seed count and seeds, e.g. "2 (1, 2)" (policy rows: env seeds or test splits)."""
     if not row["seeds"]:
         return ""
     if row["kind"] == "policy":
@@ -55,18 +74,14 @@ MD_COLUMNS = ("dataset", "method", "seeds", "sizes", "test P@1 (%)", "test P@5 (
               "U test LL / step, given a click", "wall time / run")
 
 
-def _dash(text):
-    return "-" if text == "n/a" else text
-
-
 def md_cells(row):
     total = row["n"] if row["kind"] == "run" else None
     p = [fmt_stat(row["P@%d" % k], 2, total) for k in (1, 5, 10)]
     if row["kind"] == "policy":
-        p = [_dash(c) for c in p]
+        p = [dash(c) for c in p]
     return [row["dataset"], row["method"], fmt_seeds(row), row["sizes"] or "-"] + p + [
-        _dash(fmt_stat(row["reward"], 3, total)), _dash(fmt_stat(row["headroom"], 1, total)),
-        _dash(fmt_stat(row["authors"], 3, total)), _dash(fmt_stat(row["coverage@10"], 3, total)),
+        dash(fmt_stat(row["reward"], 3, total)), dash(fmt_stat(row["headroom"], 1, total)),
+        dash(fmt_stat(row["authors"], 3, total)), dash(fmt_stat(row["coverage@10"], 3, total)),
         _d_cell(row, total), _user_cell(row, "P@1_click", 1, total),
         _user_cell(row, "ll_click", 3, total),
         fmt_seconds(row["wall_time"]) or "-"]
@@ -103,6 +118,7 @@ def _md_escape(text):
 
 
 def md_table(header, rows):
+    """The lines of a markdown table of `header` and the cell lists `rows` ("|" escaped)."""
     lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
              "|" + "|".join(" --- " for _ in header) + "|"]
     for cells in rows:
@@ -236,8 +252,9 @@ for _k in USER_FIT_CSV:
 CSV_COLUMNS += ["true_test_%s_mean" % _k for _k in USER_FIT_CSV] + ["truth_kind"]
 
 
-def _csv_float(value):
-    return "" if value is None or not math.isfinite(value) else repr(float(value))
+def csv_float(value):
+    """A CSV number: repr of the float, or "" for None, NaN, infinities and non-numbers."""
+    return "" if value is None or not math.isfinite(as_number(value)) else repr(float(value))
 
 
 def csv_records(rows):
@@ -251,36 +268,43 @@ def csv_records(rows):
                "sizes": r["sizes"]}
         for k in (1, 5, 10):
             m, s, n = r["P@%d" % k]
-            rec.update({"test_P@%d_mean" % k: _csv_float(m), "test_P@%d_std" % k: _csv_float(s),
+            rec.update({"test_P@%d_mean" % k: csv_float(m), "test_P@%d_std" % k: csv_float(s),
                         "test_P@%d_n" % k: n})
         for key, col in (("reward", "online_reward"), ("headroom", "headroom_pct"),
                          ("authors", "clicks_per_clicked_session_sampled"),
                          ("verbatim", "test_verbatim_pct"), ("coverage@10", "coverage@10")):
             m, s, n = r[key]
-            rec.update({col + "_mean": _csv_float(m), col + "_std": _csv_float(s),
+            rec.update({col + "_mean": csv_float(m), col + "_std": csv_float(s),
                         col + "_n": n})
-        rec["wall_time_s_mean"] = _csv_float(r["wall_time"][0])
+        rec["wall_time_s_mean"] = csv_float(r["wall_time"][0])
         for key in ("d_heldout_pretrain", "d_heldout_last", "d_auc_pretrain", "d_auc_last"):
             m, s, _ = r.get(key, (float("nan"), float("nan"), 0))
-            rec.update({key + "_mean": _csv_float(m), key + "_std": _csv_float(s)})
+            rec.update({key + "_mean": csv_float(m), key + "_std": csv_float(s)})
         notes = list(r["notes"])
         if r.get("published_note"):
             notes.append(r["published_note"])
         rec["note"] = "; ".join(notes)
         for key in USER_FIT_CSV:
             m, s, n = r.get("user_" + key, (float("nan"), float("nan"), 0))
-            rec.update({"user_test_%s_mean" % key: _csv_float(m),
-                        "user_test_%s_std" % key: _csv_float(s), "user_test_%s_n" % key: n})
-            rec["true_test_%s_mean" % key] = _csv_float(
+            rec.update({"user_test_%s_mean" % key: csv_float(m),
+                        "user_test_%s_std" % key: csv_float(s), "user_test_%s_n" % key: n})
+            rec["true_test_%s_mean" % key] = csv_float(
                 r.get("true_" + key, (float("nan"), 0, 0))[0])
         rec["truth_kind"] = r.get("truth_kind") or ""
         out.append(rec)
     return out
 
 
-def write_csv(path, rows):
+def write_records(path, columns, records):
+    """Write the dicts `records` as a CSV file with the header `columns` (UTF-8, "\r\n" line
+    ends, csv's default dialect)."""
     with io.open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        for rec in csv_records(rows):
+        for rec in records:
             writer.writerow(rec)
+
+
+def write_csv(path, rows):
+    """table.csv of the report's rows (`CSV_COLUMNS`, `csv_records`)."""
+    write_records(path, CSV_COLUMNS, csv_records(rows))
