@@ -92,7 +92,7 @@ def reference_label(role, row):
 
 
 def draw_reference_lines(ax, policy, dataset, logging=None):
-    """The dataset's ceiling (`rows.CEILINGS`) and, when `logging` names it, its logging
+    """The dataset's ceiling (`sim.registry.ceilings`) and, when `logging` names it, its logging
     policy, from the policy rows `policy`, as labelled horizontal lines (legend entries
     `reference_label`); returns the rows drawn."""
     ceiling, logged = reference_rows(policy, dataset, logging)

@@ -19,11 +19,11 @@ from irecgan.errors import UserError
 from irecgan.report.runs import read_json
 from irecgan.report.stats import (COVERAGE_K, as_number, coverage_curve, get_nested,
                                    mean_curve, mean_std, run_curve)
+from irecgan.sim import registry
 
 METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan", "irecgan_seq", "irecgan_true",
                 "irecgan_true_r01")
 POLICY_ORDER = ("random", "max", "mix", "belief", "logging", "oracle", "bayes")
-CEILINGS = ("belief", "oracle")  # the history-based ceilings, MDP and neural oracle
 NONE = (float("nan"), float("nan"), 0)
 
 PUBLISHED = collections.OrderedDict([
@@ -172,11 +172,11 @@ def policy_row(entry, source="policy rows"):
 
 def reference_rows(rows, dataset, logging_name=None):
     """`(ceiling row, logging-policy row)` of `dataset` among `rows` (policy rows with an online
-    reward): the first of CEILINGS present, and the row named `logging_name`; either is None
+    reward): the first of the registered simulators' ceilings (`sim.registry.ceilings`) present, and the row named `logging_name`; either is None
     when absent."""
     policies = dict((r["method"], r) for r in rows
                     if r["kind"] == "policy" and r["dataset"] == dataset and r["reward"][2])
-    ceiling = [policies[c] for c in CEILINGS if c in policies]
+    ceiling = [policies[c] for c in registry.ceilings() if c in policies]
     return (ceiling[0] if ceiling else None,
             policies.get(logging_name) if logging_name else None)
 
@@ -192,7 +192,7 @@ def add_headroom(rows, logging):
         policies = dict((r["method"], r) for r in rows
                         if r["kind"] == "policy" and r["dataset"] == dataset and r["reward"][2])
         name = (logging or {}).get(dataset)
-        ceiling = [c for c in CEILINGS if c in policies]
+        ceiling = [c for c in registry.ceilings() if c in policies]
         if not name or name not in policies or not ceiling:
             if name or ceiling:
                 skipped[dataset] = ("no row of its logging policy" if not name
