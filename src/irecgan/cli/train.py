@@ -7,55 +7,27 @@ Restarting the same command resumes from the run directory's newest complete che
 """
 from absl import flags
 
-from irecgan import config, experiment
+from irecgan import experiment
 from irecgan.cli.common import guarded, run_cli
+from irecgan.cli import config_flags
 from irecgan.errors import UserError
 
 FLAGS = flags.FLAGS
 
-_DEFINE = {"integer": flags.DEFINE_integer, "float": flags.DEFINE_float,
-           "boolean": flags.DEFINE_boolean, "string": flags.DEFINE_string}
-
-
-def define_flag(key):
-    """The flag of a configuration key (config.Key): its kind from the key's rule (an enum of a
-    choice's options, a comma-separated list of split_ratios), the key's default and help; a
-    required key (config.Str(required=True)) has no default and must be given."""
-    rule = key.rule
-    if rule.flag == "enum":
-        flags.DEFINE_enum(key.name, key.default, list(rule.options), key.help)
-    elif rule.flag == "list":
-        flags.DEFINE_list(key.name, [str(x) for x in key.default], key.help)
-    elif getattr(rule, "required", False):
-        _DEFINE[rule.flag](key.name, None, key.help)
-        flags.mark_flag_as_required(key.name)
-    else:
-        _DEFINE[rule.flag](key.name, key.default, key.help)
-
-
-for _key in config.TABLE:
-    define_flag(_key)
+for _define, _args, _kwargs in config_flags.definitions():   # one per key of config.TABLE
+    _define(*_args, **_kwargs)
 flags.DEFINE_string("run_dir", None, "Run directory (config, metrics, checkpoints, results).")
 flags.DEFINE_boolean("progress", True, "Show progress bars.")
 
 flags.mark_flag_as_required("run_dir")
 
 
-def config_from_flags():
-    """The configuration of the parsed flags, resolved (config.resolve)."""
-    overrides = dict((key, FLAGS[key].value) for key in config.DEFAULTS)
-    try:
-        overrides["split_ratios"] = [float(x) for x in FLAGS.split_ratios]
-    except ValueError:
-        raise UserError("--split_ratios must be numbers, got %s" % FLAGS.split_ratios)
-    return config.resolve(overrides)
-
-
 @guarded
 def main(argv):
     if len(argv) > 1:
         raise UserError("unexpected arguments: %s" % " ".join(argv[1:]))
-    results = experiment.run(FLAGS.run_dir, config_from_flags(), show_progress=FLAGS.progress)
+    results = experiment.run(FLAGS.run_dir, config_flags.config_from_flags(FLAGS),
+                             show_progress=FLAGS.progress)
     for split, metrics in sorted(results["offline"].items()):
         print("%s: %s" % (split, ", ".join("%s %.2f" % (k, v) for k, v in sorted(metrics.items())
                                            if k.startswith("P@") and "batch" not in k)))
