@@ -58,7 +58,7 @@ def test_every_key_is_a_flag_with_the_tables_default_and_help():
     assert values["gamma"].flag_type() == "float"
     assert values["purchase_weight"].flag_type() == "string"
     assert values["env_params"].flag_type() == "string"
-    assert values["split_ratios"].flag_type() == "list"
+    assert isinstance(values["split_ratios"].parser, flags.ListParser)
 
 
 def test_each_rule_kind_maps_to_its_define_function():
