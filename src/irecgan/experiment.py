@@ -6,7 +6,8 @@ The resolved configuration is written to the run directory, which is bound to it
 rundir/runner.py).
 """
 from irecgan.config import ADDED_KEYS, WITH_USER
-from irecgan.config import DEFAULTS, resolve  # noqa: F401 (docs/API.md: experiment.resolve, DEFAULTS)
+# docs/API.md's experiment.resolve and experiment.DEFAULTS (they live in irecgan.config)
+from irecgan.config import DEFAULTS, resolve  # noqa: F401
 from irecgan.data.dataset import load_dataset
 from irecgan.data.vocab import N_SPECIAL
 from irecgan.errors import UserError
@@ -142,8 +143,8 @@ class Evaluator(object):
 
     def user_fit(self):
         """results.json["user_fit"]: U's test P@1 and LL / step beside the truth's (see
-        irecgan.evaluation.user_fit); None without a user model or test sessions. Draws no randomness
-        but the fixed evaluation RandomState and adds no op to the graph."""
+        irecgan.evaluation.user_fit); None without a user model or test sessions. Draws no
+        randomness but the fixed evaluation RandomState and adds no op to the graph."""
         if self.models.user is None or not self.data.test:
             return None
         if not self._truth_done:

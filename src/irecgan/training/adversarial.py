@@ -116,7 +116,7 @@ class AdversarialTraining(object):
         self.d_epochs = d_epochs
         self.d_data = d_data
         self.gen_sessions = gen_sessions
-        self.d_pretrain_n = d_pretrain_sessions
+        self.d_pretrain_n = d_pretrain_sessions   # 0: the schedule's (d_pretrain_sessions())
         self.d_heldout_sessions = d_heldout_sessions
         self.offline_ratio = offline_ratio
         self.pool_size = pool_size
