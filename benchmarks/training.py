@@ -24,7 +24,7 @@ output layer and its cross-entropy run on the real positions only, see `models/a
 
 Feeds (`--feed`):
   trainer     batches exactly as the trainer forms them: `iterate_batches` with a shuffling
-              RandomState and the default length bucketing (`experiment.DEFAULTS["bucket_window"]`
+              RandomState and the default length bucketing (`config.DEFAULTS["bucket_window"]`
               batches per window are sorted by length before cutting, then shuffled);
   unbucketed  plain shuffled batches (`--bucket_window=0`): each batch is padded to its longest
               session, so most positions are padding.
@@ -60,7 +60,7 @@ from _common import (TimedSession, add_record_args, add_size_args, categorize,  
                      write_record)  # (_common puts this checkout's src/ on sys.path)
 
 from irecgan.data.batching import iterate_batches, make_batch  # noqa: E402
-from irecgan.experiment import DEFAULTS  # noqa: E402
+from irecgan.config import DEFAULTS  # noqa: E402
 from irecgan.data.types import encoded  # noqa: E402
 from irecgan.data.vocab import N_SPECIAL  # noqa: E402
 from irecgan.models.graph import ModelGraph  # noqa: E402

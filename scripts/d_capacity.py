@@ -20,6 +20,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
 from irecgan import experiment  # noqa: E402
+from irecgan.config import DEFAULTS, resolve  # noqa: E402
 from irecgan.training.adversarial import AdversarialTraining  # noqa: E402
 
 
@@ -33,13 +34,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with open(os.path.join(args.run_dir, "config.json")) as handle:
         saved = json.load(handle)
-    config = experiment.resolve(dict((k, v) for k, v in saved.items()
-                                     if k in experiment.DEFAULTS))
+    config = resolve(dict((k, v) for k, v in saved.items() if k in DEFAULTS))
     data, models, runner, batch_maker = experiment.open_run(args.run_dir, config,
                                                             read_only=True)
     try:
-        adv = AdversarialTraining(runner, models, data, batch_maker, config, lambda e: {},
-                                  use_disc=True, log=lambda msg: None)
+        adv = AdversarialTraining(runner, models, data, batch_maker, lambda e: {},
+                                  use_disc=True, log=lambda msg: None,
+                                  **experiment.adversarial_settings(config))
         d = models.disc
         runner.session.run(d.trainer.learning_rate.assign(args.lr))
         rng = np.random.RandomState(args.seed)

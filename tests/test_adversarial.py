@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from irecgan import experiment
+from irecgan.config import resolve
 from irecgan.data.batching import make_batch
 from irecgan.data.types import encoded
 from irecgan.rundir.checkpoint import Checkpointer
@@ -61,7 +62,7 @@ def _config(sim_data, method, **extra):
     log, params = sim_data
     overrides = dict(TINY, method=method, data=log, env_params=params, seed=3)
     overrides.update(extra)
-    return experiment.resolve(overrides)
+    return resolve(overrides)
 
 
 def _metrics(run_dir):

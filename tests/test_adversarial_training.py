@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from irecgan import experiment
+from irecgan.config import resolve
 from irecgan.data.batching import discounted_returns
 from irecgan.data.dataset import purchase_rate
 from irecgan.data.types import encoded
@@ -194,9 +195,9 @@ def test_offline_ratio_accepts_fractions(sim_data):
     assert config["offline_ratio"] == 0.1
 
     class Stub(object):
-        c = config
+        offline_ratio = config["offline_ratio"]
     assert AdversarialTraining.n_offline(Stub(), 200) == 20
-    Stub.c = dict(config, offline_ratio=10)
+    Stub.offline_ratio = 10
     assert AdversarialTraining.n_offline(Stub(), 200) == 2000
     with pytest.raises(experiment.UserError):
         _config(sim_data, "irecgan", offline_ratio="many")
@@ -354,10 +355,10 @@ def test_lstm_learns_the_max_policy(tmp_path):
     write_sessions(log, sessions)
     params = str(tmp_path / "mdp.npz")
     mdp.save(params)
-    config = experiment.resolve(dict(method="lstm", data=log, env_params=params, n_items=50,
-                                     seed=1, embed_dim=16, hidden=32, layers=1, batch_size=32,
-                                     agent_epochs=4, online_sessions=300, online_every=0,
-                                     threads=1, agent_lr=3e-3))
+    config = resolve(dict(method="lstm", data=log, env_params=params, n_items=50,
+                          seed=1, embed_dim=16, hidden=32, layers=1, batch_size=32,
+                          agent_epochs=4, online_sessions=300, online_every=0,
+                          threads=1, agent_lr=3e-3))
     results = experiment.run(str(tmp_path / "r"), config, show_progress=False,
                              log=lambda msg: None)
     assert results["online"]["coverage@10"] > 0.5

@@ -1,5 +1,5 @@
-"""Every configuration value checked (issue 25): `experiment.resolve` validates the resolved
-configuration against `experiment.RULES` (one rule per key of DEFAULTS) and the combinations
+"""Every configuration value checked (issue 25): `config.resolve` validates the resolved
+configuration against `config.RULES` (one rule per key of DEFAULTS) and the combinations
 that cannot work, before any data is read or graph built; a bad value is one line naming the
 flag, the value and what is allowed. The other programs' flags likewise, through their CLIs."""
 import math
@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from irecgan import experiment
+from irecgan.config import DEFAULTS, RULES, resolve
 from irecgan.errors import UserError
 from irecgan.sim import mdp as mdp_sim
 from test_report import test_p, write_run
@@ -77,16 +77,16 @@ def shown(value):
 
 
 def test_every_key_has_a_rule_a_bad_value_and_its_default_passes():
-    assert set(experiment.RULES) == set(experiment.DEFAULTS)
-    assert set(BAD) == set(experiment.DEFAULTS)
-    for key, value in experiment.DEFAULTS.items():
+    assert set(RULES) == set(DEFAULTS)
+    assert set(BAD) == set(DEFAULTS)
+    for key, value in DEFAULTS.items():
         if key != "data":   # the one key without a usable default
             expected = list(value) if isinstance(value, tuple) else value
-            kept = experiment.RULES[key](value)
+            kept = RULES[key](value)
             assert kept == expected and type(kept) is type(expected), key
-    config = experiment.resolve({"data": "some.log"})
-    assert config == dict(experiment.DEFAULTS, data="some.log",
-                          split_ratios=list(experiment.DEFAULTS["split_ratios"]))
+    config = resolve({"data": "some.log"})
+    assert config == dict(DEFAULTS, data="some.log",
+                          split_ratios=list(DEFAULTS["split_ratios"]))
 
 
 @pytest.mark.parametrize("key,value", CASES, ids=["%s=%r" % case for case in CASES])
@@ -94,7 +94,7 @@ def test_a_bad_value_of_any_key_is_one_line_naming_flag_and_value(key, value):
     overrides = {"data": "some.log"}
     overrides[key] = value
     with pytest.raises(UserError) as err:
-        experiment.resolve(overrides)
+        resolve(overrides)
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith("--%s" % key), message
@@ -104,18 +104,18 @@ def test_a_bad_value_of_any_key_is_one_line_naming_flag_and_value(key, value):
 
 
 def test_values_are_normalised():
-    config = experiment.resolve({"data": "some.log", "offline_ratio": "0.1", "gamma": 1,
-                                 "purchase_weight": 3, "k": np.int64(5),
-                                 "split_ratios": ("1", 0, 0)})
+    config = resolve({"data": "some.log", "offline_ratio": "0.1", "gamma": 1,
+                      "purchase_weight": 3, "k": np.int64(5),
+                      "split_ratios": ("1", 0, 0)})
     assert config["offline_ratio"] == 0.1 and config["gamma"] == 1.0
     assert type(config["gamma"]) is float
     assert config["purchase_weight"] == "3"
     assert config["k"] == 5 and type(config["k"]) is int
     assert config["split_ratios"] == [1.0, 0.0, 0.0]
     # the edges of the ranges are allowed
-    config = experiment.resolve({"data": "some.log", "gamma": 0.0, "max_len": 2,
-                                 "agent_epochs": 0, "threads": 0, "online_seed": 2 ** 32 - 1,
-                                 "lambda_r": 0.0, "k": 50, "n_items": 50})
+    config = resolve({"data": "some.log", "gamma": 0.0, "max_len": 2,
+                      "agent_epochs": 0, "threads": 0, "online_seed": 2 ** 32 - 1,
+                      "lambda_r": 0.0, "k": 50, "n_items": 50})
     assert config["max_len"] == 2 and config["online_seed"] == 2 ** 32 - 1
 
 
@@ -129,7 +129,7 @@ def raises(match, **overrides):
     config = {"data": "some.log"}
     config.update(overrides)
     with pytest.raises(UserError) as err:
-        experiment.resolve(config)
+        resolve(config)
     assert match in str(err.value), str(err.value)
     return str(err.value)
 
@@ -150,7 +150,7 @@ def test_combinations_that_cannot_work(sim_files, tmp_path):
     mdp_sim.MDP.random(np.random.RandomState(0), n_items=8, list_size=5).save(small)
     raises("--k must be at most the 8 items", env_params=small, k=10)
     raises("--env_params: parameter file %s is not a .npz archive" % log, env_params=log)
-    config = experiment.resolve({"data": log, "env_params": params, "n_items": 50, "k": 50})
+    config = resolve({"data": log, "env_params": params, "n_items": 50, "k": 50})
     assert config["k"] == 50
 
 

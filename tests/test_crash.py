@@ -31,7 +31,7 @@ import sys
 import numpy as np
 import pytest
 
-from irecgan import experiment
+from irecgan.config import resolve
 from irecgan.rundir.checkpoint import verify
 from tiny_logs import TINY_IRECGAN, write_mdp_log
 
@@ -106,7 +106,7 @@ def setup(tmp_path_factory):
     """(server, config, reference run directory, CPU seconds it took): the uninterrupted run."""
     root = tmp_path_factory.mktemp("crash")
     log, params = write_mdp_log(root)
-    config = experiment.resolve(dict(TINY, data=log, env_params=params))
+    config = resolve(dict(TINY, data=log, env_params=params))
     server = Server(str(root))
     reference = str(root / "reference")
     done = server.run(reference, config)

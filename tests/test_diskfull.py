@@ -20,7 +20,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from irecgan import errors, experiment
+from irecgan import errors
+from irecgan.config import resolve
 from irecgan.errors import UserError
 from irecgan.rundir import checkpoint, faults
 from irecgan.rundir.checkpoint import Checkpointer, verify
@@ -237,7 +238,7 @@ def assert_one_line_error(reply, expected):
 
 def test_full_disk_at_a_record_a_checkpoint_and_the_results_then_resume(tmp_path, disk):
     log, _ = write_mdp_log(tmp_path)
-    config = experiment.resolve(dict(TINY, data=log))
+    config = resolve(dict(TINY, data=log))
     server = Server(str(tmp_path))
     try:
         reference = str(tmp_path / "reference")

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from irecgan import experiment
+from irecgan.config import resolve
 from irecgan.data.vocab import N_SPECIAL, SPECIAL_TOKENS
 from irecgan.errors import UserError
 from irecgan.evaluation.agent_policy import AgentPolicy
@@ -61,8 +62,7 @@ def run(tmp_path_factory):
                   user_epochs=1, adv_epochs=1, online_sessions=5,
                   agent_lr=1e-2)  # a policy far from uniform: distinct probabilities
     run_dir = str(root / "run")
-    experiment.run(run_dir, experiment.resolve(config), show_progress=False,
-                   log=lambda msg: None)
+    experiment.run(run_dir, resolve(config), show_progress=False, log=lambda msg: None)
     vocab = experiment.load_data(read_json(os.path.join(run_dir, CONFIG))).vocab
     numbers = sorted(int(n[len("ckpt-"):]) for n in os.listdir(os.path.join(run_dir,
                                                                             "checkpoints")))

@@ -8,6 +8,7 @@ import pytest
 from scipy.stats import chisquare
 
 from irecgan import experiment
+from irecgan.config import resolve
 from irecgan.data.vocab import Vocabulary
 from irecgan.errors import UserError
 from irecgan.evaluation.agent_policy import AgentPolicy
@@ -128,7 +129,7 @@ def test_sessions_are_encoded_like_logged_ones_capped_and_seeded(world):
 
 def test_missing_env_params_is_one_line():
     with pytest.raises(UserError) as err:
-        experiment.resolve({"data": "some.log", "method": "irecgan_true"})
+        resolve({"data": "some.log", "method": "irecgan_true"})
     assert str(err.value) == ("--method=irecgan_true needs --env_params (the true simulator "
                               "answers the agent's lists)")
 
@@ -159,8 +160,8 @@ def test_agent_updates_see_true_sessions_with_q_d_1(sim_files, tmp_path, monkeyp
     offline set then the pool in the reference one), every generated session with q_D = 1; no U,
     no D."""
     log, params = sim_files
-    config = experiment.resolve(dict(TINY, data=log, env_params=params, schedule=schedule,
-                                     pool_size=20))
+    config = resolve(dict(TINY, data=log, env_params=params, schedule=schedule,
+                          pool_size=20))
     calls = recorded_run(str(tmp_path / "run"), config, monkeypatch)
     units = plan(schedule, TINY["adv_epochs"], TINY["g_steps"], TINY["d_steps"], use_disc=False)
     assert len(calls) == len([u for u in units if u[0] in ("g", "ref_a")]) > 0
@@ -186,7 +187,7 @@ def test_end_to_end_repeats_and_resumes_exactly(sim_files, tmp_path):
     """results.json with online figures; the same seed twice gives the same bytes; a run killed
     inside a g-step's generation resumes to the same bytes; the agent pretraining is pg's."""
     log, params = sim_files
-    config = experiment.resolve(dict(TINY, data=log, env_params=params))
+    config = resolve(dict(TINY, data=log, env_params=params))
     server = Server(str(tmp_path))
     try:
         runs = dict((name, str(tmp_path / name)) for name in ("a", "b", "killed", "pg"))

@@ -3,6 +3,7 @@ and Gumbel-sampled lists (the authors' figure: clicks over sessions with at leas
 import numpy as np
 
 from irecgan import experiment
+from irecgan.config import resolve
 from irecgan.data.logfile import write_sessions
 from irecgan.sim import mdp as mdp_sim
 
@@ -18,7 +19,7 @@ def test_final_results_hold_greedy_and_sampled_online_figures(tmp_path):
     log, params = str(tmp_path / "mdp.log"), str(tmp_path / "mdp.npz")
     write_sessions(log, sessions)
     mdp.save(params)
-    config = experiment.resolve(dict(TINY, data=log, env_params=params))
+    config = resolve(dict(TINY, data=log, env_params=params))
     first = experiment.run(str(tmp_path / "a"), config, show_progress=False, log=lambda m: None)
     again = experiment.run(str(tmp_path / "b"), config, show_progress=False, log=lambda m: None)
     greedy, sampled = first["online"], first["online_sampled"]

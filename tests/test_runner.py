@@ -16,7 +16,8 @@ import sys
 import numpy as np
 import pytest
 
-from irecgan import experiment
+from irecgan import config as configuration, experiment
+from irecgan.config import resolve
 from irecgan.data.batching import make_batch
 from irecgan.data.logfile import write_sessions
 from irecgan.data.vocab import Vocabulary
@@ -55,7 +56,7 @@ def log_path(tmp_path_factory):
 def run_config(log_path, **overrides):
     config = dict(RUN, data=log_path)
     config.update(overrides)
-    return experiment.resolve(config)
+    return resolve(config)
 
 
 def read_lines(path):
@@ -165,9 +166,9 @@ def test_a_key_added_later_opens_older_run_dirs_at_its_default(tmp_path):
     assert "d_head: 'authors' -> 'sequence'" in str(err.value)
     with pytest.raises(UserError):  # without the registry the old run is refused, as before
         open_runner(tmp_path, config=runner_config(d_head="authors"))
-    assert experiment.ADDED_KEYS["d_head"] == experiment.DEFAULTS["d_head"]
+    assert configuration.ADDED_KEYS["d_head"] == configuration.DEFAULTS["d_head"]
     # what irecgan-evaluate and irecgan-export read: the file plus the added keys
-    config = experiment.run_config(str(tmp_path))
+    config = configuration.run_config(str(tmp_path))
     assert config["d_head"] == "authors" and config["hidden"] == 16
 
 def test_checkpoints_without_config_are_refused(tmp_path):

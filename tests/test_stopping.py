@@ -8,6 +8,7 @@ import signal
 import pytest
 
 from irecgan import experiment
+from irecgan.config import resolve
 from irecgan.rundir import faults, stopping
 from tiny_logs import write_mdp_log
 
@@ -59,8 +60,8 @@ def test_sigint_inside_an_anywhere_block_stops_there(custom_handlers):
 
 def test_experiment_run_installs_the_handlers_only_while_it_trains(custom_handlers, tmp_path):
     log, _ = write_mdp_log(tmp_path, n_sessions=60)
-    config = experiment.resolve(dict(data=log, method="lstm", n_items=50, embed_dim=4, hidden=8,
-                                     layers=1, batch_size=16, agent_epochs=2, threads=1))
+    config = resolve(dict(data=log, method="lstm", n_items=50, embed_dim=4, hidden=8,
+                          layers=1, batch_size=16, agent_epochs=2, threads=1))
     seen = []
 
     def note(msg):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from irecgan import experiment
+from irecgan.config import resolve
 from irecgan.data.batching import make_batch
 from irecgan.data.logfile import read_log
 from irecgan.data.types import encoded
@@ -190,8 +191,8 @@ NEW_KEYS = set(["user_test_%s" % k for k in user_fit.FIGURES] + ["user_test_step
 
 
 def tiny_run(root, log_path, params, **overrides):
-    config = experiment.resolve(dict(TINY_IRECGAN, method="irecgan_nod", data=log_path,
-                                     env_params=params, **overrides))
+    config = resolve(dict(TINY_IRECGAN, method="irecgan_nod", data=log_path,
+                          env_params=params, **overrides))
     run_dir = os.path.join(str(root), "run")
     results = experiment.run(run_dir, config, show_progress=False, log=lambda msg: None)
     with open(os.path.join(run_dir, "metrics.jsonl")) as handle:

@@ -42,6 +42,7 @@ import shutil
 import tempfile
 
 from irecgan import experiment
+from irecgan.config import run_config
 from irecgan.data.vocab import N_SPECIAL, SPECIAL_TOKENS, UNK
 from irecgan.errors import UserError, writing
 from irecgan.models import agent as agent_model
@@ -176,7 +177,7 @@ def export_agent(run_dir, out_dir, checkpoint=None, log=None):
     if not os.path.exists(os.path.join(run_dir, CONFIG)):
         raise UserError("%s: no %s (not a run directory)" % (run_dir, CONFIG))
     _check_out(out_dir)
-    config = experiment.run_config(run_dir)
+    config = run_config(run_dir)
     vocab = experiment.load_data(config).vocab
     serving = ServingGraph(vocab.items, config["embed_dim"], config["hidden"], config["layers"])
     with serving.graph.as_default():

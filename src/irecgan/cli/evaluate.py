@@ -15,6 +15,7 @@ from absl import flags
 
 from irecgan import experiment
 from irecgan.cli.common import guarded, run_cli
+from irecgan.config import BASELINES, run_config
 from irecgan.errors import UserError
 from irecgan.rundir.runner import CONFIG, write_json
 from irecgan.training.pretrain import agent_task, evaluate
@@ -39,8 +40,8 @@ def main(argv):
     path = os.path.join(FLAGS.run_dir, CONFIG)
     if not os.path.exists(path):
         raise UserError("%s: no %s (not a run directory)" % (FLAGS.run_dir, CONFIG))
-    config = experiment.run_config(FLAGS.run_dir)
-    if FLAGS.user_fit and config.get("method") in experiment.BASELINES:
+    config = run_config(FLAGS.run_dir)
+    if FLAGS.user_fit and config.get("method") in BASELINES:
         print("%s: method %s has no user model; no %s written"
               % (FLAGS.run_dir, config.get("method"), USER_FIT))
         return
@@ -52,7 +53,7 @@ def main(argv):
         if not runner.resumed:
             raise UserError("%s has no complete checkpoint to evaluate" % FLAGS.run_dir)
         if FLAGS.user_fit:
-            fit = experiment.Evaluator(runner, models, data, config, batch_maker,
+            fit = experiment.evaluator(runner, models, data, config, batch_maker,
                                        log=runner.log).user_fit()
             if fit is None:
                 raise UserError("%s: no test session to evaluate U on" % FLAGS.run_dir)

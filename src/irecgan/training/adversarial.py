@@ -93,27 +93,48 @@ class AdversarialTraining(object):
 
     trains_user = True  # the g-steps update U (TrueWorldTraining has no U)
 
-    def __init__(self, runner, models, data, batch_maker, config, evaluate_epoch,
-                 use_disc=True, log=None):
+    def __init__(self, runner, models, data, batch_maker, evaluate_epoch, use_disc=True,
+                 log=None, *, schedule, adv_epochs, g_steps, d_steps, d_epochs, d_data,
+                 gen_sessions, d_pretrain_sessions, d_heldout_sessions, offline_ratio,
+                 pool_size, n_rollouts, max_len, batch_size, bucket_window, position_weighted,
+                 heldout_seed):
+        """The keyword-only arguments are the configuration keys of the same names (module doc,
+        irecgan.config), except: max_len 0 = 2 * floor(the data's mean session length), at
+        least 2; position_weighted: batch_weighting=positions; heldout_seed: the run's seed,
+        which with the unit seeds D's held-out draws (`heldout_disc`)."""
         self.runner = runner
         self.models = models
         self.data = data
         self.batch_maker = batch_maker
-        self.c = config
         self.use_disc = bool(use_disc)
         self.evaluate_epoch = evaluate_epoch
         self.log = log or runner.log
-        self.max_len = config["max_len"] or max(2, 2 * int(data.mean_length))
+        self.schedule = schedule
+        self.adv_epochs = adv_epochs
+        self.g_steps = g_steps
+        self.d_steps = d_steps
+        self.d_epochs = d_epochs
+        self.d_data = d_data
+        self.gen_sessions = gen_sessions
+        self.d_pretrain_n = d_pretrain_sessions   # 0: the schedule's (d_pretrain_sessions())
+        self.d_heldout_sessions = d_heldout_sessions
+        self.offline_ratio = offline_ratio
+        self.pool_size = pool_size
+        self.n_rollouts = n_rollouts
+        self.batch_size = batch_size
+        self.bucket_window = bucket_window
+        self.position_weighted = bool(position_weighted)
+        self.heldout_seed = heldout_seed
+        self.max_len = max_len or max(2, 2 * int(data.mean_length))
         self.session = runner.session
         self.generator = self.make_generator()
-        self.position_weighted = config.get("batch_weighting", "positions") == "positions"
         self.epoch_stats = {}
 
     # -- building blocks --------------------------------------------------------------------
     def make_generator(self):
         """What `generate` draws sessions from: U and A (with D for q_D)."""
         return Generator(self.models, self.session, self.max_len,
-                         n_rollouts=self.c["n_rollouts"])
+                         n_rollouts=self.n_rollouts)
 
     def generate(self, n, rng, with_q_d):
         first = rng.choice(np.asarray(self.data.first_clicks), size=n)
@@ -127,7 +148,7 @@ class AdversarialTraining(object):
     def n_offline(self, m):
         """Offline sessions mixed with m generated ones in a paper g-step (offline_ratio may be
         a fraction: 0.1 = one offline session per ten generated)."""
-        return int(round(float(self.c["offline_ratio"]) * m))
+        return int(round(float(self.offline_ratio) * m))
 
     def _train_pass(self, passes, trainer, loss, feed_fn, rng, generated=()):
         """Shuffled passes over each list of sessions in `passes`, in order (each pass's batches
@@ -139,8 +160,8 @@ class AdversarialTraining(object):
         batch's loss scale over the batch's positions."""
         batches = []
         for sessions in passes:
-            batches.extend(iterate_batches(sessions, self.c["batch_size"], rng,
-                                           self.c["bucket_window"]))
+            batches.extend(iterate_batches(sessions, self.batch_size, rng,
+                                           self.bucket_window))
         scales = position_scales(batches) if self.position_weighted else [1.0] * len(batches)
         gen_ids = set(id(s) for s in generated)
         total, weight, gen_w, all_w = 0.0, 0.0, 0.0, 0.0
@@ -185,8 +206,8 @@ class AdversarialTraining(object):
         for _ in range(epochs):
             order = rng.permutation(len(sessions))
             total = {"loss": 0.0, "accuracy": 0.0}
-            for start in range(0, len(order), self.c["batch_size"]):
-                idx = order[start:start + self.c["batch_size"]]
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
                 loss, acc = self._disc_step([sessions[i] for i in idx], labels[idx], rng)
                 total["loss"] += loss * len(idx)
                 total["accuracy"] += acc * len(idx)
@@ -205,7 +226,7 @@ class AdversarialTraining(object):
             raise ValueError("the generated pool is empty: nothing to train D against")
         train = self.data.train
         pool_order = rng.permutation(len(pool))
-        size = self.c["batch_size"]
+        size = self.batch_size
         stats, steps = {}, 0
         for _ in range(epochs):
             order = rng.permutation(len(train))
@@ -226,8 +247,8 @@ class AdversarialTraining(object):
         """D(tau) of each session (no training), in batches of batch_size."""
         d = self.models.disc
         out = []
-        for start in range(0, len(sessions), self.c["batch_size"]):
-            batch = self.batch_maker(sessions[start:start + self.c["batch_size"]], rng)
+        for start in range(0, len(sessions), self.batch_size):
+            batch = self.batch_maker(sessions[start:start + self.batch_size], rng)
             out.append(self.session.run(d.logit, self.models.disc_feed(batch, 0.0)))
         return sigmoid(np.concatenate(out)) if out else np.zeros(0)
 
@@ -236,10 +257,10 @@ class AdversarialTraining(object):
         many freshly generated ones (label 0), from a RandomState of its own (seeded by the
         run's seed and the unit), so measuring changes no training draw. Returns accuracy (D > 1/2
         on real, < 1/2 on generated) and ROC AUC."""
-        real = list(self.data.valid[:self.c["d_heldout_sessions"]])
+        real = list(self.data.valid[:self.d_heldout_sessions])
         if not real:
             return {}
-        rng = np.random.RandomState([int(self.c["seed"]) % (2 ** 31), HELDOUT_SEED_SALT,
+        rng = np.random.RandomState([int(self.heldout_seed) % (2 ** 31), HELDOUT_SEED_SALT,
                                      int(unit_index)])
         fake = self.generate(len(real), rng, False)
         scores = np.concatenate([self.disc_scores(real, rng), self.disc_scores(fake, rng)])
@@ -252,33 +273,33 @@ class AdversarialTraining(object):
     def _add_to_pool(self, state, sessions):
         pool = state.setdefault("pool", [])
         pool.extend(sessions)
-        del pool[:max(0, len(pool) - self.c["pool_size"])]
+        del pool[:max(0, len(pool) - self.pool_size)]
         return pool
 
     def d_pretrain_sessions(self):
         """Generated sessions of D pretraining: d_pretrain_sessions, or when 0 the authors'
         1,000 (the reference schedule, and the authors' D data in either schedule: their pool
         for D pretraining) or m (Algorithm 1's m vs m)."""
-        n = self.c["d_pretrain_sessions"]
+        n = self.d_pretrain_n
         if n:
             return n
-        if self.c["schedule"] == "reference" or self.c["d_data"] == "authors":
+        if self.schedule == "reference" or self.d_data == "authors":
             return REFERENCE_D_PRETRAIN_SESSIONS
-        return self.c["gen_sessions"]
+        return self.gen_sessions
 
     # -- units -----------------------------------------------------------------------------
     def run_unit(self, unit, rng, state, index=0):
         kind = unit[0]
-        m = self.c["gen_sessions"]
+        m = self.gen_sessions
         st = self.epoch_stats
         if kind == "d_pretrain":
             n = self.d_pretrain_sessions()
             generated = self.generate(n, rng, False)
-            if self.c["d_data"] == "authors":
-                stats = self.train_disc_authors(generated, rng, self.c["d_epochs"])
+            if self.d_data == "authors":
+                stats = self.train_disc_authors(generated, rng, self.d_epochs)
             else:
                 stats = self.train_disc(generated, self.offline_sample(n, rng), rng,
-                                        self.c["d_epochs"])
+                                        self.d_epochs)
             state["pool"] = []  # the authors empty the pool after D pretraining
             record = dict(phase="d_pretrain", d_loss=stats["loss"],
                           d_accuracy=stats["accuracy"], d_updates=stats["steps"], sessions=n)
@@ -299,7 +320,7 @@ class AdversarialTraining(object):
                 adv, mle = self.update_user(generated, offline, rng)
                 st.setdefault("user_adv_loss", []).append(adv)
                 st.setdefault("user_mle_loss", []).append(mle)
-            if self.use_disc and self.c["d_data"] == "authors":
+            if self.use_disc and self.d_data == "authors":
                 self._add_to_pool(state, generated)  # D's generated pool
             self._note_generated(generated)
         elif kind == "ref_a":
@@ -315,13 +336,13 @@ class AdversarialTraining(object):
             st.setdefault("user_adv_loss", []).append(adv)
             st.setdefault("user_mle_loss", []).append(mle)
         elif kind == "d":
-            if self.c["d_data"] == "authors":
-                if self.c["schedule"] == "paper":
+            if self.d_data == "authors":
+                if self.schedule == "paper":
                     self._add_to_pool(state, self.generate(m, rng, False))
-                stats = self.train_disc_authors(state["pool"], rng, self.c["d_epochs"])
+                stats = self.train_disc_authors(state["pool"], rng, self.d_epochs)
             else:
                 stats = self.train_disc(self.generate(m, rng, False),
-                                        self.offline_sample(m, rng), rng, self.c["d_epochs"])
+                                        self.offline_sample(m, rng), rng, self.d_epochs)
             st.setdefault("d_loss", []).append(stats["loss"])
             st.setdefault("d_accuracy", []).append(stats["accuracy"])
             st.setdefault("d_updates", []).append(stats["steps"])
@@ -353,8 +374,8 @@ class AdversarialTraining(object):
             st.setdefault("gen_q_d", []).append(np.mean([q for s in generated for q in s.q_d]))
 
     def run(self, seed):
-        units = plan(self.c["schedule"], self.c["adv_epochs"], self.c["g_steps"],
-                     self.c["d_steps"], self.use_disc)
+        units = plan(self.schedule, self.adv_epochs, self.g_steps,
+                     self.d_steps, self.use_disc)
         state = self.runner.state
         done = state.get("adv/units", 0)
         rng = np.random.RandomState(seed)

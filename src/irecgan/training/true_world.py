@@ -86,13 +86,15 @@ class TrueWorldTraining(AdversarialTraining):
 
     trains_user = False
 
-    def __init__(self, runner, models, data, batch_maker, config, evaluate_epoch, env,
-                 log=None):
+    def __init__(self, runner, models, data, batch_maker, evaluate_epoch, env, log=None,
+                 **settings):
+        """`settings`: AdversarialTraining's keyword-only arguments (the configuration)."""
         if env is None:
             raise ValueError("irecgan_true needs the true simulator (env_params)")
         self.env = env
-        super(TrueWorldTraining, self).__init__(runner, models, data, batch_maker, config,
-                                                evaluate_epoch, use_disc=False, log=log)
+        super(TrueWorldTraining, self).__init__(runner, models, data, batch_maker,
+                                                evaluate_epoch, use_disc=False, log=log,
+                                                **settings)
 
     def make_generator(self):
         policy = AgentPolicy(self.models, self.session, self.data.vocab, sample=True)
