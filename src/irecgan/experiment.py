@@ -24,6 +24,7 @@ from irecgan.training.offline import BatchMaker
 from irecgan.training.pretrain import agent_task, evaluate, pretrain, user_task
 from irecgan.training.true_world import TrueWorldTraining
 
+
 def load_data(config):
     return load_dataset(config["data"], split=config["split"], seed=config["seed"],
                         split_file=config["split_file"] or None,
