@@ -247,3 +247,56 @@ def test_cpu_fingerprint_is_repeatable_and_the_oneDNN_cap_no_longer_moves_it():
         assert other["matmul_long_k"] != onednn["matmul_long_k"]
         assert other["log_softmax"] == onednn["log_softmax"] == first["log_softmax"]
         assert other["fingerprint"] != onednn["fingerprint"]
+
+
+def load_compare_tables():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "compare_tables", os.path.join(ROOT, "scripts", "compare_tables.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compare_tables_welch_and_holm_match_hand_computed_cases():
+    from scipy import stats
+    ct = load_compare_tables()
+    # t = 0.5 / sqrt(0.1^2/5 * 2) = 7.906, dof = 8: p = 2 * P(T_8 > 7.906)
+    assert abs(ct.welch(3.5, 0.1, 5, 3.0, 0.1, 5) - 2 * stats.t.sf(0.5 / 0.004 ** 0.5, 8)) < 1e-12
+    ref = stats.ttest_ind_from_stats(3.62, 0.23, 5, 3.636, 0.2, 10, equal_var=False)
+    assert abs(ct.welch(3.62, 0.23, 5, 3.636, 0.2, 10) - ref.pvalue) < 1e-12
+    assert ct.welch(1.0, 0.0, 5, 1.0, 0.0, 5) == 1.0   # deterministic cells: equal or not
+    assert ct.welch(1.0, 0.0, 5, 1.1, 0.0, 5) == 0.0
+    # Holm at 0.05 over 4: 0.01 <= 0.05/4 rejected; 0.03 > 0.05/3 stops the procedure
+    assert ct.holm([0.01, 0.04, 0.03, 0.5]) == [True, False, False, False]
+    assert ct.holm([0.001, 0.012, 0.02, 0.04]) == [True, True, True, True]
+    assert ct.holm([]) == []
+
+
+def test_compare_tables_stat_mode_counts_cells_beyond_chance_only(tmp_path):
+    header = ("dataset,method,source,online_reward_mean,online_reward_std,online_reward_n,"
+              "wall_time_s_mean\n")
+    committed = tmp_path / "a.csv"
+    committed.write_text(header + "mdp,pg,ours,3.50,0.20,5,10\nmdp,lstm,ours,3.40,0.20,5,9\n"
+                         "neural,pg,ours,2.0,0.1,5,3\n")
+    # a rerun of the mdp rows only, on another CPU: other last digits, within the seeds' spread
+    rerun = tmp_path / "b.csv"
+    rerun.write_text(header + "mdp,pg,ours,3.51,0.21,5,11\nmdp,lstm,ours,3.40,0.20,5,9\n")
+    shifted = tmp_path / "c.csv"
+    shifted.write_text(header + "mdp,pg,ours,4.50,0.20,5,11\nmdp,lstm,ours,3.40,0.20,5,9\n")
+    script = os.path.join(ROOT, "scripts", "compare_tables.py")
+
+    def compare(*args):
+        return subprocess.run([sys.executable, script] + [str(a) for a in args],
+                              stdout=subprocess.PIPE, universal_newlines=True)
+
+    assert compare(committed, rerun).returncode == 1    # bytes differ
+    same = compare("--stat", committed, rerun)
+    assert same.returncode == 0, same.stdout
+    assert "0 cells differ beyond chance at 95 % (Holm over 2 cells tested" in same.stdout
+    assert "not compared: neural/pg/ours (only in the first table)" in same.stdout
+    moved = compare("--stat", committed, shifted)
+    assert moved.returncode == 1, moved.stdout
+    assert "mdp/pg/ours: online_reward 3.5 vs 4.5" in moved.stdout
+    assert "1 cells differ beyond chance" in moved.stdout
+    assert compare("--stat", committed).returncode == 2
