@@ -70,6 +70,18 @@ def one_row(clicks, purchases, k, rng):
     return np.arange(k)
 
 
+def two_arguments(clicks, k):
+    return np.tile(np.arange(k), (len(clicks), 1))
+
+
+def raises_inside(clicks, purchases, k, rng):
+    return {}["user code"]
+
+
+def returns_none(clicks, purchases, k, rng):
+    return None
+
+
 NOT_CALLABLE = 3
 '''
 
@@ -157,13 +169,21 @@ def test_popularity_policy_and_the_report_shows_its_row(work):
         assert "mdp,popular-top,benchmark (irecgan-benchmark)," in handle.read()
 
 
+PROBE = "step 1 (a probe batch of 4 sessions before the evaluation)"
+PROTOCOL = "(the protocol: policy(clicks, purchases, k, rng) -> [B, k] item ids"
 VIOLATIONS = [
-    ("wrong_shape", "policy wrong_shape, step 1, row 0: expected 10 item ids, got 11"),
-    ("ragged", "policy ragged, step 1, row 59: expected 10 item ids, got 9"),
-    ("duplicates", "policy duplicates, step 1, row 2: item id 0 appears 2 times"),
+    ("wrong_shape", "policy wrong_shape, %s, row 0: expected 10 item ids, got 11" % PROBE),
+    ("ragged", "policy ragged, %s, row 3: expected 10 item ids, got 9" % PROBE),
+    ("duplicates", "policy duplicates, %s, row 2: item id 0 appears 2 times" % PROBE),
     ("out_of_range", "policy out_of_range, step 2, row 1: item id 50 is outside 0..49"),
-    ("non_integer", "policy non_integer, step 1, row 0: item id 0.5 is not an integer"),
-    ("one_row", "policy one_row, step 1: returned an array of shape (10,), expected [batch, k]"),
+    ("non_integer", "policy non_integer, %s, row 0: item id 0.5 is not an integer" % PROBE),
+    ("one_row", "policy one_row, %s: returned an array of shape (10,), expected [batch, k]"
+     % PROBE),
+    ("returns_none", "policy returns_none, %s: returned NoneType, expected an [batch, k] array"
+     % PROBE),
+    ("two_arguments", "policy two_arguments, %s: raised TypeError: two_arguments() takes 2 "
+     "positional arguments but 4 were given" % PROBE),
+    ("raises_inside", "policy raises_inside, %s: raised KeyError: 'user code'" % PROBE),
 ]
 
 
@@ -173,6 +193,24 @@ def test_protocol_violations_are_one_line_errors(work, name, message):
     assert out.returncode == 2, (out.stdout, out.stderr)
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: " + message), out.stderr
+    assert PROTOCOL in lines[0] and "Traceback" not in out.stderr
+
+
+def test_a_failing_policy_stops_before_any_reference_policy_and_debug_shows_the_traceback(
+        work, monkeypatch):
+    def no_reference_policies(*args, **kwargs):
+        raise AssertionError("the reference policies were made before the policy was tried")
+    monkeypatch.setattr(report, "environment_policies", no_reference_policies)
+
+    def broken(clicks, purchases, k, rng):
+        raise RuntimeError("broken policy")
+    with pytest.raises(UserError, match="policy broken, step 1 .*raised RuntimeError: broken"):
+        benchmark.benchmark(broken, str(work / "mdp.npz"), name="broken")
+    with pytest.raises(RuntimeError, match="broken policy"):
+        benchmark.benchmark(broken, str(work / "mdp.npz"), name="broken", debug=True)
+    out = cli(work, "--policy=mypolicies:raises_inside", "--debug", *small())
+    assert out.returncode == 1 and "Traceback" in out.stderr, out.stderr
+    assert "KeyError: 'user code'" in out.stderr
 
 
 @pytest.mark.parametrize("spec,message", [

@@ -16,8 +16,10 @@ policy rows) with the headroom captured between `--logging_policy` (default: ire
 default logging policy of that simulator: MDP random, neural logging, RecSim random) and the
 ceiling. Prints the table and writes `DIR/benchmark.json` (with `--out`), which irecgan-report
 accepts among its inputs and shows as a row of dataset NAME (without `NAME=`: the parameter
-file's name up to its first dot). Exit status 0, or 2 on a user error or a protocol violation
-(one line on stderr).
+file's name up to its first dot). The policy is called once on a probe batch of 4 sessions
+before anything else, so a policy that does not follow the protocol (another signature, an error
+inside, a wrong return value) fails in seconds. Exit status 0, or 2 on a user error, a protocol
+violation or an exception raised by the policy (one line on stderr; `--debug`: the traceback).
 """
 import sys
 
@@ -46,6 +48,9 @@ flags.DEFINE_list("policy_seeds", [str(s) for s in benchmark.POLICY_SEEDS],
                   "Simulator seeds of the reference policies' rows (irecgan-report's default).")
 flags.DEFINE_integer("policy_sessions", benchmark.POLICY_SESSIONS,
                      "Sessions per seed of the reference policies' rows.")
+flags.DEFINE_boolean("debug", False, "An exception raised by the policy propagates with its "
+                     "traceback (default: one line naming the policy, the step and the "
+                     "protocol, exit status 2).")
 
 
 def _seeds():
@@ -81,7 +86,7 @@ def main(argv):
             policy, path, k=FLAGS.k, online_sessions=FLAGS.online_sessions,
             online_seed=FLAGS.online_seed, name=FLAGS.name or benchmark.policy_name(FLAGS.policy),
             dataset=dataset, logging_policy=FLAGS.logging_policy, policy_seeds=seeds,
-            policy_sessions=FLAGS.policy_sessions, spec=FLAGS.policy)
+            policy_sessions=FLAGS.policy_sessions, spec=FLAGS.policy, debug=FLAGS.debug)
     finally:
         if isinstance(policy, benchmark.SavedModelPolicy):
             policy.close()

@@ -29,7 +29,12 @@ It returns an integer array-like of shape [B, k]: per row, k distinct item ids i
 copies: the policy may keep or modify them. The output is checked at every call; a violation
 stops the evaluation with one line naming the policy, the step (the number of clicks so far,
 start item included) and the row of the batch: wrong shape, a non-integer id, an id out of
-range, an id twice in a row.
+range, an id twice in a row. Before anything else (the simulator's reference policies, the
+evaluation) the policy is called once on a probe batch of PROBE_SESSIONS sessions whose start items
+are 0, 1, 2, ... (with an rng of its own, so a policy that draws only from its rng repeats its
+figures): a policy that does not follow the protocol fails in seconds. An exception raised by the
+policy (a wrong signature, an error inside it) is one line naming the policy, the step and the
+protocol (`debug=True`, the CLI's --debug: the exception itself, with its traceback).
 
 `savedmodel:DIR` adapts an exported agent (the SavedModel of `irecgan.export.export_agent`,
 tag "serve", signature "recommend": history tf.string [B, T] right-padded with "", length
@@ -58,6 +63,8 @@ FORMAT = BENCHMARK_FORMAT   # the "format" key of benchmark.json
 FILENAME = BENCHMARK
 POLICY_SEEDS = (1, 2, 3, 4, 5)  # irecgan-report's default --policy_seeds
 POLICY_SESSIONS = 1000          # irecgan-report's default --policy_sessions
+PROBE_SESSIONS = 4              # sessions of the probe call before the evaluation
+PROTOCOL = "policy(clicks, purchases, k, rng) -> [B, k] item ids"
 
 
 def load_policy(spec):
@@ -95,7 +102,7 @@ class ProtocolPolicy(object):
 
     with_purchases = True
 
-    def __init__(self, policy, name, n_items, k, rng):
+    def __init__(self, policy, name, n_items, k, rng, debug=False):
         if not 1 <= int(k) <= int(n_items):
             raise UserError("--k must be in 1..%d (the simulator's items), got %d"
                             % (n_items, k))
@@ -104,14 +111,34 @@ class ProtocolPolicy(object):
         self.n_items = int(n_items)
         self.k = int(k)
         self.rng = rng
+        self.debug = bool(debug)
 
-    def __call__(self, histories, states, purchases):
+    def __call__(self, histories, states, purchases, where=""):
         clicks = [np.array(h, dtype=np.int64) for h in histories]
         bought = [np.array(p, dtype=bool) for p in purchases]
         step = len(histories[0])   # lock step: every live session has as many clicks
-        out = self.policy(clicks, bought, self.k, self.rng)
-        return check_lists(out, len(histories), self.k, self.n_items,
-                           "policy %s, step %d" % (self.name, step))
+        here = "policy %s, step %d%s" % (self.name, step, where)
+        try:
+            out = self.policy(clicks, bought, self.k, self.rng)
+        except Exception as err:  # the user's code: one line unless --debug
+            if self.debug:
+                raise
+            raise UserError("%s: raised %s: %s (the protocol: %s; --debug shows the traceback)"
+                            % (here, type(err).__name__, " ".join(str(err).split())[:300],
+                               PROTOCOL))
+        try:
+            return check_lists(out, len(histories), self.k, self.n_items, here)
+        except UserError as err:
+            raise UserError("%s (the protocol: %s)" % (err, PROTOCOL))
+
+    def probe(self, n=PROBE_SESSIONS):
+        """Call the policy once on `n` one-click sessions (start items 0, 1, ...) with an rng of
+        its own; a policy that breaks the protocol raises the `UserError` of `__call__`."""
+        policy = ProtocolPolicy(self.policy, self.name, self.n_items, self.k,
+                                np.random.RandomState(0), debug=self.debug)
+        starts = [[i % self.n_items] for i in range(n)]
+        policy(starts, None, [[False]] * n, where=" (a probe batch of %d sessions before the "
+               "evaluation)" % n)
 
 
 def check_lists(out, n, k, n_items, where):
@@ -229,7 +256,7 @@ def policy_name(spec):
 
 def benchmark(policy, env_params, k=10, online_sessions=1000, online_seed=0, name="policy",
               dataset=None, logging_policy=None, policy_seeds=POLICY_SEEDS,
-              policy_sessions=POLICY_SESSIONS, spec=None):
+              policy_sessions=POLICY_SESSIONS, spec=None, debug=False):
     """Evaluate the protocol callable `policy` online on the simulator of `env_params` and beside
     its reference policies; returns the content of benchmark.json (an OrderedDict):
 
@@ -244,8 +271,12 @@ def benchmark(policy, env_params, k=10, online_sessions=1000, online_seed=0, nam
     * `headroom`: the share of the way from `logging_policy` (default: irecgan-simulate's
       default logging policy of the simulator) to the ceiling that the policy's reward covers,
       in %, by `report.add_headroom`, or the reason there is none.
+
+    The policy is first called on a probe batch (`ProtocolPolicy.probe`), before anything is
+    computed; `debug`: its exceptions propagate as they are instead of a one-line UserError.
     """
     simulator = registry.for_file(env_params)
+    ProtocolPolicy(policy, name, simulator.item_count(env_params), k, None, debug=debug).probe()
     kind = simulator.kind
     if dataset is None:
         dataset = report.env_spec(env_params)[0]
@@ -261,7 +292,8 @@ def benchmark(policy, env_params, k=10, online_sessions=1000, online_seed=0, nam
         raise UserError("--logging_policy must name one of the simulator's policies (%s), got %r"
                         % (", ".join(references), logging_policy))
     env, _ = report.environment_policies(env_params, np.random.RandomState(report.POLICY_RNG_SEED))
-    checked = ProtocolPolicy(policy, name, env.n_items, k, np.random.RandomState(online_seed))
+    checked = ProtocolPolicy(policy, name, env.n_items, k, np.random.RandomState(online_seed),
+                             debug=debug)
     figures = online.evaluate(env, checked, n_sessions=online_sessions, seed=online_seed)
     entry = own_row(figures, dataset, name, online_seed, online_sessions, spec)
     ref_entries = report.policy_rows(ref_env, references, list(policy_seeds), policy_sessions,
