@@ -5,6 +5,8 @@ maps a resolved configuration onto the parts of a run, each of which takes expli
 The resolved configuration is written to the run directory, which is bound to it (see
 rundir/runner.py).
 """
+import sys
+
 from irecgan.config import ADDED_KEYS, WITH_USER
 # docs/API.md's experiment.resolve and experiment.DEFAULTS (they live in irecgan.config)
 from irecgan.config import DEFAULTS, resolve  # noqa: F401
@@ -16,6 +18,7 @@ from irecgan.evaluation.agent_policy import AgentPolicy
 from irecgan.models.graph import ModelGraph
 from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT
 from irecgan.rundir import stopping
+from irecgan.rundir.rundata import DATA, RunData, read_run_data, write_run_data
 from irecgan.rundir.runner import Runner
 from irecgan.sim import online
 from irecgan.sim.registry import load_environment
@@ -68,9 +71,38 @@ def open_run(run_dir, config, log=None, read_only=False):
     models = build_models(config, data)
     runner = Runner(run_dir, models, config, threads=config["threads"], log=log,
                     read_only=read_only, defaults=ADDED_KEYS)
-    batch_maker = BatchMaker(data.vocab.size, gamma=config["gamma"],
-                             lambda_r=config["lambda_r"])
-    return data, models, runner, batch_maker
+    if not read_only:
+        write_run_data(run_dir, data)   # what export / evaluate --data read without the log
+    return data, models, runner, batch_maker_of(config, data)
+
+
+def batch_maker_of(config, data):
+    """The BatchMaker of a run (`data`: a Dataset or a RunData)."""
+    return BatchMaker(data.vocab.size, gamma=config["gamma"], lambda_r=config["lambda_r"])
+
+
+def run_data(run_dir, config, log=None):
+    """The vocabulary and data facts a run's models are built from (`rundir.rundata.RunData`):
+    RUN/data.json, or, in a run directory made before runs kept it, rebuilt from the run's log
+    as training built them (one line says so)."""
+    facts = read_run_data(run_dir)
+    if facts is None:
+        (log or (lambda msg: sys.stderr.write(msg + "\n")))(
+            "note: %s has no %s (made before run directories kept their vocabulary): "
+            "rebuilt from %s" % (run_dir, DATA, config["data"]))
+        facts = RunData.of(load_data(config))
+    return facts
+
+
+def open_model(run_dir, config, log=None):
+    """The models and a read-only Runner of a trained run, from its run directory alone
+    (run_data: no log is read when it has data.json). Returns (run data, models, runner,
+    batch maker), as open_run."""
+    facts = run_data(run_dir, config, log)
+    models = build_models(config, facts)
+    runner = Runner(run_dir, models, config, threads=config["threads"], log=log,
+                    read_only=True, defaults=ADDED_KEYS)
+    return facts, models, runner, batch_maker_of(config, facts)
 
 
 def evaluator(runner, models, data, config, batch_maker, log=None):

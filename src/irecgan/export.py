@@ -169,16 +169,16 @@ def _fsync_tree(folder):
 def export_agent(run_dir, out_dir, checkpoint=None, log=None):
     """Write the agent of run directory `run_dir` (its newest intact checkpoint, or ckpt-N for
     `checkpoint=N`) as a SavedModel to `out_dir` (absent or an empty directory); returns
-    `out_dir`. Reads the run directory only (it may still be training). The run's data file
-    (config.json's "data") must be readable: the vocabulary is rebuilt from it, as training
-    built it. Bad input: `UserError`, one line."""
+    `out_dir`. Reads the run directory only (it may still be training), the vocabulary from its
+    data.json (`experiment.run_data`: rebuilt from the run's log in a run directory made before
+    runs kept it). Bad input: `UserError`, one line."""
     if not os.path.isdir(run_dir):
         raise UserError("%s is not a run directory (no such directory)" % run_dir)
     if not os.path.exists(os.path.join(run_dir, CONFIG)):
         raise UserError("%s: no %s (not a run directory)" % (run_dir, CONFIG))
     _check_out(out_dir)
     config = run_config(run_dir)
-    vocab = experiment.load_data(config).vocab
+    vocab = experiment.run_data(run_dir, config, log).vocab
     serving = ServingGraph(vocab.items, config["embed_dim"], config["hidden"], config["layers"])
     with serving.graph.as_default():
         saver = tf.train.Saver(serving.variables)

@@ -1,7 +1,12 @@
 """irecgan-evaluate: offline P@k of a run directory's newest checkpoint on a split, or U's fit.
 
     irecgan-evaluate --run_dir=runs/pg_s1 --split=test
+    irecgan-evaluate --run_dir=runs/pg_s1 --data=other.log
     irecgan-evaluate --run_dir=runs/irecgan_s1 --user_fit
+
+`--data=LOG` evaluates on every session of another processed log (sessions of 2..40 steps, as
+training reads them), encoded with the run's own vocabulary (RUN/data.json): the run's log is
+not read, so a run directory copied elsewhere evaluates on any log.
 
 `--user_fit` computes results.json["user_fit"] (irecgan.evaluation.user_fit: U's test P@1 and LL / step
 beside the truth's) from the newest checkpoint and writes it to RUN/user_fit.json, for runs that
@@ -15,6 +20,7 @@ from absl import flags
 
 from irecgan import experiment
 from irecgan.cli.common import guarded, run_cli
+from irecgan.data.logfile import read_log
 from irecgan.config import BASELINES, run_config
 from irecgan.errors import UserError
 from irecgan.rundir.runner import CONFIG, write_json
@@ -25,6 +31,8 @@ USER_FIT = "user_fit.json"
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "A run directory made by irecgan-train.")
 flags.DEFINE_enum("split", "test", ["train", "valid", "test"], "Which split to evaluate.")
+flags.DEFINE_string("data", None, "Evaluate on every session of this processed log (with the "
+                    "run's vocabulary) instead of --split of the run's own log.")
 flags.DEFINE_boolean("user_fit", False, "Compute U's fit on the test split (results.json's "
                      "user_fit) and write RUN_DIR/" + USER_FIT + " (--split is not used).")
 flags.mark_flags_as_required(["run_dir"])
@@ -44,6 +52,13 @@ def main(argv):
     if FLAGS.user_fit and config.get("method") in BASELINES:
         print("%s: method %s has no user model; no %s written"
               % (FLAGS.run_dir, config.get("method"), USER_FIT))
+        return
+    if FLAGS.data:
+        if FLAGS.user_fit:
+            raise UserError("--data and --user_fit do not go together (U's fit is on the run's "
+                            "test split)")
+        print(json.dumps(evaluate_log(FLAGS.run_dir, config, FLAGS.data), indent=2,
+                         sort_keys=True))
         return
     # read-only: the run may still be training (its newest checkpoint folder may be half
     # written, its metrics ahead of its checkpoint); evaluating must change nothing there
@@ -68,6 +83,25 @@ def main(argv):
         metrics["split"] = FLAGS.split
         metrics["checkpoint"] = runner.state.get("where")
         print(json.dumps(metrics, indent=2, sort_keys=True))
+    finally:
+        runner.close()
+
+
+def evaluate_log(run_dir, config, path):
+    """Offline P@k of the run's newest checkpoint on every session of the log at `path`, encoded
+    with the run's vocabulary; the run's own log is not read (experiment.open_model)."""
+    sessions, _ = read_log(path, lenient=config["lenient"])
+    if not sessions:
+        raise UserError("%s: no session of 2..40 steps" % path)
+    facts, models, runner, batch_maker = experiment.open_model(run_dir, config)
+    try:
+        if not runner.resumed:
+            raise UserError("%s has no complete checkpoint to evaluate" % run_dir)
+        metrics = evaluate(runner.session, agent_task(models, "mle"),
+                           facts.vocab.encode_sessions(sessions), config["batch_size"],
+                           batch_maker)
+        metrics.update(data=path, sessions=len(sessions), checkpoint=runner.state.get("where"))
+        return metrics
     finally:
         runner.close()
 

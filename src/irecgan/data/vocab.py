@@ -121,12 +121,15 @@ class Vocabulary(object):
 
     # ---- persistence: one JSON object {"format", "version", "special_tokens", "items"} ----
 
-    def save(self, path):
-        data = collections.OrderedDict([
+    def to_dict(self):
+        """The vocabulary as the JSON object of `save`."""
+        return collections.OrderedDict([
             ("format", _FORMAT), ("version", _VERSION),
             ("special_tokens", list(SPECIAL_TOKENS)), ("items", self._items)])
+
+    def save(self, path):
         with io.open(path, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(data, ensure_ascii=False))
+            handle.write(json.dumps(self.to_dict(), ensure_ascii=False))
             handle.write("\n")
 
     @classmethod
@@ -138,17 +141,22 @@ class Vocabulary(object):
             raise UserError("%s: cannot read: %s" % (path, err.strerror or err))
         except ValueError as err:  # JSON or UTF-8 decoding
             raise UserError("%s: not a vocabulary file: %s" % (path, str(err).splitlines()[0]))
+        return cls.from_dict(data, path)
+
+    @classmethod
+    def from_dict(cls, data, where):
+        """The vocabulary of a `to_dict` object; `UserError` naming `where` when it is none."""
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise UserError("%s: not a vocabulary file (no \"format\": \"%s\")" % (path, _FORMAT))
+            raise UserError("%s: not a vocabulary file (no \"format\": \"%s\")" % (where, _FORMAT))
         if data.get("version") != _VERSION:
-            raise UserError("%s: unsupported vocabulary version %r" % (path, data.get("version")))
+            raise UserError("%s: unsupported vocabulary version %r" % (where, data.get("version")))
         if data.get("special_tokens") != list(SPECIAL_TOKENS):
             raise UserError("%s: special tokens %r differ from %r"
-                            % (path, data.get("special_tokens"), list(SPECIAL_TOKENS)))
+                            % (where, data.get("special_tokens"), list(SPECIAL_TOKENS)))
         items = data.get("items")
         if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
-            raise UserError("%s: \"items\" must be a list of strings" % path)
+            raise UserError("%s: \"items\" must be a list of strings" % where)
         try:
             return cls(items)
         except ValueError as err:
-            raise UserError("%s: %s" % (path, err))
+            raise UserError("%s: %s" % (where, err))
