@@ -38,7 +38,10 @@ def records(run_dir):
     with open(os.path.join(run_dir, "metrics.jsonl")) as handle:
         lines = handle.read().splitlines()
     with open(os.path.join(run_dir, "results.json")) as handle:
-        return lines, json.load(handle)
+        results = json.load(handle)
+    # where the run finished (stack, CPU fingerprint): the stacks' own, not a figure
+    assert set(results.pop("machine")) == {"python", "numpy", "tensorflow", "cpu_fingerprint"}
+    return lines, results
 
 
 def assert_close(a, b, where="", rel=1e-5, atol=1e-7):

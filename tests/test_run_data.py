@@ -117,3 +117,26 @@ def test_run_data_round_trips_exactly():
     assert back["purchase_rate"] == 0.1 + 0.2 and back["has_purchase"] is True
     assert Vocabulary.from_dict(back["vocabulary"], "x").items == ["b", "a", "c"]
     assert np.isclose(back["purchase_rate"], 0.30000000000000004)
+
+
+def test_results_and_the_report_say_where_the_runs_were_made(trained, tmp_path):
+    from irecgan import report
+    from irecgan.rundir import machine
+    from irecgan.tfcompat import TF_VERSION
+    run_dir = trained[0]
+    with open(os.path.join(run_dir, "results.json")) as handle:
+        made = json.load(handle)["machine"]
+    assert made == {"python": __import__("platform").python_version(),
+                    "numpy": np.__version__, "tensorflow": TF_VERSION,
+                    "cpu_fingerprint": machine.kernel_hashes()["all"]}
+    assert len(made["cpu_fingerprint"]) == 12
+    out = str(tmp_path / "report")
+    report.write_report(out, report.load_runs([run_dir]))
+    stack = "Python %s, numpy %s, TF %s" % (made["python"], made["numpy"], TF_VERSION)
+    with open(os.path.join(out, "table.md")) as handle:
+        assert "* Made on: %s, CPU fingerprint %s (1 runs)." % (
+            stack, made["cpu_fingerprint"]) in handle.read()
+    with open(os.path.join(out, "table.csv")) as handle:
+        rows = list(__import__("csv").DictReader(handle))
+    assert [(r["stack"], r["cpu_fingerprint"]) for r in rows] == [
+        (stack, made["cpu_fingerprint"])]

@@ -17,7 +17,7 @@ from irecgan.evaluation import user_fit
 from irecgan.evaluation.agent_policy import AgentPolicy
 from irecgan.models.graph import ModelGraph
 from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT
-from irecgan.rundir import stopping
+from irecgan.rundir import machine, stopping
 from irecgan.rundir.rundata import DATA, RunData, read_run_data, write_run_data
 from irecgan.rundir.runner import Runner
 from irecgan.sim import online
@@ -254,6 +254,7 @@ def _run(run_dir, config, show_progress, log):
         with stopping.anywhere("during the final evaluation: it runs again from the last "
                                "checkpoint (%s)" % runner.state.get("where", "none")):
             results.update(evaluation.final())
+        results["machine"] = machine.describe()  # the stack and how its CPU rounds
         runner.write_results(results)  # and timing.json: the wall time stays out of results
         return results
     finally:

@@ -48,6 +48,18 @@ class Run(object):
         return None
 
     @property
+    def machine(self):
+        """(stack, CPU fingerprint) from results.json's "machine" (irecgan.rundir.machine), e.g.
+        ("Python 3.11.7, numpy 2.4.1, TF 2.21.0", "c6f2d090725a"); None for runs made before
+        results.json recorded it."""
+        described = self.results.get("machine") if isinstance(self.results, dict) else None
+        if not isinstance(described, dict):
+            return None
+        return ("Python %s, numpy %s, TF %s" % (described.get("python"), described.get("numpy"),
+                                               described.get("tensorflow")),
+                str(described.get("cpu_fingerprint")))
+
+    @property
     def finished(self):
         return self.results is not None
 

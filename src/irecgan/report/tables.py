@@ -207,6 +207,7 @@ def markdown(rows, runs, title="irecgan results", headroom=None):
             lines.append("* %s / %s: %s%s." % (r["dataset"], r["method"], note,
                                                 " (%s)" % ", ".join(r["paths"]) if r["paths"]
                                                 else ""))
+    lines += machine_notes(runs)
     unfinished = unfinished_runs(runs)
     if unfinished:
         lines.append("* Unfinished runs (no %s; listed, not averaged): %d." % (RESULTS,
@@ -250,6 +251,24 @@ USER_FIT_CSV = ("P@1", "ll", "P@1_click", "ll_click")
 for _k in USER_FIT_CSV:
     CSV_COLUMNS += ["user_test_%s_mean" % _k, "user_test_%s_std" % _k, "user_test_%s_n" % _k]
 CSV_COLUMNS += ["true_test_%s_mean" % _k for _k in USER_FIT_CSV] + ["truth_kind"]
+CSV_COLUMNS += ["stack", "cpu_fingerprint"]   # where the runs were made (results.json)
+
+
+def machine_notes(runs):
+    """The note lines saying where the finished runs were made (results.json's "machine"):
+    stack and CPU fingerprint with the number of runs of each; none when no run recorded it."""
+    counts = {}
+    for run in runs:
+        if run.finished and run.machine is not None:
+            counts[run.machine] = counts.get(run.machine, 0) + 1
+    if not counts:
+        return []
+    made = "; ".join("%s, CPU fingerprint %s (%d runs)" % (stack, fingerprint, n)
+                     for (stack, fingerprint), n in sorted(counts.items()))
+    return ["* Made on: %s. `python scripts/cpu_fingerprint.py` prints a machine's fingerprint; "
+            "on another one the same seeds may round otherwise: `python "
+            "scripts/compare_tables.py --stat THIS.csv OTHER.csv` tests whether two tables "
+            "agree within the seeds' spread." % made]
 
 
 def csv_float(value):
@@ -291,6 +310,8 @@ def csv_records(rows):
             rec["true_test_%s_mean" % key] = csv_float(
                 r.get("true_" + key, (float("nan"), 0, 0))[0])
         rec["truth_kind"] = r.get("truth_kind") or ""
+        rec["stack"] = r.get("stack", "")
+        rec["cpu_fingerprint"] = r.get("cpu_fingerprint", "")
         out.append(rec)
     return out
 
