@@ -5,8 +5,7 @@
     python3 scripts/compare_tables.py --stat results/sim/table.csv /tmp/clone/results/sim/table.csv
 
 Rows are matched by (dataset, method, source); every other column must hold exactly the same
-text, except the columns named `wall_time*`, `stack` and `cpu_fingerprint` (they describe the
-machine, not what the code computed). Prints
+text, except the columns named `wall_time*` (they measure the machine, not the code). Prints
 each differing cell and the rows present in only one table; exit 0 when the tables agree, 1 when
 they differ, 2 on a bad argument. The issue-25 check: `./run_sim.sh` from a fresh clone
 reproduces the committed results/sim/table.csv exactly.
@@ -26,7 +25,6 @@ import math
 import sys
 
 KEY = ("dataset", "method", "source")
-MACHINE = ("stack", "cpu_fingerprint")   # where a row's runs were made, not what they computed
 
 
 def read_table(path):
@@ -45,8 +43,7 @@ def compared_columns(a, b):
     columns = set()
     for row in list(a.values()) + list(b.values()):
         columns.update(row)
-    return sorted(c for c in columns
-                  if c not in KEY and not c.startswith("wall_time") and c not in MACHINE)
+    return sorted(c for c in columns if c not in KEY and not c.startswith("wall_time"))
 
 
 def differences(a, b):
@@ -131,10 +128,6 @@ def statistical(a, b):
     """Print the statistical comparison; returns the exit status (1: a cell differs beyond
     chance at 95 %, Holm)."""
     tests, not_compared = cell_tests(a, b)
-    for which, table in (("first", a), ("second", b)):
-        made = sorted(set(row.get(c, "") for row in table.values() for c in MACHINE[1:]) - {""})
-        print("%s table made on CPU fingerprint(s): %s" % (which, ", ".join(made) or
-                                                           "not recorded"))
     rejected = holm([test[4] for test in tests])
     raw = sum(1 for test in tests if test[4] < 0.05)
     for (name, figure, ma, mb, p), beyond in zip(tests, rejected):

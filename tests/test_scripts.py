@@ -188,13 +188,13 @@ def test_ablation_table_refuses_a_cell_of_mixed_settings(sim_smoke_local, tmp_pa
 
 
 def test_compare_tables_ignores_wall_time_and_names_every_difference(tmp_path):
-    header = "dataset,method,source,online_reward_mean,wall_time_s_mean,cpu_fingerprint\n"
+    header = "dataset,method,source,online_reward_mean,wall_time_s_mean\n"
     first = tmp_path / "a.csv"
-    first.write_text(header + "mdp,pg,ours,3.5,10,c6f2d090725a\nmdp,lstm,ours,3.4,9,\n")
-    same = tmp_path / "b.csv"   # order, wall time, the machine
-    same.write_text(header + "mdp,lstm,ours,3.4,99,\nmdp,pg,ours,3.5,12,45e42ffced16\n")
+    first.write_text(header + "mdp,pg,ours,3.5,10\nmdp,lstm,ours,3.4,9\n")
+    same = tmp_path / "b.csv"
+    same.write_text(header + "mdp,lstm,ours,3.4,99\nmdp,pg,ours,3.5,12\n")  # order, wall time
     other = tmp_path / "c.csv"
-    other.write_text(header + "mdp,pg,ours,3.50001,10,\nneural,pg,ours,2.0,5,\n")
+    other.write_text(header + "mdp,pg,ours,3.50001,10\nneural,pg,ours,2.0,5\n")
     script = os.path.join(ROOT, "scripts", "compare_tables.py")
 
     def compare(a, b):
@@ -295,7 +295,6 @@ def test_compare_tables_stat_mode_counts_cells_beyond_chance_only(tmp_path):
     assert same.returncode == 0, same.stdout
     assert "0 cells differ beyond chance at 95 % (Holm over 2 cells tested" in same.stdout
     assert "not compared: neural/pg/ours (only in the first table)" in same.stdout
-    assert "first table made on CPU fingerprint(s): not recorded" in same.stdout
     moved = compare("--stat", committed, shifted)
     assert moved.returncode == 1, moved.stdout
     assert "mdp/pg/ours: online_reward 3.5 vs 4.5" in moved.stdout

@@ -104,9 +104,6 @@ def run_rows(runs):
         row["coverage_curves"] = curves
         row["coverage@10"] = mean_std([c[COVERAGE_K - 1] for c in curves])
         row["wall_time"] = mean_std([r.wall_time for r in group])
-        machines = [r.machine for r in group if r.machine is not None]
-        for index, key in enumerate(("stack", "cpu_fingerprint")):
-            row[key] = " | ".join(sorted(set(m[index] for m in machines)))
         add_user_fit(row, group)
         for key, value in (("d_heldout_pretrain", "d_heldout_accuracy"),
                            ("d_heldout_last", "d_heldout_accuracy"),

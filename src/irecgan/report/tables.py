@@ -251,7 +251,6 @@ USER_FIT_CSV = ("P@1", "ll", "P@1_click", "ll_click")
 for _k in USER_FIT_CSV:
     CSV_COLUMNS += ["user_test_%s_mean" % _k, "user_test_%s_std" % _k, "user_test_%s_n" % _k]
 CSV_COLUMNS += ["true_test_%s_mean" % _k for _k in USER_FIT_CSV] + ["truth_kind"]
-CSV_COLUMNS += ["stack", "cpu_fingerprint"]   # where the runs were made (results.json)
 
 
 def machine_notes(runs):
@@ -310,8 +309,6 @@ def csv_records(rows):
             rec["true_test_%s_mean" % key] = csv_float(
                 r.get("true_" + key, (float("nan"), 0, 0))[0])
         rec["truth_kind"] = r.get("truth_kind") or ""
-        rec["stack"] = r.get("stack", "")
-        rec["cpu_fingerprint"] = r.get("cpu_fingerprint", "")
         out.append(rec)
     return out
 
