@@ -10,7 +10,6 @@ import pytest
 
 from irecgan import config as configuration
 from irecgan import experiment
-from irecgan.cli.evaluate import evaluate_log
 from irecgan.data.dataset import load_dataset
 from irecgan.errors import UserError
 from irecgan.evaluation import scoring
@@ -54,7 +53,7 @@ def test_export_evaluate_and_benchmark_without_the_log(trained, tmp_path):
         info = json.load(handle)
     assert info["vocab_size"] == read_run_data(run_dir).vocab.size
     # offline P@k on a given log (here: the moved one), with the run's vocabulary
-    metrics = evaluate_log(run_dir, config, moved)
+    metrics = experiment.evaluate_log(run_dir, config, moved)
     assert metrics["sessions"] == 120 and 0.0 < metrics["P@10"] <= 100.0
     # the same figures as with the vocabulary rebuilt from the log (a run directory without
     # data.json, the log back in place)
@@ -63,7 +62,7 @@ def test_export_evaluate_and_benchmark_without_the_log(trained, tmp_path):
     os.remove(os.path.join(old, DATA))
     shutil.copy(moved, config["data"])
     try:
-        assert evaluate_log(old, config, moved) == metrics
+        assert experiment.evaluate_log(old, config, moved) == metrics
     finally:
         os.remove(config["data"])
     policy = scoring.SavedModelPolicy(out)

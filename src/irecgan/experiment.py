@@ -11,6 +11,7 @@ from irecgan.config import ADDED_KEYS, WITH_USER
 # docs/API.md's experiment.resolve and experiment.DEFAULTS (they live in irecgan.config)
 from irecgan.config import DEFAULTS, resolve  # noqa: F401
 from irecgan.data.dataset import load_dataset
+from irecgan.data.logfile import read_log
 from irecgan.data.vocab import N_SPECIAL
 from irecgan.errors import UserError
 from irecgan.evaluation import user_fit
@@ -103,6 +104,25 @@ def open_model(run_dir, config, log=None):
     runner = Runner(run_dir, models, config, threads=config["threads"], log=log,
                     read_only=True, defaults=ADDED_KEYS)
     return facts, models, runner, batch_maker_of(config, facts)
+
+
+def evaluate_log(run_dir, config, path):
+    """Offline P@k of the run's newest checkpoint on every session of the log at `path`, encoded
+    with the run's vocabulary; the run's own log is not read (open_model)."""
+    sessions, _ = read_log(path, lenient=config["lenient"])
+    if not sessions:
+        raise UserError("%s: no session of 2..40 steps" % path)
+    facts, models, runner, batch_maker = open_model(run_dir, config)
+    try:
+        if not runner.resumed:
+            raise UserError("%s has no complete checkpoint to evaluate" % run_dir)
+        metrics = evaluate(runner.session, agent_task(models, "mle"),
+                           facts.vocab.encode_sessions(sessions), config["batch_size"],
+                           batch_maker)
+        metrics.update(data=path, sessions=len(sessions), checkpoint=runner.state.get("where"))
+        return metrics
+    finally:
+        runner.close()
 
 
 def evaluator(runner, models, data, config, batch_maker, log=None):

@@ -20,7 +20,6 @@ from absl import flags
 
 from irecgan import experiment
 from irecgan.cli.common import guarded, run_cli
-from irecgan.data.logfile import read_log
 from irecgan.config import BASELINES, run_config
 from irecgan.errors import UserError
 from irecgan.rundir.runner import CONFIG, write_json
@@ -57,7 +56,7 @@ def main(argv):
         if FLAGS.user_fit:
             raise UserError("--data and --user_fit do not go together (U's fit is on the run's "
                             "test split)")
-        print(json.dumps(evaluate_log(FLAGS.run_dir, config, FLAGS.data), indent=2,
+        print(json.dumps(experiment.evaluate_log(FLAGS.run_dir, config, FLAGS.data), indent=2,
                          sort_keys=True))
         return
     # read-only: the run may still be training (its newest checkpoint folder may be half
@@ -83,25 +82,6 @@ def main(argv):
         metrics["split"] = FLAGS.split
         metrics["checkpoint"] = runner.state.get("where")
         print(json.dumps(metrics, indent=2, sort_keys=True))
-    finally:
-        runner.close()
-
-
-def evaluate_log(run_dir, config, path):
-    """Offline P@k of the run's newest checkpoint on every session of the log at `path`, encoded
-    with the run's vocabulary; the run's own log is not read (experiment.open_model)."""
-    sessions, _ = read_log(path, lenient=config["lenient"])
-    if not sessions:
-        raise UserError("%s: no session of 2..40 steps" % path)
-    facts, models, runner, batch_maker = experiment.open_model(run_dir, config)
-    try:
-        if not runner.resumed:
-            raise UserError("%s has no complete checkpoint to evaluate" % run_dir)
-        metrics = evaluate(runner.session, agent_task(models, "mle"),
-                           facts.vocab.encode_sessions(sessions), config["batch_size"],
-                           batch_maker)
-        metrics.update(data=path, sessions=len(sessions), checkpoint=runner.state.get("where"))
-        return metrics
     finally:
         runner.close()
 
