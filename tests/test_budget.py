@@ -207,3 +207,43 @@ def test_run_sim_train_flags_in_every_job_and_none_by_default(tmp_path):
     assert plain[0].endswith("; fi") and "--run_dir=%s" % str(tmp_path / "b") in plain[0]
     assert "--threads=1 --progress=false --run_dir=" in plain[0]
     assert "/seed1 > " in plain[0]
+
+
+def test_the_rule_is_written_down_word_for_word():
+    doc = budget.__doc__
+    rule = doc[doc.index("    For each log"):doc.index("largest candidate E.") + 20]
+    words = " ".join(rule.split())
+    with open(os.path.join(ROOT, "docs", "RESULTS.md")) as handle:
+        text = handle.read()
+    section = text[text.index("## Budget curves and the converged preset (issue 32): the rule, "
+                              "fixed before the comparison"):]
+    section = section[:section.index("\n## ")]
+    assert "2026-12-04" in section and "2026-12-04" in doc
+    quoted = " ".join(l[1:].strip() for l in section.splitlines() if l.startswith(">"))
+    assert " ".join(quoted.split()) == words
+
+
+def test_budget_curves_dry_run_drives_run_sim_per_variant_and_pg(tmp_path):
+    env = dict(os.environ, PY=sys.executable, PYTHONPATH=SRC, SMOKE="1")
+    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "budget_curves.sh"),
+                           "--launcher=slurm", "--dry_run", "--runs=" + str(tmp_path / "runs"),
+                           "--out=" + str(tmp_path / "out"), "--datasets=mdp_sharp",
+                           "--variants=lr1e-4_r10 lr1e-3_r0.1"], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    jobs = [l for l in proc.stdout.splitlines() if "-m irecgan.cli.train" in l]
+    assert len(jobs) == 2 * 4 * 2 + 2   # variants x methods x seeds, then pg x seeds
+    root = str(tmp_path / "runs") + "_smoke"
+    for variant, flags in (("lr1e-4_r10", "--agent_lr=1e-4 --offline_ratio=10 --adv_epochs=4"),
+                           ("lr1e-3_r0.1", "--agent_lr=1e-3 --offline_ratio=0.1 --adv_epochs=4")):
+        mine = [j for j in jobs if "--run_dir=%s/%s_smoke/runs/" % (root, variant) in j]
+        assert len(mine) == 8 and all(" %s > " % flags in j for j in mine)
+        assert sum("--method=irecgan --d_head=sequence" in j for j in mine) == 2
+    pg = [j for j in jobs if "/pg_smoke/runs/mdp_sharp/pg/seed" in j]
+    assert len(pg) == 2 and all(" --agent_epochs=4 --online_every=1 > " in j for j in pg)
+    assert "budget_curves.sh: --dry_run: 18 runs to do, no report" in proc.stdout
+    bad = subprocess.run(["bash", os.path.join(ROOT, "scripts", "budget_curves.sh"),
+                          "--variants=fast"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    assert bad.returncode == 2 and "variant fast is not lr<LR>_r<RATIO>" in bad.stderr
