@@ -151,7 +151,7 @@ def test_budget_md_and_csv_from_fake_runs(tmp_path):
     assert len(irecgan) == 1 and irecgan[0]["variant"] == "lr1e-4_r10"
     assert float(irecgan[0]["mean"]) == 4.0 and irecgan[0]["n"] == "3"
     half = T_975_2 * 1.0 / math.sqrt(3.0)
-    assert float(irecgan[0]["ci_low"]) == pytest.approx(4.0 - half, rel=1e-12)
+    assert float(irecgan[0]["ci_low"]) == pytest.approx(4.0 - half, rel=1e-9)  # old scipy: t to 1e-10
     zero = [r for r in rows if r["method"] == "irecgan_true" and r["epoch"] == "0"
             and r["variant"] == "lr1e-4_r10"]
     assert float(zero[0]["mean"]) == 0.5   # epoch 0: the agent after pretraining
