@@ -25,6 +25,9 @@
 #          where its extra imports)
 #          --data_dir=DIR (logs and parameter files; default data/sim, SMOKE: RUNS/data)
 #          --report_only (make the table and plots from the finished runs, run nothing)
+#          --train_flags="--agent_lr=0.001 --adv_epochs=100" (irecgan-train flags appended to
+#          every run of this invocation, after its preset and method flags, so they win;
+#          default none: the runs as above)
 # GPUs and clusters (docs/CLUSTERS.md):
 #          --gpus=0,1,2,3 (one run per listed GPU at a time, each with its CUDA_VISIBLE_DEVICES)
 #          --launcher=slurm (submit the data preparation and a job array of the runs, print the
@@ -57,6 +60,7 @@ METHODS="lstm pg irecgan_nod irecgan"
 ALL_DATASETS="mdp_random mdp_max mdp_sharp neural recsim"
 WANTED=$ALL_DATASETS
 DATA=""
+TRAIN_FLAGS=""
 for arg in "$@"; do
   case "$arg" in
     --preset=*) PRESET=${arg#*=} ;;
@@ -68,6 +72,7 @@ for arg in "$@"; do
     --methods=*) METHODS=${arg#*=} ;;
     --data_dir=*) DATA=${arg#*=} ;;
     --datasets=*) WANTED=${arg#*=} ;;
+    --train_flags=*) TRAIN_FLAGS=${arg#*=} ;;
     --gpus*|--launcher*|--slurm_*|--dry_run|--report_only) launch_option "$arg" ;;
     -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run_sim.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
@@ -183,7 +188,7 @@ for dataset in $DATASETS; do
       todo=$((todo + 1))
       # a run directory another process holds (a second copy of this script, an irecgan-train
       # started by hand) is skipped: irecgan.rundir.runlock prints "skip DIR: in use by process N"
-      echo "if $PY -m irecgan.rundir.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG $(method_flags $method) --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
+      echo "if $PY -m irecgan.rundir.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG $(method_flags $method) --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir${TRAIN_FLAGS:+ $TRAIN_FLAGS} > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
       mkdir -p "$(dirname "$dir")"
     done
   done

@@ -1,0 +1,249 @@
+"""Issue 32's budget curves: the interval per epoch, the budget rule on synthetic curves,
+budget.md / budget.csv from tiny fake run directories, and run_sim.sh's --train_flags."""
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, SRC
+from irecgan import report
+from irecgan.report import budget
+
+T_975_2 = 4.302652729749464   # scipy.stats.t.ppf(0.975, 2)
+T_975_4 = 2.7764451051977987  # scipy.stats.t.ppf(0.975, 4)
+
+
+def test_interval_per_epoch_on_three_seeds():
+    curves = {1: {0: 1.0, 1: 2.0}, 2: {0: 2.0, 1: 2.0}, 3: {0: 3.0}}
+    points = budget.epoch_ci(curves)
+    assert [e for e, _ in points] == [0, 1]
+    ci = points[0][1]
+    # mean 2, sd 1, n 3: half = t_{0.975,2} / sqrt(3)
+    assert ci["n"] == 3 and ci["mean"] == 2.0
+    assert ci["half"] == pytest.approx(T_975_2 / math.sqrt(3.0), rel=1e-9)
+    assert ci["low"] == pytest.approx(2.0 - T_975_2 / math.sqrt(3.0), rel=1e-9)
+    one = points[1][1]   # seeds 1 and 2 only, no spread
+    assert one["n"] == 2 and one["mean"] == 2.0 and one["half"] == 0.0
+
+
+def test_variant_names():
+    assert budget.number_name(1e-4) == "1e-4" and budget.number_name(2.5e-4) == "2.5e-4"
+    assert budget.number_name(1e-3) == "1e-3" and budget.number_name(10) == "10"
+    assert budget.number_name(0.1) == "0.1"
+    assert budget.variant_name({"method": "irecgan", "agent_lr": 0.0001,
+                                "offline_ratio": 10.0}) == "lr1e-4_r10"
+    assert budget.variant_name({"method": "irecgan_true", "agent_lr": 0.001,
+                                "offline_ratio": 0.1}) == "lr1e-3_r0.1"
+    assert budget.variant_name({"method": "pg", "agent_lr": 0.001}) == "pg"
+    assert budget.budget_method({"method": "irecgan_true", "offline_ratio": 0.1}) == \
+        "irecgan_true"
+    assert budget.budget_method({"method": "irecgan", "d_head": "sequence"}) == "irecgan_seq"
+
+
+def test_windows_by_hand():
+    # E = 10: early = epochs 7, 8; late = 9, 10
+    curves = {1: dict((e, float(e)) for e in range(1, 11)),
+              2: dict((e, float(e) + (1.0 if e > 8 else 0.0)) for e in range(1, 11))}
+    test = budget.window_test(curves, 10)
+    assert test["early"] == {1: 7.5, 2: 7.5} and test["late"] == {1: 9.5, 2: 10.5}
+    # differences 2 and 3: mean 2.5, sd sqrt(0.5), half t_{0.975,1} * 0.5 = 6.35: two seeds
+    # this far apart give an interval [-3.85, 8.85] that holds 0, so the rule calls it flat
+    assert test["ci"]["mean"] == 2.5
+    assert test["ci"]["half"] == pytest.approx(12.706204736174696 * 0.5, rel=1e-9)
+    assert test["flat"] is True
+    # a third seed with difference 2.5: sd 0.5, half t_{0.975,2} * 0.5 / sqrt(3) < 2.5
+    curves[3] = dict((e, float(e) + (0.5 if e > 8 else 0.0)) for e in range(1, 11))
+    test = budget.window_test(curves, 10)
+    assert test["ci"]["mean"] == 2.5 and test["flat"] is False
+    assert test["ci"]["half"] == pytest.approx(T_975_2 * 0.5 / math.sqrt(3.0), rel=1e-9)
+
+
+def test_rule_on_a_curve_rising_throughout():
+    rng = np.random.RandomState(0)
+    curves = dict((s, dict((e, 0.01 * e + rng.normal(0, 0.001)) for e in range(0, 101)))
+                  for s in range(1, 6))
+    e, test = budget.converged_budget(curves)
+    assert e is None and test["budget"] == 100 and test["flat"] is False
+    assert budget.verdict(e, test) == "still rising at 100"
+
+
+def test_rule_on_a_curve_flat_from_epoch_40():
+    # min(e, 40) / 40 plus noise of sd 0.002: at E = 60 the early window (36, 48] still holds
+    # the rise (late - early = 0.0125 for every seed), at E = 70 both windows are flat
+    rng = np.random.RandomState(1)
+    curves = dict((s, dict((e, min(e, 40) / 40.0 + rng.normal(0, 0.002)) for e in range(0, 101)))
+                  for s in range(1, 6))
+    e, test = budget.converged_budget(curves)
+    assert e == 70 and test["flat"] is True and len(test["ci"]["seeds"]) == 5
+    assert test["ci"]["low"] <= 0.0 <= test["ci"]["high"]
+    assert budget.window_test(curves, 60)["flat"] is False
+    assert budget.verdict(e, test) == "flat at 70"
+
+
+def test_rule_needs_two_seeds():
+    one = {1: dict((e, 1.0) for e in range(0, 51))}
+    assert budget.converged_budget(one) == (None, None)
+    assert budget.verdict(None, None).startswith("no budget to test (fewer than 2 seeds")
+    assert budget.window_test(one, 10)["flat"] is None
+    with pytest.raises(ValueError):
+        budget.candidate_budgets(one, step=0)
+    # a second seed that stopped at epoch 25: candidates 10 and 20 only
+    two = {1: one[1], 2: dict((e, 1.0) for e in range(0, 26))}
+    assert budget.candidate_budgets(two) == [10, 20]
+
+
+def write_run(root, log, method, seed, rewards, config=None, final=None, phase="adversarial"):
+    path = os.path.join(str(root), log, method, "seed%d" % seed)
+    os.makedirs(path)
+    cfg = {"method": method, "data": "/data/%s.log" % log, "seed": seed, "layers": 1,
+           "hidden": 16, "embed_dim": 8, "agent_epochs": 2, "agent_lr": 0.0001,
+           "offline_ratio": 10.0}
+    cfg.update(config or {})
+    with open(os.path.join(path, "config.json"), "w") as handle:
+        json.dump(cfg, handle)
+    with open(os.path.join(path, "results.json"), "w") as handle:
+        json.dump({"seed": seed, "online": {"reward_mean": final if final is not None
+                                            else rewards[-1]}}, handle)
+    with open(os.path.join(path, "metrics.jsonl"), "w") as handle:
+        handle.write(json.dumps({"phase": "agent", "epoch": 2, "online_reward_mean": 0.5}) + "\n")
+        for epoch, value in enumerate(rewards, 1):
+            handle.write(json.dumps({"phase": phase, "epoch": epoch,
+                                     "online_reward_mean": value}) + "\n")
+    return path
+
+
+def fake_runs(root):
+    flat = [1.0] * 10
+    for seed, bump in ((1, 0.0), (2, 0.1), (3, -0.1)):
+        write_run(root, "toy", "irecgan_true", seed, [v + bump for v in flat])
+        write_run(root / "fast", "toy", "irecgan_true", seed,
+                  [float(e) for e in range(1, 11)], config={"agent_lr": 0.001})
+        write_run(root, "toy", "irecgan", seed, [2.0 + seed] * 10)
+    for seed in (1, 2):
+        write_run(root / "pg", "toy", "pg", seed, [1.5, 2.5], config={"agent_epochs": 2},
+                  phase="agent", final=2.0 + seed)
+
+
+def test_budget_md_and_csv_from_fake_runs(tmp_path):
+    fake_runs(tmp_path / "runs")
+    policies = [{"dataset": "toy", "method": "random", "reward": [1.0, 3.0]},
+                {"dataset": "toy", "method": "belief", "reward": [5.0, 7.0]}]
+    out = str(tmp_path / "out")
+    text, written = budget.write_budget(out, report.load_runs([str(tmp_path / "runs")]),
+                                        policies, {"toy": "random"})
+    # lr1e-4_r10: late - early = 0 for every seed -> flat at 10, CI [0, 0]
+    assert "| lr1e-4_r10 | 10 | flat at 10 | 10 | 1.0000 | 1.0000 | 0.0000 [0.0000, 0.0000] " \
+           "| 3 |" in text
+    # lr1e-3_r10: epochs 7, 8 vs 9, 10: 2 for every seed -> still rising at 10
+    assert "| lr1e-3_r10 | - | still rising at 10 | 10 | 7.5000 | 9.5000 | " \
+           "2.0000 [2.0000, 2.0000] | 3 |" in text
+    assert "pg (its own budget): final online reward 3.500 over 2 seeds." in text
+    assert "irecgan |" not in text   # the rule never looks at the compared methods
+    with open(os.path.join(out, "budget.csv")) as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == budget.CSV_COLUMNS
+    irecgan = [r for r in rows if r["method"] == "irecgan" and r["epoch"] == "1"]
+    assert len(irecgan) == 1 and irecgan[0]["variant"] == "lr1e-4_r10"
+    assert float(irecgan[0]["mean"]) == 4.0 and irecgan[0]["n"] == "3"
+    half = T_975_2 * 1.0 / math.sqrt(3.0)
+    assert float(irecgan[0]["ci_low"]) == pytest.approx(4.0 - half, rel=1e-9)  # old scipy: t to 1e-10
+    zero = [r for r in rows if r["method"] == "irecgan_true" and r["epoch"] == "0"
+            and r["variant"] == "lr1e-4_r10"]
+    assert float(zero[0]["mean"]) == 0.5   # epoch 0: the agent after pretraining
+    pg = [r for r in rows if r["method"] == "pg"]
+    assert [(r["variant"], r["epoch"], r["mean"]) for r in pg] == [("pg", "1", "1.5"),
+                                                                   ("pg", "2", "2.5")]
+    assert os.path.exists(os.path.join(out, "toy_budget.png"))
+    assert budget.reference_lines(policies, "toy", "random") == [
+        ("ceiling: belief", 6.0), ("logging policy: random", 2.0)]
+
+
+def test_cli_writes_and_fails_in_one_line(tmp_path):
+    fake_runs(tmp_path / "runs")
+    env = dict(os.environ, PYTHONPATH=SRC)
+    out = str(tmp_path / "out")
+    proc = subprocess.run([sys.executable, "-m", "irecgan.cli.budget", "--out=" + out,
+                           str(tmp_path / "runs")], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "flat at 10" in proc.stdout and os.path.exists(os.path.join(out, "budget.csv"))
+    for bad, says in (([str(tmp_path / "nope")], "no such file"),
+                      (["--confidence=2", str(tmp_path / "runs")], "strictly between 0 and 1")):
+        proc = subprocess.run([sys.executable, "-m", "irecgan.cli.budget", "--out=" + out] + bad,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=300)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and says in lines[-1] and len(lines) == 1, proc.stderr
+
+
+def dry_run(tmp_path, name, args):
+    env = dict(os.environ, PY=sys.executable, PYTHONPATH=SRC, SMOKE="1")
+    proc = subprocess.run(["bash", os.path.join(ROOT, "run_sim.sh"), "--launcher=slurm",
+                           "--dry_run", "--runs=" + str(tmp_path / name),
+                           "--out=" + str(tmp_path / "out"), "--datasets=mdp_sharp neural",
+                           "--methods=irecgan_true irecgan"] + args, cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return [line for line in proc.stdout.splitlines() if "-m irecgan.cli.train" in line]
+
+
+def test_run_sim_train_flags_in_every_job_and_none_by_default(tmp_path):
+    flags = "--agent_lr=0.001 --offline_ratio=0.1 --adv_epochs=100"
+    jobs = dry_run(tmp_path, "a", ["--train_flags=" + flags])
+    assert len(jobs) == 8   # 2 logs x 2 methods x 2 seeds
+    for job in jobs:
+        assert (" " + flags + " > ") in job and job.index("--run_dir=") < job.index(flags)
+    plain = dry_run(tmp_path, "b", [])
+    assert len(plain) == 8 and not any("--agent_lr" in j for j in plain)
+    # without the option, the jobs are today's: the same lines but for the flags and folder
+    assert [j.replace(" " + flags, "").replace(str(tmp_path / "a"), "R") for j in jobs] == \
+        [j.replace(str(tmp_path / "b"), "R") for j in plain]
+    assert plain[0].endswith("; fi") and "--run_dir=%s" % str(tmp_path / "b") in plain[0]
+    assert "--threads=1 --progress=false --run_dir=" in plain[0]
+    assert "/seed1 > " in plain[0]
+
+
+def test_the_rule_is_written_down_word_for_word():
+    doc = budget.__doc__
+    rule = doc[doc.index("    For each log"):doc.index("largest candidate E.") + 20]
+    words = " ".join(rule.split())
+    with open(os.path.join(ROOT, "docs", "RESULTS.md")) as handle:
+        text = handle.read()
+    section = text[text.index("## Budget curves and the converged preset (issue 32): the rule, "
+                              "fixed before the comparison"):]
+    section = section[:section.index("\n## ")]
+    assert "2026-12-04" in section and "2026-12-04" in doc
+    quoted = " ".join(l[1:].strip() for l in section.splitlines() if l.startswith(">"))
+    assert " ".join(quoted.split()) == words
+
+
+def test_budget_curves_dry_run_drives_run_sim_per_variant_and_pg(tmp_path):
+    env = dict(os.environ, PY=sys.executable, PYTHONPATH=SRC, SMOKE="1")
+    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "budget_curves.sh"),
+                           "--launcher=slurm", "--dry_run", "--runs=" + str(tmp_path / "runs"),
+                           "--out=" + str(tmp_path / "out"), "--datasets=mdp_sharp",
+                           "--variants=lr1e-4_r10 lr1e-3_r0.1"], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    jobs = [l for l in proc.stdout.splitlines() if "-m irecgan.cli.train" in l]
+    assert len(jobs) == 2 * 4 * 2 + 2   # variants x methods x seeds, then pg x seeds
+    root = str(tmp_path / "runs") + "_smoke"
+    for variant, flags in (("lr1e-4_r10", "--agent_lr=1e-4 --offline_ratio=10 --adv_epochs=4"),
+                           ("lr1e-3_r0.1", "--agent_lr=1e-3 --offline_ratio=0.1 --adv_epochs=4")):
+        mine = [j for j in jobs if "--run_dir=%s/%s_smoke/runs/" % (root, variant) in j]
+        assert len(mine) == 8 and all(" %s > " % flags in j for j in mine)
+        assert sum("--method=irecgan --d_head=sequence" in j for j in mine) == 2
+    pg = [j for j in jobs if "/pg_smoke/runs/mdp_sharp/pg/seed" in j]
+    assert len(pg) == 2 and all(" --agent_epochs=4 --online_every=1 > " in j for j in pg)
+    assert "budget_curves.sh: --dry_run: 18 runs to do, no report" in proc.stdout
+    bad = subprocess.run(["bash", os.path.join(ROOT, "scripts", "budget_curves.sh"),
+                          "--variants=fast"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    assert bad.returncode == 2 and "variant fast is not lr<LR>_r<RATIO>" in bad.stderr
