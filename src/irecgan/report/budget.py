@@ -7,7 +7,7 @@ methods' online figures):
 
     For each log and variant, only irecgan_true's runs are looked at. For a candidate budget E
     (a multiple of STEP = 10 adversarial epochs, E >= MIN_BUDGET = 10, and no larger than the
-    last epoch every used seed reached), each seed's curve truncated at E gives two window
+    last epoch that at least 2 seeds reached), each seed's curve truncated at E gives two window
     means: its mean online reward over the adversarial epochs in (0.8E, E] ("late") and over
     those in (0.6E, 0.8E] ("early"). The paired-by-seed differences late - early (seeds with
     every epoch of both windows; at least 2 of them) give a 95 % Student t interval
