@@ -14,6 +14,10 @@
 #   ./run_sim.sh --preset=cpu       the same with the authors' 3 D epochs per d-step
 #                                   (configs/sim_cpu.cfg; longer, see docs/RESULTS.md)
 #   ./run_sim.sh --preset=paper     the paper's sizes (configs/paper.cfg), for GPU hosts
+#   ./run_sim.sh --preset=converged configs/sim_cpu_short.cfg plus, per log, the budget knobs of
+#                                   configs/converged/<log>.cfg (issue 32: agent lr, mixing and
+#                                   adversarial epochs chosen by the rule in docs/RESULTS.md);
+#                                   give it its own --runs and --out
 #   SMOKE=1 ./run_sim.sh            every phase at toy size, 2 seeds, a couple of minutes
 #
 # Options: --seeds="1 2 3 4 5"  --jobs=N (parallel runs, default: number of cores)
@@ -82,8 +86,13 @@ case "$PRESET" in
   cpu) CFG=configs/sim_cpu.cfg ;;
   cpu_short) CFG=configs/sim_cpu_short.cfg ;;
   paper) CFG=configs/paper.cfg ;;
-  *) echo "run_sim.sh: unknown preset $PRESET (cpu, cpu_short or paper)" >&2; exit 2 ;;
+  converged) CFG=configs/sim_cpu_short.cfg ;;
+  *) echo "run_sim.sh: unknown preset $PRESET (cpu, cpu_short, paper or converged)" >&2; exit 2 ;;
 esac
+# --preset=converged: each log's budget knobs, read after the base preset (configs/converged/)
+preset_flags() {
+  if [ "$PRESET" = converged ]; then echo " --flagfile=configs/converged/$1.cfg"; fi
+}
 for dataset in $WANTED; do
   case " $ALL_DATASETS " in
     *" $dataset "*) ;;
@@ -91,6 +100,19 @@ for dataset in $WANTED; do
   esac
 done
 [ -n "${WANTED// /}" ] || { echo "run_sim.sh: --datasets is empty (of: $ALL_DATASETS)" >&2; exit 2; }
+if [ "$PRESET" = converged ]; then  # logs without one: an error when asked for, else left out
+  KEPT=""
+  for dataset in $WANTED; do
+    if [ -f "configs/converged/$dataset.cfg" ]; then KEPT="$KEPT${KEPT:+ }$dataset"; continue; fi
+    if [ "$WANTED" != "$ALL_DATASETS" ]; then
+      echo "run_sim.sh: no converged preset for $dataset (configs/converged/$dataset.cfg; scripts/budget_curves.sh chooses them): leave it out of --datasets" >&2
+      exit 2
+    fi
+    echo "run_sim.sh: $dataset left out: no converged preset (configs/converged/$dataset.cfg)"
+  done
+  WANTED=$KEPT
+  [ -n "$WANTED" ] || { echo "run_sim.sh: no log has a converged preset (configs/converged/)" >&2; exit 2; }
+fi
 for method in $METHODS; do
   case "$method" in
     lstm|pg|irecgan_nod|irecgan|irecgan_true|irecgan_seq|irecgan_true_r01) ;;
@@ -188,7 +210,7 @@ for dataset in $DATASETS; do
       todo=$((todo + 1))
       # a run directory another process holds (a second copy of this script, an irecgan-train
       # started by hand) is skipped: irecgan.rundir.runlock prints "skip DIR: in use by process N"
-      echo "if $PY -m irecgan.rundir.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG $(method_flags $method) --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir${TRAIN_FLAGS:+ $TRAIN_FLAGS} > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
+      echo "if $PY -m irecgan.rundir.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG$(preset_flags $dataset) $(method_flags $method) --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir${TRAIN_FLAGS:+ $TRAIN_FLAGS} > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
       mkdir -p "$(dirname "$dir")"
     done
   done

@@ -92,9 +92,11 @@ def test_rule_needs_two_seeds():
     assert budget.window_test(one, 10)["flat"] is None
     with pytest.raises(ValueError):
         budget.candidate_budgets(one, step=0)
-    # a second seed that stopped at epoch 25: candidates 10 and 20 only
-    two = {1: one[1], 2: dict((e, 1.0) for e in range(0, 26))}
-    assert budget.candidate_budgets(two) == [10, 20]
+    # a second seed that stopped at epoch 65: candidates 50 and 60 only (MIN_BUDGET = 50)
+    one = {1: dict((e, 1.0) for e in range(0, 101))}
+    two = {1: one[1], 2: dict((e, 1.0) for e in range(0, 66))}
+    assert budget.candidate_budgets(two) == [50, 60]
+    assert budget.candidate_budgets(two, min_budget=10) == [10, 20, 30, 40, 50, 60]
 
 
 def write_run(root, log, method, seed, rewards, config=None, final=None, phase="adversarial"):
@@ -118,12 +120,12 @@ def write_run(root, log, method, seed, rewards, config=None, final=None, phase="
 
 
 def fake_runs(root):
-    flat = [1.0] * 10
+    flat = [1.0] * 50
     for seed, bump in ((1, 0.0), (2, 0.1), (3, -0.1)):
         write_run(root, "toy", "irecgan_true", seed, [v + bump for v in flat])
         write_run(root / "fast", "toy", "irecgan_true", seed,
-                  [float(e) for e in range(1, 11)], config={"agent_lr": 0.001})
-        write_run(root, "toy", "irecgan", seed, [2.0 + seed] * 10)
+                  [float(e) for e in range(1, 51)], config={"agent_lr": 0.001})
+        write_run(root, "toy", "irecgan", seed, [2.0 + seed] * 50)
     for seed in (1, 2):
         write_run(root / "pg", "toy", "pg", seed, [1.5, 2.5], config={"agent_epochs": 2},
                   phase="agent", final=2.0 + seed)
@@ -136,12 +138,12 @@ def test_budget_md_and_csv_from_fake_runs(tmp_path):
     out = str(tmp_path / "out")
     text, written = budget.write_budget(out, report.load_runs([str(tmp_path / "runs")]),
                                         policies, {"toy": "random"})
-    # lr1e-4_r10: late - early = 0 for every seed -> flat at 10, CI [0, 0]
-    assert "| lr1e-4_r10 | 10 | flat at 10 | 10 | 1.0000 | 1.0000 | 0.0000 [0.0000, 0.0000] " \
+    # lr1e-4_r10: late - early = 0 for every seed -> flat at 50 (MIN_BUDGET), CI [0, 0]
+    assert "| lr1e-4_r10 | 50 | flat at 50 | 50 | 1.0000 | 1.0000 | 0.0000 [0.0000, 0.0000] " \
            "| 3 |" in text
-    # lr1e-3_r10: epochs 7, 8 vs 9, 10: 2 for every seed -> still rising at 10
-    assert "| lr1e-3_r10 | - | still rising at 10 | 10 | 7.5000 | 9.5000 | " \
-           "2.0000 [2.0000, 2.0000] | 3 |" in text
+    # lr1e-3_r10: epochs 31-40 vs 41-50: 10 for every seed -> still rising at 50
+    assert "| lr1e-3_r10 | - | still rising at 50 | 50 | 35.5000 | 45.5000 | " \
+           "10.0000 [10.0000, 10.0000] | 3 |" in text
     assert "pg (its own budget): final online reward 3.500 over 2 seeds." in text
     assert "irecgan |" not in text   # the rule never looks at the compared methods
     with open(os.path.join(out, "budget.csv")) as handle:
@@ -171,7 +173,7 @@ def test_cli_writes_and_fails_in_one_line(tmp_path):
                            str(tmp_path / "runs")], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "flat at 10" in proc.stdout and os.path.exists(os.path.join(out, "budget.csv"))
+    assert "flat at 50" in proc.stdout and os.path.exists(os.path.join(out, "budget.csv"))
     for bad, says in (([str(tmp_path / "nope")], "no such file"),
                       (["--confidence=2", str(tmp_path / "runs")], "strictly between 0 and 1")):
         proc = subprocess.run([sys.executable, "-m", "irecgan.cli.budget", "--out=" + out] + bad,
@@ -217,7 +219,7 @@ def test_the_rule_is_written_down_word_for_word():
         text = handle.read()
     section = text[text.index("## Budget curves and the converged preset (issue 32): the rule, "
                               "fixed before the comparison"):]
-    section = section[:section.index("\n## ")]
+    section = section[:section.index("\n### The preset rule")]
     assert "2026-12-04" in section and "2026-12-04" in doc
     quoted = " ".join(l[1:].strip() for l in section.splitlines() if l.startswith(">"))
     assert " ".join(quoted.split()) == words

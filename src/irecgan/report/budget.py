@@ -3,10 +3,11 @@ epoch per (log, variant, method), a mean over seeds with a 95 % t-interval per e
 rule that picks the training budget from the perfect-model control irecgan_true alone.
 
 THE RULE (written down on 2026-12-04, before any budget run was made, blind to the compared
-methods' online figures):
+methods' online figures; v2 of 2026-12-04 raised MIN_BUDGET from 10 to 50 after seeing only
+irecgan_true's curves, before any compared method's budget run):
 
     For each log and variant, only irecgan_true's runs are looked at. For a candidate budget E
-    (a multiple of STEP = 10 adversarial epochs, E >= MIN_BUDGET = 10, and no larger than the
+    (a multiple of STEP = 10 adversarial epochs, E >= MIN_BUDGET = 50, and no larger than the
     last epoch that at least 2 seeds reached), each seed's curve truncated at E gives two window
     means: its mean online reward over the adversarial epochs in (0.8E, E] ("late") and over
     those in (0.6E, 0.8E] ("early"). The paired-by-seed differences late - early (seeds with
@@ -33,6 +34,7 @@ import os
 from irecgan.errors import UserError
 from irecgan.report.budget_plots import plot_budget
 from irecgan.report.plots import safe_file_name
+from irecgan.report.preset import choose_preset, preset_flags, preset_markdown
 from irecgan.report.rows import datasets_in_order, method_rank, policy_row
 from irecgan.report.runs import method_label
 from irecgan.report.stats import (CONFIDENCE, as_number, get_nested, mean_ci, paired_ci,
@@ -41,7 +43,7 @@ from irecgan.report.tables import csv_float, fmt_ci, write_records
 from irecgan.sim import registry
 
 STEP = 10          # candidate budgets are multiples of this many adversarial epochs
-MIN_BUDGET = 10    # the smallest candidate budget
+MIN_BUDGET = 50    # the smallest candidate budget (rule v2; v1 had 10: 2-epoch windows)
 MIN_SEEDS = 2      # a t interval needs two paired differences
 CONTROL = "irecgan_true"   # the method the rule looks at, and the only one
 PG = "pg"
@@ -280,6 +282,20 @@ def reference_lines(policy_entries, log, logging_name):
     return out
 
 
+def write_preset(out_dir, preset, title):
+    """`converged_<log>.cfg` in `out_dir`: the preset's budget flags (irecgan-train's flagfile
+    syntax, read after the base preset by run_sim.sh --preset=converged); returns its path."""
+    path = os.path.join(out_dir, "converged_%s.cfg" % safe_file_name(preset["log"]))
+    s = preset["score"]
+    with io.open(path, "w", encoding="utf-8") as handle:
+        handle.write("# %s's converged preset (irecgan.report.preset), chosen from irecgan_true's "
+                     "budget curves only (%s):\n# variant %s, budget %d adversarial epochs, score "
+                     "%.4f [%.4f, %.4f] over %d seeds; the budget knobs only.\n%s\n" % (
+                         preset["log"], title, preset["variant"], preset["budget"], s["mean"],
+                         s["low"], s["high"], s["n"], "\n".join(preset_flags(preset))))
+    return path
+
+
 def write_budget(out_dir, runs, policy_entries=(), logging=None, title="Budget curves",
                  confidence=CONFIDENCE):
     """Write budget.md, budget.csv and `<log>_budget.png` into `out_dir`; returns (budget.md's
@@ -289,7 +305,9 @@ def write_budget(out_dir, runs, policy_entries=(), logging=None, title="Budget c
     curves = budget_curves(groups, confidence)
     rows = budget_rows(groups, confidence=confidence)
     finals = pg_finals(runs)
-    text = budget_markdown(rows, finals, title, confidence)
+    presets = choose_preset(rows, confidence)
+    text = budget_markdown(rows, finals, title, confidence) + "\n" + preset_markdown(
+        presets, confidence)
     try:
         if not os.path.isdir(out_dir):
             os.makedirs(out_dir)
@@ -298,6 +316,9 @@ def write_budget(out_dir, runs, policy_entries=(), logging=None, title="Budget c
             handle.write(text)
         written = [path, os.path.join(out_dir, "budget.csv")]
         write_records(written[1], CSV_COLUMNS, curve_records(curves))
+        for log, preset in presets.items():
+            if preset is not None:
+                written.append(write_preset(out_dir, preset, title))
         for log in datasets_in_order([{"dataset": k[0]} for k in curves]):
             mine = collections.OrderedDict((k[1:], v) for k, v in curves.items()
                                            if k[0] == log and k[1] != PG)
