@@ -26,11 +26,17 @@
 # report reads (policy_rows.json, computed there once), goes to OUT/sim.
 #
 #   scripts/decomposition.sh                 everything at the cpu_short preset
+#   scripts/decomposition.sh --preset=converged
+#                                            the decomposition at convergence (issue 32): each
+#                                            log at its converged preset (configs/converged/
+#                                            <log>.cfg; logs without one are left out), runs in
+#                                            runs/decomposition_converged, report in
+#                                            results/decomposition_converged, nothing linked
 #   SMOKE=1 scripts/decomposition.sh         toy sizes, 2 seeds (run_sim.sh's SMOKE: runs in
 #                                            RUNS_smoke, the report in OUT_smoke)
 # Options: --seeds="1 2 ... 10"  --jobs=N (parallel runs and fits; default: run_sim.sh's, the
 #          number of cores)  --methods="..."  --datasets="mdp_sharp neural recsim mdp_random"
-#          --preset=cpu_short|cpu|paper  --runs=DIR (default runs/decomposition)
+#          --preset=cpu_short|cpu|paper|converged  --runs=DIR (default runs/decomposition)
 #          --sim_runs=DIR (run_sim.sh's --runs whose finished runs are linked; default runs/sim)
 #          --data_dir=DIR (default data/sim)  --out=DIR (default results/decomposition)
 #          --report_only
@@ -58,17 +64,19 @@ LAUNCHER=local
 DRY_RUN=0
 REPORT_ONLY=0
 PASS=()  # options handed on to run_sim.sh as they are
+PRESET=cpu_short
+GIVEN=" "  # the folder options given on the command line
 for arg in "$@"; do
   case "$arg" in
     --seeds=*) SEEDS=${arg#*=} ;;
     --methods=*) METHODS=${arg#*=} ;;
     --datasets=*) DATASETS=${arg#*=} ;;
-    --runs=*) RUNS=${arg#*=} ;;
-    --sim_runs=*) SIM_RUNS=${arg#*=} ;;
+    --runs=*) RUNS=${arg#*=}; GIVEN="$GIVEN runs " ;;
+    --sim_runs=*) SIM_RUNS=${arg#*=}; GIVEN="$GIVEN sim_runs " ;;
     --data_dir=*) DATA=${arg#*=}; PASS+=("$arg") ;;
-    --out=*) OUT=${arg#*=} ;;
+    --out=*) OUT=${arg#*=}; GIVEN="$GIVEN out " ;;
     --jobs=*) JOBS=${arg#*=}; PASS+=("$arg") ;;
-    --preset=*) PASS+=("$arg") ;;
+    --preset=*) PRESET=${arg#*=}; PASS+=("$arg") ;;
     --launcher=*) LAUNCHER=${arg#*=}; PASS+=("$arg") ;;
     --dry_run) DRY_RUN=1; PASS+=("$arg") ;;
     --report_only) REPORT_ONLY=1; PASS+=("$arg") ;;
@@ -77,6 +85,11 @@ for arg in "$@"; do
     *) echo "decomposition.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
+if [ "$PRESET" = converged ]; then  # its own folders; the cpu_short runs are not its runs
+  case "$GIVEN" in *" runs "*) ;; *) RUNS=runs/decomposition_converged ;; esac
+  case "$GIVEN" in *" out "*) ;; *) OUT=results/decomposition_converged ;; esac
+  case "$GIVEN" in *" sim_runs "*) ;; *) SIM_RUNS=$RUNS ;; esac  # links nothing
+fi
 if [ "${SMOKE:-0}" = 1 ]; then  # as run_sim.sh's SMOKE=1: 2 seeds, folders with _smoke
   SEEDS="1 2"
   RUNS_USED=${RUNS%/}_smoke
@@ -102,6 +115,10 @@ LOGS=""
 for dataset in $DATASETS; do
   if [ "$dataset" = recsim ] && [ "$RECSIM" != yes ]; then
     echo "decomposition.sh: recsim left out: $RECSIM"
+    continue
+  fi
+  if [ "$PRESET" = converged ] && [ ! -f "configs/converged/$dataset.cfg" ]; then
+    echo "decomposition.sh: $dataset left out: no converged preset (configs/converged/$dataset.cfg)"
     continue
   fi
   LOGS="$LOGS${LOGS:+ }$dataset"

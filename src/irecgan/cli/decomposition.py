@@ -7,12 +7,17 @@ confidence intervals, and a bar plot (irecgan.report.decomposition).
         [--logging_policy=NAME=POLICY,...] [--datasets=a,b] [--confidence=0.95]
         [--title=TEXT] RUN_DIR_OR_GLOB...
     python -m irecgan.cli.decomposition --list_user_fit RUN_DIR_OR_GLOB...
+    python -m irecgan.cli.decomposition --out=DIR --by_budget=LABEL=GAPS_CSV,LABEL=GAPS_CSV...
 
 Run directories as irecgan-report finds them. `--policy_rows`: the policy rows irecgan-report
 wrote (its policy_rows.json; run_sim.sh's report makes them, so they are computed once); the
 rows of each log's ceiling (`belief` / `oracle`) and of its logging policy are used.
 `--list_user_fit` prints, one per line, the finished runs with a user model whose fit
-(results.json["user_fit"] or user_fit.json) is missing, and writes nothing. Exit status 0, or
+(results.json["user_fit"] or user_fit.json) is missing, and writes nothing. `--by_budget`
+reads the gaps.csv of earlier reports, one per training budget (e.g.
+"cpu_short=results/decomposition/gaps.csv,converged=results/decomposition_converged/gaps.csv"),
+and writes DIR/gaps_by_budget.md and DIR/<log>_gaps_by_budget.png (irecgan.report.gap_budget):
+each gap against the budget; it takes no run directories. Exit status 0, or
 2 on a user error (one line on stderr).
 """
 import sys
@@ -24,6 +29,7 @@ from irecgan.cli.common import guarded, run_cli
 from irecgan.errors import UserError
 from irecgan.report.policies import logging_policies
 from irecgan.report import decomposition as dec
+from irecgan.report.gap_budget import write_gap_budget
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", None, "Output folder (created if missing).")
@@ -34,6 +40,8 @@ flags.DEFINE_list("logging_policy", [], "NAME=POLICY pairs: the policy row of th
                   "wrote log NAME (the 0 %% of its headroom).")
 flags.DEFINE_list("datasets", [], "The logs to report (default: every log of the runs).")
 flags.DEFINE_float("confidence", dec.CONFIDENCE, "Confidence level of the intervals.")
+flags.DEFINE_list("by_budget", [], "LABEL=GAPS_CSV pairs, one per training budget: write each "
+                  "gap against the budget instead of a decomposition.")
 flags.DEFINE_bool("list_user_fit", False, "Print the finished runs with a user model whose fit "
                   "is missing, one per line; write nothing.")
 
@@ -41,6 +49,8 @@ flags.DEFINE_bool("list_user_fit", False, "Print the finished runs with a user m
 @guarded
 def main(argv):
     args = argv[1:]
+    if FLAGS.by_budget:
+        return by_budget(args)
     if not args:
         raise UserError("give at least one run directory (or a folder or glob of them)")
     if FLAGS.list_user_fit:
@@ -67,6 +77,24 @@ def main(argv):
                                             title=FLAGS.title, confidence=FLAGS.confidence)
     sys.stdout.write(text)
     sys.stdout.flush()
+    sys.stderr.write("wrote %s\n" % ", ".join(written))
+    return 0
+
+
+def by_budget(args):
+    """--by_budget: the gaps of several reports against their budget labels."""
+    if args:
+        raise UserError("--by_budget takes no run directories (got %s)" % " ".join(args))
+    if not FLAGS.out:
+        raise UserError("--out=DIR is required")
+    labelled = []
+    for item in FLAGS.by_budget:
+        label, sep, path = item.partition("=")
+        if not sep or not label.strip() or not path.strip():
+            raise UserError("--by_budget: %r is not LABEL=GAPS_CSV" % item)
+        labelled.append((label.strip(), path.strip()))
+    text, written = write_gap_budget(FLAGS.out, labelled)
+    sys.stdout.write(text)
     sys.stderr.write("wrote %s\n" % ", ".join(written))
     return 0
 

@@ -6,23 +6,16 @@ import math
 
 import numpy as np
 
-from irecgan.report.plots import method_color, save_figure
+from irecgan.report.plots import method_color, pyplot, save_figure
 
 REFERENCE_STYLES = ("-.", ":", "--")
-
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def budget_figure(log, curves, lines=(), rules=()):
     """The figure: `curves` (variant, method) -> [(epoch, interval)] (`budget.epoch_ci`);
     `lines` [(label, reward)]; `rules` the log's `budget.budget_rows` (the picked budget per
     variant)."""
-    plt = _pyplot()
+    plt = pyplot()
     variants = []
     for variant, _ in curves:
         if variant not in variants:

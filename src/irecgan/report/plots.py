@@ -10,7 +10,7 @@ from irecgan.report.stats import (CONFIDENCE, COVERAGE_K, agent_epochs_of, mean_
                                    seed_key)
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -28,7 +28,7 @@ def save_figure(fig, path):
     try:
         fig.savefig(path, dpi=100)
     finally:
-        _pyplot().close(fig)
+        pyplot().close(fig)
 
 
 def _seed_count_text(runs):
@@ -124,7 +124,7 @@ def online_reward_figure(dataset, runs, policy=(), logging=None):
     curves = method_curves(runs, "online_reward_mean")
     if not curves:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     try:
         _plot_curves(ax, curves)
@@ -161,7 +161,7 @@ def plot_precision(path, dataset, runs):
     panels = [(k, c) for k, c in panels if c]
     if not panels:
         return False
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     try:
         for ax, (k, curves) in zip(axes[0], panels):
@@ -181,7 +181,7 @@ def plot_coverage(path, dataset, rows):
     rows = [r for r in rows if r["coverage_curves"]]
     if not rows:
         return False
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     try:
         ks = np.arange(1, COVERAGE_K + 1)
@@ -230,7 +230,7 @@ def reward_bars_figure(dataset, rows, logging=None, confidence=CONFIDENCE):
             and r["reward"][2]]
     if not runs:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     try:
         cis = [mean_ci(r["reward_values"], confidence) for r in runs]
