@@ -146,6 +146,9 @@ def test_budget_md_and_csv_from_fake_runs(tmp_path):
            "10.0000 [10.0000, 10.0000] | 3 |" in text
     assert "pg (its own budget): final online reward 3.500 over 2 seeds." in text
     assert "irecgan |" not in text   # the rule never looks at the compared methods
+    assert "Run time: 11 runs, 0 with a recorded wall time, 0 s summed (0.0 core-hours" in text
+    assert "| toy | lr1e-4_r10 | 50 | 1.0000 [0.7516, 1.2484] | 0 | yes | --agent_lr=0.0001 " \
+           "--offline_ratio=10 --adv_epochs=50 |" in text   # the preset: the paper's knobs
     with open(os.path.join(out, "budget.csv")) as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == budget.CSV_COLUMNS

@@ -282,6 +282,14 @@ def reference_lines(policy_entries, log, logging_name):
     return out
 
 
+def run_time_line(runs):
+    """The study's cost: the runs' summed wall time (timing.json; one run per core)."""
+    times = [as_number(r.wall_time) for r in runs]
+    done = [t for t in times if math.isfinite(t)]
+    return ("Run time: %d runs, %d with a recorded wall time, %.0f s summed (%.1f core-hours; "
+            "each run uses one core)." % (len(times), len(done), sum(done), sum(done) / 3600.0))
+
+
 def write_preset(out_dir, preset, title):
     """`converged_<log>.cfg` in `out_dir`: the preset's budget flags (irecgan-train's flagfile
     syntax, read after the base preset by run_sim.sh --preset=converged); returns its path."""
@@ -307,7 +315,7 @@ def write_budget(out_dir, runs, policy_entries=(), logging=None, title="Budget c
     finals = pg_finals(runs)
     presets = choose_preset(rows, confidence)
     text = budget_markdown(rows, finals, title, confidence) + "\n" + preset_markdown(
-        presets, confidence)
+        presets, confidence) + "\n" + run_time_line(runs) + "\n"
     try:
         if not os.path.isdir(out_dir):
             os.makedirs(out_dir)
