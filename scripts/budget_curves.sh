@@ -22,6 +22,8 @@
 #                                            variant trees run_sim.sh names <variant>_smoke, the
 #                                            report in OUT_smoke)
 # Options: --seeds="1 2 3 4 5"  --datasets="mdp_sharp neural recsim mdp_random"
+#          --methods="irecgan_true irecgan_nod irecgan irecgan_seq pg" (the default; e.g.
+#          --methods=irecgan_true for the preset rule's input alone; pg only when listed)
 #          --max_epochs=100 (adversarial epochs of every run)  --pg_epochs=100 (pg's agent
 #          epochs)  --variants="lr1e-4_r10 lr1e-4_r0.1 lr1e-3_r10 lr1e-3_r0.1" (any
 #          lr<LR>_r<RATIO>)  --runs=DIR (default runs/budget)  --out=DIR (default
@@ -44,6 +46,7 @@ fi
 SEEDS="1 2 3 4 5"
 DATASETS="mdp_sharp neural recsim mdp_random"
 METHODS="irecgan_true irecgan_nod irecgan irecgan_seq"
+WITH_PG=1
 VARIANTS="lr1e-4_r10 lr1e-4_r0.1 lr1e-3_r10 lr1e-3_r0.1"
 MAX_EPOCHS=100
 PG_EPOCHS=100
@@ -61,6 +64,16 @@ for arg in "$@"; do
     --variants=*) VARIANTS=${arg#*=} ;;
     --max_epochs=*) MAX_EPOCHS=${arg#*=} ;;
     --pg_epochs=*) PG_EPOCHS=${arg#*=} ;;
+    --methods=*)
+      METHODS=""; WITH_PG=0
+      for m in ${arg#*=}; do
+        case "$m" in
+          pg) WITH_PG=1 ;;
+          irecgan_true|irecgan_nod|irecgan|irecgan_seq) METHODS="$METHODS${METHODS:+ }$m" ;;
+          *) echo "budget_curves.sh: unknown method $m in --methods (irecgan_true irecgan_nod irecgan irecgan_seq pg)" >&2; exit 2 ;;
+        esac
+      done
+      [ -n "$METHODS" ] || [ "$WITH_PG" = 1 ] || { echo "budget_curves.sh: --methods is empty" >&2; exit 2; } ;;
     --runs=*) RUNS=${arg#*=} ;;
     --out=*) OUT=${arg#*=} ;;
     --data_dir=*) DATA=${arg#*=} ;;
@@ -119,6 +132,7 @@ echo "budget_curves.sh: variants: $VARIANTS; logs: $LOGS; seeds: $SEEDS; $MAX_EP
 # -- 1. the runs: one run_sim.sh call per variant, then pg -----------------------------------
 first=""
 for variant in $VARIANTS; do
+  [ -n "$METHODS" ] || break
   lr=${variant#lr}; lr=${lr%%_r*}
   ratio=${variant##*_r}
   first=${first:-$variant}
@@ -127,11 +141,17 @@ for variant in $VARIANTS; do
       --train_flags="--agent_lr=$lr --offline_ratio=$ratio --adv_epochs=$MAX_EPOCHS" \
       ${PASS[@]+"${PASS[@]}"}
 done
-bash ./run_sim.sh --runs="$RUNS_USED/pg" --out="$OUT_USED/sim/pg" --methods=pg \
-    --datasets="$LOGS" --seeds="$SEEDS" \
-    --train_flags="--agent_epochs=$PG_EPOCHS --online_every=1" ${PASS[@]+"${PASS[@]}"}
+if [ "$WITH_PG" = 1 ]; then
+  first=${first:-pg}
+  bash ./run_sim.sh --runs="$RUNS_USED/pg" --out="$OUT_USED/sim/pg" --methods=pg \
+      --datasets="$LOGS" --seeds="$SEEDS" \
+      --train_flags="--agent_epochs=$PG_EPOCHS --online_every=1" ${PASS[@]+"${PASS[@]}"}
+fi
 missing=0
-for variant in $VARIANTS pg; do
+ALL_VARIANTS=$VARIANTS
+if [ -z "$METHODS" ]; then ALL_VARIANTS=""; fi
+if [ "$WITH_PG" = 1 ]; then ALL_VARIANTS="$ALL_VARIANTS pg"; fi
+for variant in $ALL_VARIANTS; do
   if [ "$variant" = pg ]; then methods=pg; else methods=$METHODS; fi
   for dataset in $LOGS; do
     for method in $methods; do

@@ -252,3 +252,35 @@ def test_budget_curves_dry_run_drives_run_sim_per_variant_and_pg(tmp_path):
                           "--variants=fast"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
     assert bad.returncode == 2 and "variant fast is not lr<LR>_r<RATIO>" in bad.stderr
+
+
+def test_budget_curves_methods_option_selects_runs_and_pg(tmp_path):
+    env = dict(os.environ, PY=sys.executable, PYTHONPATH=SRC, SMOKE="1")
+
+    def dry(name, methods):
+        return subprocess.run(["bash", os.path.join(ROOT, "scripts", "budget_curves.sh"),
+                               "--launcher=slurm", "--dry_run", "--runs=" + str(tmp_path / name),
+                               "--out=" + str(tmp_path / "out"), "--datasets=mdp_sharp",
+                               "--variants=lr1e-4_r10 lr1e-3_r0.1", "--methods=" + methods],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=300)
+    only = dry("a", "irecgan_true")
+    assert only.returncode == 0, only.stderr
+    jobs = [l for l in only.stdout.splitlines() if "-m irecgan.cli.train" in l]
+    assert len(jobs) == 2 * 2 and all("--method=irecgan_true " in j for j in jobs)
+    assert "--dry_run: 4 runs to do" in only.stdout
+    pg = dry("b", "pg")
+    jobs = [l for l in pg.stdout.splitlines() if "-m irecgan.cli.train" in l]
+    assert pg.returncode == 0 and len(jobs) == 2 and all("--method=pg " in j for j in jobs)
+    bad = dry("c", "irecgan_true bogus")
+    assert bad.returncode == 2 and "unknown method bogus" in bad.stderr
+
+
+def test_converged_study_refuses_unknown_options_and_prints_its_help():
+    script = os.path.join(ROOT, "scripts", "converged_study.sh")
+    bad = subprocess.run(["bash", script, "--bogus"], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    assert bad.returncode == 2 and "unknown option --bogus" in bad.stderr
+    helped = subprocess.run(["bash", script, "--help"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    assert helped.returncode == 0 and "4. each gap against the budget" in helped.stdout
