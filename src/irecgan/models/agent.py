@@ -87,9 +87,10 @@ class Agent(object):
                                temperature=self.gen_temperature)
         self.objective_heads = heads
         self.trainer = Trainer(heads.policy_loss, self.policy_vars, learning_rate, clip_norm)
-        self.aux_trainer = Trainer(heads.aux_loss * self.trainer.loss_scale, heads.head_vars,
-                                   aux_lr, clip_norm, name="aux_train")
-        self.trainer.train_op = tf.group(self.trainer.train_op, self.aux_trainer.train_op)
+        if heads.head_vars:   # topk_correction with a known propensity has no head
+            self.aux_trainer = Trainer(heads.aux_loss * self.trainer.loss_scale,
+                                       heads.head_vars, aux_lr, clip_norm, name="aux_train")
+            self.trainer.train_op = tf.group(self.trainer.train_op, self.aux_trainer.train_op)
         self.variables = scope_trainables(SCOPE)
 
     # -- one-step graph -------------------------------------------------------------------

@@ -100,12 +100,15 @@ class ObjectiveHeads(object):
             if objective == "advantage":
                 self.policy_loss = masked_mean(tf.stop_gradient(self.weights) * a.real_nll, ones)
             else:
-                shown = tf.gather_nd(a.shown, a.real) - N_SPECIAL                 # [N, K]
+                slate = own * tf.gather_nd(a.shown_mask, a.real)                 # [N]
+                # rows without a list read items 0..K-1 (their term is multiplied by 0)
+                shown = tf.where_v2(tf.expand_dims(slate > 0, -1),
+                                    tf.gather_nd(a.shown, a.real) - N_SPECIAL,
+                                    tf.expand_dims(tf.range(a.k), 0))             # [N, K]
                 scores = a.real_logits[:, N_SPECIAL:]
                 if temperature != 1.0:
                     scores = scores / float(temperature)
                 self.pl_log_prob = plackett_luce_log_prob(scores, shown)
-                slate = own * tf.gather_nd(a.shown_mask, a.real)
                 terms = (slate * -tf.stop_gradient(self.advantage) * self.pl_log_prob
                          + (1.0 - own) * tf.stop_gradient(self.advantage) * a.real_nll)
                 self.policy_loss = masked_mean(terms, ones)
