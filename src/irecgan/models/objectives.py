@@ -56,11 +56,15 @@ def plackett_luce_log_prob(scores, lists):
     return total
 
 
-def normalised(values, mask):
-    """(values - mean) / (std + NORM_EPS) over the entries with mask 1 ([N] tensors)."""
-    mean = masked_mean(values, mask)
-    std = tf.sqrt(masked_mean(tf.square(values - mean), mask))
-    return (values - mean) / (std + NORM_EPS)
+def normalised(values):
+    """(values - mean) / (std + NORM_EPS) over all entries of an [N] tensor. The values are first
+    shifted by their maximum (exact for equal values), so that equal values give exactly 0, not
+    float32 rounding of their mean divided by a std of the same rounding."""
+    shifted = values - tf.stop_gradient(tf.reduce_max(values))
+    ones = tf.ones_like(values)
+    centred = shifted - masked_mean(shifted, ones)
+    std = tf.sqrt(masked_mean(tf.square(centred), ones))
+    return centred / (std + NORM_EPS)
 
 
 class ObjectiveHeads(object):
@@ -95,7 +99,7 @@ class ObjectiveHeads(object):
             self.value = tf.squeeze(value_layer(states), -1)
             aux.append(masked_mean(tf.square(returns - self.value), ones))
             advantage = returns - tf.stop_gradient(self.value)
-            self.advantage = normalised(advantage, ones) if normalize else advantage
+            self.advantage = normalised(advantage) if normalize else advantage
             self.weights = self.advantage
             if objective == "advantage":
                 self.policy_loss = masked_mean(tf.stop_gradient(self.weights) * a.real_nll, ones)
