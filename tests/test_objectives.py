@@ -13,6 +13,7 @@ from irecgan.data.shown import no_own_lists, shown_lists
 from irecgan.data.types import encoded
 from irecgan.data.vocab import N_SPECIAL, PAD
 from irecgan.errors import UserError
+from irecgan.export import INFO, export_agent
 from irecgan.models import objectives
 from irecgan.models.graph import ModelGraph
 from irecgan.tfcompat import tf
@@ -223,3 +224,147 @@ def test_advantage_gradient_matches_the_expectation_with_unequal_returns():
     expected = [sum(pi[x] * adv[x] * (pi[j] - (x == j)) for x in range(2)) for j in range(2)]
     assert (np.abs(mean - expected) < 4 * se).all(), (mean, expected, se)
     assert (np.abs(expected) > 8 * se).all()
+
+
+# -- the own lists -----------------------------------------------------------------------------
+def test_shown_lists_of_own_sessions():
+    """Position t reads rec_lists[t + 1], the last position the end list; logged sessions and a
+    session cut without an end list get zeros there."""
+    own_done = encoded([4, 5, 6], [[], [5, 7, 8], [9, 6, 4]], [0, 0, 0], end_list=[4, 5, 9])
+    own_cut = encoded([4, 7], [[], [8, 7, 9]], [0, 0])
+    logged = encoded([5, 6], [[], [6, 7, 8]], [0, 0], end_list=[4, 5, 6])
+    own, shown, mask = shown_lists([own_done, logged, own_cut], [True, False, True], 4, 3)
+    assert own.tolist() == [1.0, 0.0, 1.0]
+    assert shown[0, :3].tolist() == [[5, 7, 8], [9, 6, 4], [4, 5, 9]]
+    assert mask.tolist() == [[1, 1, 1, 0], [0, 0, 0, 0], [1, 0, 0, 0]]
+    assert shown[2, 0].tolist() == [8, 7, 9] and (shown[1] == PAD).all()
+    assert (shown[0, 3] == PAD).all() and (shown[2, 1:] == PAD).all()
+    with pytest.raises(ValueError, match="not k = 3"):
+        shown_lists([encoded([4, 5], [[], [5, 6]], [0, 0])], [True], 2, 3)
+    zeros = no_own_lists((2, 3), 4)
+    assert [z.shape for z in zeros] == [(2,), (2, 3, 4), (2, 3)]
+    assert not any(z.any() for z in zeros)
+
+
+# -- configuration, the paper's objective --------------------------------------------------------
+def test_configuration_keys_and_the_paper_default():
+    assert DEFAULTS["agent_objective"] == "paper" and DEFAULTS["gen_temperature"] == 1.0
+    config = resolve(dict(data="x.log", agent_objective="slate", gen_temperature="0.5"))
+    assert config["gen_temperature"] == 0.5
+    with pytest.raises(UserError, match="--agent_objective=advantage needs returns"):
+        resolve(dict(data="x.log", method="lstm", agent_objective="advantage"))
+    with pytest.raises(UserError, match="--gen_temperature must be a number > 0"):
+        resolve(dict(data="x.log", gen_temperature=0.0))
+    with pytest.raises(UserError, match="--agent_objective must be one of paper"):
+        resolve(dict(data="x.log", agent_objective="ppo"))
+
+
+def test_the_paper_objective_builds_todays_graph():
+    """The paper's objective at temperature 1 (the defaults) builds no head, no placeholder and
+    no op beyond the graph built without agent options: the same GraphDef."""
+    from irecgan.experiment import agent_options
+    assert agent_options(resolve(dict(data="x.log"))) is None
+    plain = ModelGraph(V, **dict(SMALL, build=("user", "agent", "discriminator")))
+    explicit = ModelGraph(V, agent_options=dict(objective="paper", gen_temperature=1.0),
+                          **dict(SMALL, build=("user", "agent", "discriminator")))
+    assert explicit.agent.objective_heads is None and explicit.agent.aux_trainer is None
+    assert plain.graph.as_graph_def() == explicit.graph.as_graph_def()
+    other = ModelGraph(V, agent_options=dict(objective="advantage"), **SMALL)
+    assert any(v.name.startswith("agent/value/") for v in other.agent.variables)
+
+
+# -- runs: repeat, resume, export ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sim_files(tmp_path_factory):
+    return write_mdp_log(tmp_path_factory.mktemp("objectives"))
+
+
+RUNS = {   # name: (overrides, kill point, a head's variable prefix, run it twice)
+    "true_slate": (dict(method="irecgan_true", agent_objective="slate", gen_temperature=0.7,
+                        normalize_advantage=True, online_every=0), "run@generate:3",
+                   "agent/value/", True),
+    "nod_reference_topk": (dict(method="irecgan_nod", schedule="reference",
+                                agent_objective="topk_correction", pool_size=20, adv_epochs=1,
+                                online_every=0), "run@update_agent:5", "agent/behaviour/",
+                           False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_runs_repeat_resume_and_export(sim_files, tmp_path, name):
+    """The same seed twice gives the same bytes, a run killed in the adversarial phase resumes
+    to them; the heads are in the checkpoints; irecgan-export writes the policy of the newest
+    checkpoint and names the objective."""
+    overrides, fault, head, twice = RUNS[name]
+    log, params = sim_files
+    config = resolve(dict(TINY_IRECGAN, data=log, env_params=params, **overrides))
+    server = Server(str(tmp_path))
+    runs = dict((r, str(tmp_path / r)) for r in ("a", "b", "killed"))
+    try:
+        for r in ("a", "b") if twice else ("a",):
+            assert server.run(runs[r], config)["exit"] == 0
+        killed = server.run(runs["killed"], config, fault=fault)
+        assert killed["signal"] == 9, killed["log"]
+        assert not os.path.exists(os.path.join(runs["killed"], "results.json"))
+        assert server.run(runs["killed"], config)["exit"] == 0
+    finally:
+        server.close()
+    if not twice:
+        runs["b"] = runs["a"]
+    for file_name in ("results.json", "metrics.jsonl"):
+        reference = read_bytes(os.path.join(runs["a"], file_name))
+        assert read_bytes(os.path.join(runs["b"], file_name)) == reference, file_name
+        assert read_bytes(os.path.join(runs["killed"], file_name)) == reference, file_name
+    checkpoints = os.path.join(runs["a"], "checkpoints")
+    newest = max(int(d.split("-")[1]) for d in os.listdir(checkpoints) if d.startswith("ckpt-"))
+    ckpt = os.path.join(checkpoints, "ckpt-%d" % newest, "model")
+    names = [n for n, _ in tf.train.list_variables(ckpt)]
+    assert any(n.startswith(head) for n in names)
+    out = export_agent(runs["a"], str(tmp_path / "export"))
+    exported = os.path.join(out, "variables", "variables")
+    listed = [n for n, _ in tf.train.list_variables(exported)]
+    assert "agent/policy/bias" in listed and not any(n.startswith(head) for n in listed)
+    for n in listed:
+        np.testing.assert_array_equal(tf.train.load_variable(exported, n),
+                                      tf.train.load_variable(ckpt, n))
+    info = json.loads(read_bytes(os.path.join(out, INFO)).decode("utf-8"))
+    assert info["agent_objective"] == overrides["agent_objective"]
+
+
+def test_own_lists_reach_the_agent_update(sim_files, tmp_path, monkeypatch):
+    """In an irecgan_true slate run, every agent batch marks exactly the generated sessions as
+    own, and their lists (the end list included) reach the feed."""
+    from irecgan import experiment
+    from irecgan.training import adversarial
+    seen = []
+
+    def recording(sessions, own, n, k):
+        out = shown_lists(sessions, own, n, k)
+        seen.append((list(sessions), list(own), out))
+        return out
+
+    calls = []
+    update = adversarial.AdversarialTraining.update_agent
+
+    def updating(self, passes, rng, generated=()):
+        calls.append(set(id(g) for g in generated))
+        return update(self, passes, rng, generated)
+
+    monkeypatch.setattr(adversarial, "shown_lists", recording)
+    monkeypatch.setattr(adversarial.AdversarialTraining, "update_agent", updating)
+    log, params = sim_files
+    config = resolve(dict(TINY_IRECGAN, data=log, env_params=params, method="irecgan_true",
+                          agent_objective="slate", online_every=0, adv_epochs=1))
+    experiment.run(str(tmp_path / "run"), config, show_progress=False, log=lambda m: None)
+    assert len(calls) == 1 and calls[0]
+    ended = 0
+    for sessions, own, (flags, shown, mask) in seen:
+        assert own == [id(s) in calls[0] for s in sessions]
+        for i, s in enumerate(sessions):
+            if own[i]:
+                L = len(s.clicks)
+                assert [shown[i, t].tolist() for t in range(L - 1)] == s.rec_lists[1:]
+                if s.end_list is not None:
+                    assert shown[i, L - 1].tolist() == s.end_list and mask[i, L - 1] == 1
+                    ended += 1
+    assert sum(sum(own) for _, own, _ in seen) == len(calls[0]) and ended > 0
