@@ -370,3 +370,31 @@ def test_own_lists_reach_the_agent_update(sim_files, tmp_path, monkeypatch):
                     assert shown[i, L - 1].tolist() == s.end_list and mask[i, L - 1] == 1
                     ended += 1
     assert sum(sum(own) for _, own, _ in seen) == len(calls[0]) and ended > 0
+
+
+def test_generation_temperature_samples_softmax_of_logits_over_t():
+    """recommend's first item (k = 1) over 6,000 rows of the same logits follows softmax(logits
+    / T) (chi-square, p = 0.001) and not softmax(logits); T = 1 adds no op."""
+    logits = np.array([0.0, 0.0, 0.0, 0.0, 1.0, 0.2, -0.5], np.float32)
+    rows, temperature = 6000, 0.5
+    models = ModelGraph(len(logits), **dict(SMALL, k=1))
+    with models.graph.as_default():
+        fed = tf.constant(np.tile(logits, (rows, 1)))
+        seed = tf.constant([7, 11], tf.int64)
+        before = len(models.graph.get_operations())
+        models.agent.recommend(fed, greedy=False, seed=seed)
+        plain_ops = len(models.graph.get_operations()) - before
+        before = len(models.graph.get_operations())
+        top = models.agent.recommend(fed, greedy=False, seed=seed, temperature=temperature)
+        assert len(models.graph.get_operations()) - before == plain_ops + 2  # the division
+        with tf.Session() as sess:
+            picked = sess.run(top)[:, 0] - N_SPECIAL
+    counts = np.bincount(picked, minlength=3)
+
+    def chi2(z):
+        p = np.exp(z - z.max())
+        expected = rows * p / p.sum()
+        return float(((counts - expected) ** 2 / expected).sum())
+
+    assert chi2(logits[N_SPECIAL:] / temperature) < 13.82      # df 2, p = 0.001
+    assert chi2(logits[N_SPECIAL:]) > 13.82
