@@ -18,6 +18,7 @@ from irecgan.data.splits import ratios_ok
 from irecgan.data.vocab import N_SPECIAL
 from irecgan.errors import UserError
 from irecgan.models.discriminator import D_HEADS
+from irecgan.models.objectives import OBJECTIVES, PROPENSITIES
 from irecgan.rundir.runner import CONFIG, read_json
 from irecgan.sim.registry import item_count
 from irecgan.training.adversarial import D_DATA, SCHEDULES
@@ -221,6 +222,25 @@ TABLE = (
         "log's purchase rate p) or a positive number."),
     Key("threads", 0, Int(0),   # a negative count aborts TF
         "TensorFlow threads (0: TensorFlow's default)."),
+    # the agent's objective (issue 34, docs/OBJECTIVES.md; pg, irecgan_nod, irecgan, irecgan_true)
+    Key("agent_objective", "paper", Choice(OBJECTIVES),
+        "The agent's loss. paper: R_t * -log pi(click) (SPEC 3.2); advantage: (R_t - V(s_t)) "
+        "with a value head V; slate: on the agent's own sessions the advantage times the "
+        "Plackett-Luce log-probability of each shown list, advantage on logged ones; "
+        "topk_correction: Chen et al.'s lambda_K and capped importance weight."),
+    Key("normalize_advantage", False, Bool(),
+        "advantage / slate: normalise the advantages per batch (zero mean, unit std)."),
+    Key("topk_propensity", "estimated", Choice(PROPENSITIES),
+        "topk_correction's logging propensity beta of a clicked item: estimated (a behaviour "
+        "head fitted to the logged lists) or uniform (1 / items: uniformly random logged "
+        "lists, the simulators' random logging policy)."),
+    Key("topk_weight_cap", 10.0, Float(gt=0.0),
+        "topk_correction: the cap of the importance weight pi / beta."),
+    Key("aux_lr", 1e-3, Float(gt=0.0),
+        "Learning rate (Adam) of the objective's value / behaviour head."),
+    Key("gen_temperature", 1.0, Float(gt=0.0),
+        "Temperature of the agent's sampled lists in generation (U's or the true "
+        "simulator's sessions): Gumbel top-k of log pi / T."),
     # adversarial training (SPEC 5; irecgan, irecgan_nod and irecgan_true)
     Key("schedule", "paper", Choice(SCHEDULES),
         "paper: Algorithm 1; reference: the authors' released training loop."),
@@ -275,7 +295,9 @@ RULES = dict((key.name, key.rule) for key in TABLE)
 # a run directory whose config.json lacks one opens (resumes, evaluates) as if it held it. Only
 # keys whose default IS the old behaviour belong here (not, e.g., batch_weighting, whose default
 # changed the objective).
-ADDED_KEYS = dict(d_head="authors")
+ADDED_KEYS = dict(d_head="authors", agent_objective="paper", normalize_advantage=False,
+                  topk_propensity="estimated", topk_weight_cap=10.0, aux_lr=1e-3,
+                  gen_temperature=1.0)
 
 
 def run_config(run_dir):
@@ -316,6 +338,10 @@ def check_combinations(config):
     if config["method"] == "irecgan_true" and not config["env_params"]:
         raise UserError("--method=irecgan_true needs --env_params (the true simulator answers "
                         "the agent's lists)")
+    if config["method"] == "lstm" and config["agent_objective"] != "paper":
+        raise UserError("--agent_objective=%s needs returns: --method=lstm trains by MLE "
+                        "(use pg, irecgan_nod, irecgan or irecgan_true)"
+                        % config["agent_objective"])
     if config["split"] == "file" and not config["split_file"]:
         raise UserError("--split=file needs --split_file")
     if config["n_items"] and k > config["n_items"]:

@@ -58,7 +58,19 @@ def build_models(config, data):
                       seed=config["seed"], user_lr=config["user_lr"],
                       agent_lr=config["agent_lr"], disc_lr=config["disc_lr"],
                       clip_norm=config["clip_norm"], lambda_p=config["lambda_p"], build=build,
-                      purchase_weight=purchase_weight(config, data), d_head=config["d_head"])
+                      purchase_weight=purchase_weight(config, data), d_head=config["d_head"],
+                      agent_options=agent_options(config))
+
+
+def agent_options(config):
+    """The Agent's objective arguments (models.objectives) from `config`; none for the paper's
+    objective at temperature 1, which builds today's graph."""
+    if config["agent_objective"] == "paper" and config["gen_temperature"] == 1.0:
+        return None
+    return dict(objective=config["agent_objective"],
+                normalize_advantage=config["normalize_advantage"],
+                propensity=config["topk_propensity"], weight_cap=config["topk_weight_cap"],
+                aux_lr=config["aux_lr"], gen_temperature=config["gen_temperature"])
 
 
 def open_run(run_dir, config, log=None, read_only=False):

@@ -194,6 +194,7 @@ def export_agent(run_dir, out_dir, checkpoint=None, log=None):
             state = checkpointer.restore_number(session, int(checkpoint))
         info = {"run_dir": os.path.abspath(run_dir), "checkpoint": checkpointer.restored,
                 "where": state.get("where"), "method": config["method"],
+                "agent_objective": config["agent_objective"],
                 "vocab_size": vocab.size, "n_items": vocab.size - N_SPECIAL,
                 "signatures": [RECOMMEND, SCORE], "tensorflow": TF_VERSION}
         _write(serving, session, out_dir, info)

@@ -15,9 +15,10 @@ from irecgan.tfcompat import gather_per_batch, tf
 
 class AgentPolicy(object):
     """Top-k of the agent's policy after each history (ops built into models.graph): greedy, or
-    Gumbel-sampled with `sample=True` (noise seeds from `RandomState(seed)`)."""
+    Gumbel-sampled with `sample=True` (noise seeds from `RandomState(seed)`; `temperature`:
+    of the sampled lists, Agent.recommend)."""
 
-    def __init__(self, models, session, vocab, sample=False, seed=0):
+    def __init__(self, models, session, vocab, sample=False, seed=0, temperature=1.0):
         self.models = models
         self.session = session
         self.vocab = vocab
@@ -29,7 +30,8 @@ class AgentPolicy(object):
             last = gather_per_batch(agent.logits, agent.lengths - 1)   # [B, V]
             if self.sample:
                 self.seed = tf.placeholder(tf.int64, [2], name="noise_seed")
-                self.top = agent.recommend(last, greedy=False, seed=self.seed)
+                self.top = agent.recommend(last, greedy=False, seed=self.seed,
+                                           temperature=temperature)
             else:
                 self.seed = None
                 self.top = agent.recommend(last, greedy=True, seed=None)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from irecgan.models.agent import Agent
+from irecgan.data.shown import no_own_lists
 from irecgan.models.common import SMALL_TABLE_ROWS, scope_variables
 from irecgan.models.discriminator import D_HEADS, Discriminator, SequenceDiscriminator
 from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT, UserModel
@@ -22,13 +23,16 @@ class ModelGraph(object):
     same values, a speed choice).
     `d_head`: the discriminator's head, "authors" (SPEC 3.3, `Discriminator`) or "sequence"
     (`SequenceDiscriminator`: sees lists, ranks, purchases and positions).
+    `agent_options`: the Agent's objective arguments (objective, normalize_advantage,
+    propensity, weight_cap, aux_lr, gen_temperature; irecgan.models.objectives); none: the
+    paper's objective, today's graph.
     """
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, k=10,
                  purchase_head=False, seed=0, user_lr=5e-4, agent_lr=1e-4, disc_lr=1e-4,
                  clip_norm=5.0, lambda_p=1.0, build=SCOPES,
                  purchase_weight=REFERENCE_PURCHASE_WEIGHT, small_table_rows=SMALL_TABLE_ROWS,
-                 d_head="authors"):
+                 d_head="authors", agent_options=None):
         unknown = set(build) - set(SCOPES)
         if unknown:
             raise ValueError("unknown model scopes %s" % sorted(unknown))
@@ -41,7 +45,8 @@ class ModelGraph(object):
                            disc_lr=float(disc_lr), clip_norm=float(clip_norm),
                            lambda_p=float(lambda_p), build=list(build),
                            purchase_weight=float(purchase_weight),
-                           small_table_rows=int(small_table_rows), d_head=d_head)
+                           small_table_rows=int(small_table_rows), d_head=d_head,
+                           agent_options=dict(agent_options or {}))
         self.graph = tf.Graph()
         self.user = self.agent = self.disc = None
         with self.graph.as_default():
@@ -52,7 +57,7 @@ class ModelGraph(object):
                                       small_table_rows)
             if "agent" in build:
                 self.agent = Agent(vocab_size, embed_dim, hidden, layers, k, agent_lr,
-                                   clip_norm)
+                                   clip_norm, **dict(agent_options or {}))
             if "discriminator" in build and d_head == "sequence":
                 self.disc = SequenceDiscriminator(vocab_size, embed_dim, hidden, layers, k,
                                                   disc_lr, clip_norm)
@@ -64,8 +69,10 @@ class ModelGraph(object):
             self.init_op = tf.global_variables_initializer()
 
     # -- feed dicts from batch dicts (data.batching.make_batch) -------------------------------
-    def agent_feed(self, batch, weighting="returns"):
-        """`weighting`: "returns" (REINFORCE, R_t) or "mle" (all weights 1)."""
+    def agent_feed(self, batch, weighting="returns", own=None):
+        """`weighting`: "returns" (REINFORCE, R_t) or "mle" (all weights 1).
+        `own`: for an objective beyond the paper's, the batch's (own [B], shown [B, n, k],
+        shown_mask [B, n]) of `data.shown.shown_lists` (None: no session is the agent's own)."""
         a = self.agent
         if weighting == "returns":
             weights = batch["returns"]
@@ -73,8 +80,13 @@ class ModelGraph(object):
             weights = batch["mask"]
         else:
             raise ValueError("weighting must be 'returns' or 'mle', got %r" % weighting)
-        return {a.clicks: batch["clicks"], a.lengths: batch["lengths"], a.mask: batch["mask"],
+        feed = {a.clicks: batch["clicks"], a.lengths: batch["lengths"], a.mask: batch["mask"],
                 a.returns: weights, a.rec_lists: batch["rec_lists"]}
+        if a.objective != "paper":
+            if own is None:
+                own = no_own_lists(batch["mask"].shape, a.k)
+            feed.update({a.own: own[0], a.shown: own[1], a.shown_mask: own[2]})
+        return feed
 
     def user_feed(self, batch):
         u = self.user

@@ -95,7 +95,8 @@ class StepGraph(object):
         agent, user, disc = self.models.agent, self.models.user, self.models.disc
         agent_logits, user_pref, user_output = outputs[:3]
         rows = tf.shape(agent_logits)[0]
-        rec = agent.recommend(agent_logits, self.greedy, seed=seed)
+        rec = agent.recommend(agent_logits, self.greedy, seed=seed,
+                              temperature=agent.gen_temperature)
         eos = tf.fill(tf.stack([rows, 1]), EOS)
         cands = tf.concat([rec, eos], axis=1)
         cand_mask = tf.ones(tf.shape(cands), tf.float32)

@@ -32,6 +32,7 @@ With use_disc=False (irecgan_nod) q_D = 1 everywhere and there is no D.
 import numpy as np
 
 from irecgan.data.batching import iterate_batches, position_scales
+from irecgan.data.shown import shown_lists
 from irecgan.numeric import sigmoid
 from irecgan.training.generation import Generator
 
@@ -150,14 +151,15 @@ class AdversarialTraining(object):
         a fraction: 0.1 = one offline session per ten generated)."""
         return int(round(float(self.offline_ratio) * m))
 
-    def _train_pass(self, passes, trainer, loss, feed_fn, rng, generated=()):
+    def _train_pass(self, passes, trainer, loss, feed_fn, rng, generated=(), own_feed=False):
         """Shuffled passes over each list of sessions in `passes`, in order (each pass's batches
         shuffled / bucketed on their own). Each batch's loss is scaled by its positions over the
         mean positions per batch of all the passes (batch_weighting=positions).
 
         Returns (position-weighted mean loss, share of the REINFORCE weight carried by the
         sessions in `generated`): a row's weight in the update is its summed `returns` times its
-        batch's loss scale over the batch's positions."""
+        batch's loss scale over the batch's positions. `own_feed`: feed_fn(batch, lists) also
+        takes data.shown.shown_lists (the sessions of `generated` the agent's own)."""
         batches = []
         for sessions in passes:
             batches.extend(iterate_batches(sessions, self.batch_size, rng,
@@ -167,7 +169,11 @@ class AdversarialTraining(object):
         total, weight, gen_w, all_w = 0.0, 0.0, 0.0, 0.0
         for chunk, scale in zip(batches, scales):
             batch = self.batch_maker(chunk, rng)
-            feed = feed_fn(batch)
+            if own_feed:
+                feed = feed_fn(batch, shown_lists(chunk, [id(s) in gen_ids for s in chunk],
+                                                  batch["mask"].shape[1], self.models.agent.k))
+            else:
+                feed = feed_fn(batch)
             feed[trainer.loss_scale] = scale
             value, _ = self.session.run([loss, trainer.train_op], feed)
             w = float(batch["mask"].sum())
@@ -180,8 +186,10 @@ class AdversarialTraining(object):
 
     def update_agent(self, passes, rng, generated=()):
         a = self.models.agent
-        return self._train_pass(passes, a.trainer, a.loss,
-                                lambda b: self.models.agent_feed(b, "returns"), rng, generated)
+        own = a.objective != "paper"   # the objectives beyond the paper's read the own lists
+        feed = ((lambda b, lists: self.models.agent_feed(b, "returns", lists)) if own
+                else (lambda b: self.models.agent_feed(b, "returns")))
+        return self._train_pass(passes, a.trainer, a.loss, feed, rng, generated, own_feed=own)
 
     def update_user(self, generated, offline, rng):
         u = self.models.user

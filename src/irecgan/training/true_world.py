@@ -10,8 +10,8 @@ Everything is irecgan_nod's (`adversarial.AdversarialTraining` with use_disc=Fal
 reference agent step, the offline sessions mixed in, the pool of the reference schedule, the
 agent updates and their number, the epoch records (gen_length, gen_purchase_rate). Only where the
 generated sessions come from changes: the simulator of --env_params starts each session and
-answers the lists the agent samples (Gumbel top-k of its softmax, as the agent samples them in
-generation; `evaluation.agent_policy.AgentPolicy(sample=True)`), until the session ends by itself or has
+answers the lists the agent samples (Gumbel top-k of its softmax, at --gen_temperature, as the
+agent samples them in generation; `evaluation.agent_policy.AgentPolicy(sample=True)`), until the session ends by itself or has
 max_len clicks (the generator's cap; the simulator's own max_steps applies too). q_D = 1 at every
 position: there is no discriminator and no user model in the g-steps.
 
@@ -97,7 +97,8 @@ class TrueWorldTraining(AdversarialTraining):
                                                 **settings)
 
     def make_generator(self):
-        policy = AgentPolicy(self.models, self.session, self.data.vocab, sample=True)
+        policy = AgentPolicy(self.models, self.session, self.data.vocab, sample=True,
+                             temperature=self.models.agent.gen_temperature)
         return TrueWorldGenerator(self.env, policy, self.data.vocab, self.max_len)
 
     def generate(self, n, rng, with_q_d):
