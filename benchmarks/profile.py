@@ -18,7 +18,8 @@ Prints figures; it is not a test. Two parts per case:
 Each phase is a path of nested labels (e.g. `adv:g/generate/rollouts`); a phase's figures are
 exclusive (its nested phases' time is theirs): wall seconds, process-CPU seconds
 (time.process_time: all threads of this process; steadier than wall on a shared machine),
-session.run calls, their wall / CPU, the wall of the first call of each distinct (fetches,
+session.run calls, their wall / CPU, the Python batch building in it (`batch_*`:
+BatchMaker calls, a part of the phase's time), the wall of the first call of each distinct (fetches,
 feeds) signature (TensorFlow builds an executor for it), and, on a sample of calls (a phase's
 first call of a signature it has run before, then every `--trace_every`-th), the ops executed per call (nodes in the RunMetadata
 step_stats of a FULL_TRACE run: a while loop's body counts once per iteration) and the summed op
@@ -40,6 +41,7 @@ import argparse
 import collections
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -91,6 +93,9 @@ def process_start(python):
 # ------------------------------------------------------------------------------------------------
 # The phase clock
 
+BATCH = "make_batch"
+
+
 class Phases(object):
     """Exclusive wall / CPU per phase path, and session.run figures per path."""
 
@@ -106,9 +111,14 @@ class Phases(object):
 
     def _charge(self):
         wall, cpu = time.time(), time.process_time()
-        s = self.stats[self.path()]
+        batch = self.stack[-1:] == [BATCH]   # batch building: charged to the phase that asks
+        s = self.stats["/".join(self.stack[:-1]) or "(outside phases)"] if batch else \
+            self.stats[self.path()]
         s["wall_s"] += wall - self._wall
         s["cpu_s"] += cpu - self._cpu
+        if batch:
+            s["batch_wall_s"] += wall - self._wall
+            s["batch_cpu_s"] += cpu - self._cpu
         self._wall, self._cpu = wall, cpu
 
     def enter(self, label):
@@ -156,8 +166,13 @@ class Phases(object):
             if traced:
                 nodes, op_us = 0, 0
                 for device in run_metadata.step_stats.dev_stats:
-                    nodes += len(device.node_stats)
-                    op_us += sum(n.all_end_rel_micros for n in device.node_stats)
+                    for node in device.node_stats:
+                        match = OP_TYPE.search(node.timeline_label or "")
+                        kind = match.group(1) if match else "?"
+                        s["op:" + kind] += 1
+                        s["op_s:" + kind] += node.all_end_rel_micros / 1e6
+                        nodes += 1
+                        op_us += node.all_end_rel_micros
                 s["traced_calls"] += 1
                 s["traced_wall_s"] += wall
                 s["traced_ops"] += nodes
@@ -175,6 +190,9 @@ class Phases(object):
         return run
 
 
+OP_TYPE = re.compile(r"= (\w+)\(")  # step_stats' timeline label: "name = Type(inputs)"
+
+
 def _signature(fetches):
     if isinstance(fetches, dict):
         return tuple(sorted((str(k), _signature(v)) for k, v in fetches.items()))
@@ -190,7 +208,7 @@ def install(phases):
     from irecgan.rundir.runner import Runner
     from irecgan.sim import online
     from irecgan.tfcompat import tf
-    from irecgan.training import adversarial, generation, pretrain, true_world
+    from irecgan.training import adversarial, generation, offline, pretrain, true_world
 
     tf.Session.run = phases.session_run(tf.Session.run, tf)
     w = phases.wrap
@@ -218,6 +236,7 @@ def install(phases):
     w(adversarial.AdversarialTraining, "train_disc_authors", "d_update")
     w(adversarial.AdversarialTraining, "heldout_disc", "d_heldout")
     w(generation.Generator, "_score_prefixes", "rollouts")
+    w(offline.BatchMaker, "__call__", BATCH)
 
 
 # the rows of the summary: (name, test on a phase path), first match wins
@@ -263,7 +282,7 @@ def rows(stats, key_of):
     for name, s in out.items():
         row = {"phase": name}
         for k in ("wall_s", "cpu_s", "run_wall_s", "run_cpu_s", "first_wall_s",
-                  "traced_wall_s", "traced_op_s"):
+                  "traced_wall_s", "traced_op_s", "batch_wall_s", "batch_cpu_s"):
             row[k] = round(s[k], 4)
         for k in ("calls", "first_calls", "traced_calls", "traced_ops"):
             row[k] = int(s[k])
@@ -274,6 +293,11 @@ def rows(stats, key_of):
                                if s["traced_calls"] else None)
         row["op_ms_per_call"] = (round(1e3 * s["traced_op_s"] / s["traced_calls"], 3)
                                  if s["traced_calls"] else None)
+        if s["traced_calls"]:  # the most executed op types: per call, and their op ms
+            kinds = sorted((k[3:] for k in s if k.startswith("op:")), key=lambda k: -s["op:" + k])
+            row["op_types_per_call"] = dict(
+                (k, [round(s["op:" + k] / s["traced_calls"], 1),
+                     round(1e3 * s["op_s:" + k] / s["traced_calls"], 3)]) for k in kinds[:12])
         row["python_wall_s"] = round(s["wall_s"] - s["run_wall_s"], 4)
         row["trace_extra_s"] = (round(s["traced_wall_s"] - s["traced_calls"] *
                                       s["plain_wall_s"] / plain, 4) if plain else None)
