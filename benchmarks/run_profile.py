@@ -26,7 +26,7 @@ step_stats of a FULL_TRACE run: a while loop's body counts once per iteration) a
 time. Traced calls run slower; the per-call times exclude them, and their extra wall is reported
 (`trace_extra_s`), which bounds the distortion.
 
-    python benchmarks/profile.py --label=irecgan/mdp_sharp/short -- \
+    python benchmarks/run_profile.py --label=irecgan/mdp_sharp/short -- \
         --flagfile=configs/sim_cpu_short.cfg --method=irecgan --data=data/sim/mdp_sharp.log \
         --n_items=50 --k=10 --split=fold --env_params=data/sim/mdp_sharp.params.npz \
         --seed=1 --threads=1
@@ -330,6 +330,47 @@ def compare(run_dir, reference):
     return out
 
 
+def summary(path):
+    """Markdown tables of a record: CPU seconds per phase (rows) and case (columns), then each
+    case's per-call figures (CPU ms per call, ops per call)."""
+    with open(path) as f:
+        cases = json.load(f)["cases"]
+    names = [n for n, _ in CATEGORIES]
+    for case in cases:
+        names += [r["phase"] for r in case["phases"] if r["phase"] not in names]
+    print("| phase | " + " | ".join(c["label"] for c in cases) + " |")
+    print("| --- |" + " --- |" * len(cases))
+    start = [sum(s["cpu_s"] for s in c["process_start"]["steps"]) for c in cases]
+    print("| process start: imports, first session (CPU s) | " +
+          " | ".join("%.1f" % x for x in start) + " |")
+    for name in names:
+        cells = []
+        for case in cases:
+            row = [r for r in case["phases"] if r["phase"] == name]
+            cells.append("%.1f" % row[0]["cpu_s"] if row and row[0]["cpu_s"] >= 0.05 else "")
+        if any(cells):
+            print("| %s | %s |" % (name, " | ".join(cells)))
+    print("| **run total (CPU s)** | " + " | ".join("**%.1f**" % c["run"]["cpu_s"] for c in cases)
+          + " |")
+    print("| run wall s (load at start) | " + " | ".join(
+        "%.0f (%.1f)" % (c["run"]["wall_s"], c["load_average_start"][0]) for c in cases) + " |")
+    print()
+    print("| phase | " + " | ".join(c["label"] for c in cases) + " |")
+    print("| --- |" + " --- |" * len(cases))
+    for name in names:
+        cells = []
+        for case in cases:
+            row = [r for r in case["phases"] if r["phase"] == name]
+            r = row[0] if row else None
+            cells.append("" if not r or not r["calls"] or r["cpu_ms_per_call"] is None else
+                         "%d x %.1f ms, %s ops, batch %.0f%%" % (
+                             r["calls"], r["cpu_ms_per_call"],
+                             "?" if r["ops_per_call"] is None else "%.0f" % r["ops_per_call"],
+                             100.0 * r.get("batch_cpu_s", 0.0) / max(r["cpu_s"], 1e-9)))
+        if any(cells):
+            print("| %s | %s |" % (name, " | ".join(cells)))
+
+
 def parse_config(train_args):
     from absl import flags
     from irecgan.cli import config_flags
@@ -357,7 +398,11 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="toy sizes appended to the training flags (a smoke run)")
     parser.add_argument("train_args", nargs="*", help="irecgan-train's flags (after --)")
+    parser.add_argument("--summary", metavar="RECORD", default="",
+                        help="print a record's cases as markdown tables and exit")
     args = parser.parse_args()
+    if args.summary:
+        return summary(args.summary)
     train_args = list(args.train_args)
     if args.quick:
         train_args += ["--embed_dim=8", "--hidden=8", "--agent_epochs=1", "--user_epochs=1",
@@ -403,7 +448,7 @@ def main():
                    args.label, config["method"], wall, cpu, calls, run_wall, run_cpu,
                    traced_extra, load_start, load_average()), by_phase)
     case = {"label": args.label, "method": config["method"], "train_args": train_args,
-            "command": "python benchmarks/profile.py %s" % " ".join(sys.argv[1:]),
+            "command": "python benchmarks/run_profile.py %s" % " ".join(sys.argv[1:]),
             "note": args.note, "load_average_start": load_start,
             "load_average_end": load_average(), "process_start": start,
             "run": {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
