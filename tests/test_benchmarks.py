@@ -103,3 +103,43 @@ def test_a_length_the_reference_never_produced_is_scaled_from_the_nearest(bench_
     rate, missing = bench_generation.matched_rate([5, 2], [2, 4], [2.0, 6.0])
     assert missing == [5]
     assert rate == pytest.approx(7.0 / (7.5 + 2.0))
+
+
+@pytest.mark.slow  # three interpreters importing TensorFlow: ~35 CPU-s
+def test_profile_quick_records_the_phases_and_leaves_the_run_byte_identical(tmp_path):
+    """benchmarks/run_profile.py on a 300-session MDP log (toy sizes): the record holds the
+    process start, the phases of an irecgan run with their session.run calls, and the profiled
+    run's metrics.jsonl and results.json equal those of irecgan-train with the same flags."""
+    log, params = str(tmp_path / "mdp.log"), str(tmp_path / "mdp.params.npz")
+    subprocess.run([sys.executable, "-m", "irecgan.cli.simulate", "--env=mdp", "--sessions=300",
+                    "--seed=1", "--out=" + log, "--params_out=" + params, "--eval_sessions=0"],
+                   cwd=ROOT, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                   env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src")))
+    train = ["--method=irecgan", "--data=" + log, "--n_items=50", "--k=10", "--split=fold",
+             "--env_params=" + params, "--seed=1", "--threads=1", "--embed_dim=8", "--hidden=8",
+             "--agent_epochs=1", "--user_epochs=1", "--adv_epochs=1", "--gen_sessions=8",
+             "--d_pretrain_sessions=16", "--online_sessions=20", "--batch_size=16",
+             "--d_heldout_sessions=8", "--d_epochs=1"]
+    reference = str(tmp_path / "reference")
+    subprocess.run([sys.executable, "-m", "irecgan.cli.train", "--run_dir=" + reference,
+                    "--progress=false"] + train, cwd=ROOT, check=True, stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE, env=dict(os.environ,
+                                                    PYTHONPATH=os.path.join(ROOT, "src")))
+    path = str(tmp_path / "profile.json")
+    out = subprocess.run([sys.executable, os.path.join(BENCH, "run_profile.py"), "--label=toy",
+                          "--record=" + path, "--check_against=" + reference, "--"] + train,
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert re.match(r"^profiled_run_cpu_s: \d+\.\d$", out.stdout.strip().splitlines()[-1])
+    with open(path) as f:
+        case = json.load(f)["cases"][0]
+    assert case["byte_identical_to"]["files"] == {"metrics.jsonl": True, "results.json": True}
+    steps = [s["step"] for s in case["process_start"]["steps"]]
+    assert steps[:2] == ["import irecgan", "import tensorflow"]
+    phases = dict((r["phase"], r) for r in case["phases"])
+    for name in ("pretrain agent", "pretrain user", "D pretraining: D updates",
+                 "g-steps: rollouts + D scoring", "d-steps: D updates", "online evaluation"):
+        assert phases[name]["calls"] > 0, name
+    assert sum(r["calls"] for r in case["phases"]) == case["run"]["session_run_calls"]
+    assert phases["d-steps: D updates"]["ops_per_call"] > 0

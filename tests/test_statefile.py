@@ -114,3 +114,21 @@ def test_checkpoint_writes_json_and_npz_not_a_pickle(tmp_path):
             assert checkpoint.STATE_JSON in names and checkpoint.STATE_ARRAYS in names
             assert checkpoint.LEGACY_STATE not in names
             same(a_state(), ckpt.restore(sess))
+
+
+def test_a_pool_of_sessions_is_packed_into_arrays_and_round_trips_exactly():
+    """A generated pool (EncodedSessions of Python ints, q_d floats) goes to four npz members,
+    not one JSON value per item; None, empty lists, -0.0, NaN and ints beyond int32 come back
+    as they were, and a list holding a numpy int is stored item by item."""
+    pool = [EncodedSession([4, 5, 6], [[], [4, 5], [7, 2 ** 40]], [0, 1, 0], None,
+                           [0.25, -0.0, float("nan")]),
+            EncodedSession([9], [[9, -3]], [1], [10, 11], None),
+            EncodedSession([7, 8], [[7], [8, 9]], [0, 0], [], [])]
+    text, data = statefile.dumps({"pool": pool, "one": pool[:1]})
+    assert b"sessions" in text and b"2199023255552" not in text   # 2 ** 40: in the npz
+    back = statefile.loads(text, data)
+    same({"pool": pool, "one": pool[:1]}, back)
+    mixed = pool[:2] + [EncodedSession([np.int64(4)], [[4]], [0], None, None)]
+    text, data = statefile.dumps({"pool": mixed})
+    assert b"sessions" not in text
+    same({"pool": mixed}, statefile.loads(text, data))

@@ -8,7 +8,7 @@ noise seeds come from `RandomState(seed)`, one [2] draw per call, so the figures
 """
 import numpy as np
 
-from irecgan.data.vocab import PAD
+from irecgan.data.vocab import N_SPECIAL, PAD
 from irecgan.sim import online
 from irecgan.tfcompat import gather_per_batch, tf
 
@@ -24,6 +24,7 @@ class AgentPolicy(object):
         self.vocab = vocab
         self.sample = bool(sample)
         self.rng = np.random.RandomState(seed) if self.sample else None
+        self._ids = False   # _item_ids: not made yet
         agent = models.agent
         scope = "online_sampled_policy" if self.sample else "online_policy"
         with models.graph.as_default(), tf.name_scope(scope):
@@ -54,8 +55,23 @@ class AgentPolicy(object):
         if self.sample:
             feed[self.seed] = self.rng.randint(0, 2 ** 31 - 1, size=2).astype(np.int64)
         top = self.session.run(self.top, feed)
+        ids = self._item_ids()
+        if ids is not None and top.size and top.min() >= N_SPECIAL and top.max() < len(ids):
+            return ids[top]   # the loop below, in one lookup (every item id an integer)
         return np.array([[int(self.vocab.item_id(int(i))) for i in row] for row in top],
                         np.int64)
+
+    def _item_ids(self):
+        """int64 [V]: the integer item id of each vocabulary index (0 for the special tokens,
+        which the lookup never reads); None when some item id is not an integer string, as a
+        log's may be (then each id goes through int() as before)."""
+        if self._ids is False:
+            try:
+                self._ids = np.array([0] * N_SPECIAL + [int(x) for x in self.vocab.items],
+                                     np.int64)
+            except (ValueError, OverflowError):
+                self._ids = None
+        return self._ids
 
 
 def evaluate_agent(models, session, vocab, env, n_sessions=1000, seed=0, sample=False):
