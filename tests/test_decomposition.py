@@ -246,7 +246,7 @@ def test_reward_plots_draw_the_ceiling_and_the_logging_policy(toy_runs):
     rows = report.aggregate_rows(runs, POLICIES)
     ceiling = [r for r in rows if r["method"] == "belief"][0]
     logging = [r for r in rows if r["method"] == "random"][0]
-    assert reference_label("ceiling", ceiling) == "ceiling: belief (6.000)"
+    assert reference_label("ceiling", ceiling) == "ceiling: belief, history-based (6.000)"
     fig = reward_bars_figure("toy", rows, "random")
     try:
         lines = _reference_lines(fig.axes[0])

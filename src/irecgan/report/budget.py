@@ -33,12 +33,12 @@ import os
 from irecgan.errors import UserError
 from irecgan.report.budget_plots import plot_budget
 from irecgan.report.plots import safe_file_name
-from irecgan.report.rows import datasets_in_order, method_rank, policy_row
+from irecgan.report.rows import (ceiling_row, datasets_in_order, label_rows, method_rank,
+                                 policy_row, simulators_of)
 from irecgan.report.runs import method_label
 from irecgan.report.stats import (CONFIDENCE, as_number, get_nested, mean_ci, paired_ci,
                                    seed_key)
 from irecgan.report.tables import csv_float, fmt_ci, write_records
-from irecgan.sim import registry
 
 STEP = 10          # candidate budgets are multiples of this many adversarial epochs
 MIN_BUDGET = 10    # the smallest candidate budget
@@ -269,12 +269,14 @@ def curve_records(curves):
 
 
 def reference_lines(policy_entries, log, logging_name):
-    """`[(label, reward)]`: the log's ceiling (the first of `registry.ceilings` present) and its
+    """`[(label, reward)]`: the log's ceiling (`rows.ceiling_row`, with what it knows) and its
     logging policy `logging_name`, from irecgan-report's policy rows."""
     rows = dict((e.get("method"), policy_row(e)) for e in policy_entries
                 if isinstance(e, dict) and e.get("dataset") == log)
     rows = dict((k, v) for k, v in rows.items() if v["reward"][2])
-    out = [("ceiling: %s" % c, rows[c]["reward"][0]) for c in registry.ceilings() if c in rows][:1]
+    top = ceiling_row(label_rows(list(rows.values()), simulators_of(policy_entries)), log)
+    out = [("ceiling: %s%s" % (top["method"], ", %s" % top["knows"] if top["knows"] else ""),
+            top["reward"][0])] if top is not None else []
     if logging_name in rows:
         out.append(("logging policy: %s" % logging_name, rows[logging_name]["reward"][0]))
     return out
