@@ -503,7 +503,7 @@ def test_repeated_env_params_give_each_policy_row_once(tmp_path):
         table_pairs = [tuple(c.strip() for c in line.split("|")[1:3])
                        for line in proc.stdout.splitlines()
                        if line.startswith("| ") and not line.startswith(("| dataset", "| ---"))]
-        assert len(table_pairs) == len(set(table_pairs)) == 9, proc.stdout
+        assert len(table_pairs) == len(set(table_pairs)) == 11, proc.stdout
 
 
 def test_a_dataset_and_method_given_twice_is_one_line_error(tmp_path):
