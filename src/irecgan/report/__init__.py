@@ -18,8 +18,8 @@ groups the finished runs by (dataset, method), where the dataset is the base nam
 
 Rows of simulator policies (random, max, mix, belief, imitation; the neural oracle's logging,
 random, oracle and oracle_train policies; RecSim's random, quality, oracle and posterior; the
-Bayes-optimal offline ranking on MDP logs), each labelled history-based or state-aware, come from `report.policies`, or
-from a JSON file of such rows. Published figures can be added as clearly marked comparison rows.
+Bayes-optimal offline ranking on MDP logs), each labelled history-based or state-aware, come
+from `report.policies`, or from a JSON file of such rows. Published figures can be added as clearly marked comparison rows.
 
 One job per module: `runs` (reading run directories), `stats` (numbers over seeds and epochs,
 confidence intervals), `rows` (the table's rows), `policies` (simulator-policy rows), `tables`
