@@ -130,10 +130,11 @@ def test_random_policy_equals_random_lists_on_the_same_seed(work):
     # headroom: (reward - L) / (C - L), L = random's mean reward, C = belief's
     low = np.mean(rows[0]["reward"])
     high = np.mean(rows[3]["reward"])
-    assert [r["method"] for r in rows] == ["random", "max", "mix", "belief"]
+    assert [r["method"] for r in rows] == ["random", "max", "mix", "belief", "imitation"]
     assert result["headroom"]["pct"] == pytest.approx(
         100.0 * (expected["reward_mean"] - low) / (high - low), abs=1e-9)
     assert result["headroom"]["ceiling"] == "belief"
+    assert result["headroom"]["ceiling_knows"] == "history-based"
     line = [l for l in out.stdout.splitlines() if l.startswith("| mdp | random_lists |")]
     assert len(line) == 1 and "| 1 (env seeds: 7) |" in line[0], out.stdout
     assert "| %.3f | %.1f |" % (expected["reward_mean"], result["headroom"]["pct"]) in line[0]
@@ -238,7 +239,7 @@ def test_name_and_logging_policy_are_checked(work):
         benchmark.benchmark(first_items, path,
                             online_sessions=5, name="random", policy_sessions=5)
     with pytest.raises(UserError, match="--logging_policy must name one of the simulator's "
-                                        r"policies \(random, max, mix, belief\), got 'oracle'"):
+                                        r"policies \(random, max, mix, belief, imitation\), got 'oracle'"):
         benchmark.benchmark(first_items, path,
                             online_sessions=5, logging_policy="oracle", policy_sessions=5)
     with pytest.raises(UserError, match=r"--k must be in 1..50 \(the simulator's items\)"):

@@ -165,7 +165,7 @@ def test_budget_md_and_csv_from_fake_runs(tmp_path):
                                                                    ("pg", "2", "2.5")]
     assert os.path.exists(os.path.join(out, "toy_budget.png"))
     assert budget.reference_lines(policies, "toy", "random") == [
-        ("ceiling: belief", 6.0), ("logging policy: random", 2.0)]
+        ("ceiling: belief, history-based", 6.0), ("logging policy: random", 2.0)]
 
 
 def test_cli_writes_and_fails_in_one_line(tmp_path):

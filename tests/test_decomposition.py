@@ -246,11 +246,12 @@ def test_reward_plots_draw_the_ceiling_and_the_logging_policy(toy_runs):
     rows = report.aggregate_rows(runs, POLICIES)
     ceiling = [r for r in rows if r["method"] == "belief"][0]
     logging = [r for r in rows if r["method"] == "random"][0]
-    assert reference_label("ceiling", ceiling) == "ceiling: belief (6.000)"
+    assert reference_label("ceiling", ceiling) == "ceiling: belief, history-based (6.000)"
     fig = reward_bars_figure("toy", rows, "random")
     try:
         lines = _reference_lines(fig.axes[0])
-        assert lines == {"ceiling: belief (6.000)": 6.0, "logging policy: random (2.000)": 2.0}
+        assert lines == {"ceiling: belief, history-based (6.000)": 6.0,
+                         "logging policy: random, history-based (2.000)": 2.0}
         bars = [p.get_height() for p in fig.axes[0].patches]
         assert bars == pytest.approx([1.5, 3.0, 3.5, 19.0 / 6.0, 5.0])  # lstm .. irecgan_true
     finally:
@@ -262,17 +263,18 @@ def test_reward_plots_draw_the_ceiling_and_the_logging_policy(toy_runs):
     fig = online_reward_figure("toy", [r for r in runs if r.dataset == "toy"], policy, "random")
     try:
         lines = _reference_lines(fig.axes[0])
-        assert lines["ceiling: belief (6.000)"] == 6.0
-        assert lines["logging policy: random (2.000)"] == 2.0
+        assert lines["ceiling: belief, history-based (6.000)"] == 6.0
+        assert lines["logging policy: random, history-based (2.000)"] == 2.0
         legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-        assert "ceiling: belief (6.000)" in legend and "logging policy: random (2.000)" in legend
+        assert "ceiling: belief, history-based (6.000)" in legend
+        assert "logging policy: random, history-based (2.000)" in legend
     finally:
         plt.close(fig)
     # no logging policy named: the ceiling alone
     fig = online_reward_figure("toy", [r for r in runs if r.dataset == "toy"], policy)
     try:
         assert [k for k in _reference_lines(fig.axes[0]) if ":" in k] == [
-            "ceiling: belief (6.000)"]
+            "ceiling: belief, history-based (6.000)"]
     finally:
         plt.close(fig)
 

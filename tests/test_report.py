@@ -297,11 +297,11 @@ def test_policy_rows_on_small_mdp(tmp_path):
     path = str(tmp_path / "mdp.params.npz")
     env.save(path)
     _, pols = report.environment_policies(path, np.random.RandomState(0))
-    assert list(pols) == ["random", "max", "mix", "belief"]
+    assert list(pols) == ["random", "max", "mix", "belief", "imitation"]
     npath = str(tmp_path / "neural.params.npz")
     neural_sim.save_params(npath, *neural_sim.random_params(np.random.RandomState(0)))
     nenv, npols = report.environment_policies(npath, np.random.RandomState(0))
-    assert list(npols) == ["random", "logging", "oracle"]
+    assert list(npols) == ["random", "logging", "oracle", "oracle_train"]
     nrows = report.policy_rows(nenv, npols, seeds=[1], n_sessions=5, dataset="neural")
     assert "coverage" not in nrows[0] and len(nrows[1]["reward"]) == 1
 
@@ -462,7 +462,8 @@ def test_bayes_rows_use_each_runs_test_split(tmp_path):
     assert "* d: headroom captured = (reward - " in proc.stdout
     saved = json.loads((out / "policy_rows.json").read_text())  # once each: cli.common.run_cli
     # parsed the flags twice, which held every --env_params value twice
-    assert [r["method"] for r in saved] == ["random", "max", "mix", "belief", "bayes (offline)"]
+    assert [r["method"] for r in saved] == ["random", "max", "mix", "belief", "imitation",
+                                           "bayes (offline)"]
     proc = _cli(["--out=%s" % out, "--logging_policy=d", str(root)], tmp_path)
     assert proc.returncode == 2 and "NAME=POLICY" in proc.stderr
 
@@ -498,11 +499,11 @@ def test_repeated_env_params_give_each_policy_row_once(tmp_path):
         rows = json.loads((out / "policy_rows.json").read_text())
         pairs = [(r["dataset"], r["method"]) for r in rows]
         assert sorted(pairs) == sorted((d, m) for d in ("mdp_a", "mdp_b")
-                                       for m in ("random", "max", "mix", "belief"))
+                                       for m in ("random", "max", "mix", "belief", "imitation"))
         table_pairs = [tuple(c.strip() for c in line.split("|")[1:3])
                        for line in proc.stdout.splitlines()
                        if line.startswith("| ") and not line.startswith(("| dataset", "| ---"))]
-        assert len(table_pairs) == len(set(table_pairs)) == 9, proc.stdout
+        assert len(table_pairs) == len(set(table_pairs)) == 11, proc.stdout
 
 
 def test_a_dataset_and_method_given_twice_is_one_line_error(tmp_path):

@@ -410,9 +410,9 @@ def test_report_and_load_environment_know_the_recsim_kind(world, tmp_path):
     world.save(path)
     assert isinstance(load_environment(path), R.RecSimWorld)
     env, policies = report.environment_policies(path, rs(0))
-    assert list(policies) == ["random", "quality", "oracle"]
+    assert list(policies) == ["random", "quality", "oracle", "posterior"]
     rows = report.policy_rows(env, policies, [1, 2], 10, dataset="recsim")
-    assert [r["method"] for r in rows] == ["random", "quality", "oracle"]
+    assert [r["method"] for r in rows] == ["random", "quality", "oracle", "posterior"]
     assert all(len(r["reward"]) == 2 for r in rows)
 
 

@@ -122,8 +122,9 @@ def test_the_package_registers_mdp_neural_recsim_in_order():
         "irecgan.sim.mdp", "irecgan.sim.neural", "irecgan.sim.recsim"]
     assert [(s.default_logging, s.ceiling, s.truth) for s in registry.simulators()[:3]] == [
         ("random", "belief", "bayes"), ("logging", "oracle", "oracle"),
-        ("random", "oracle", "empirical")]
-    assert registry.ceilings() == ("belief", "oracle")
+        ("random", "posterior", "empirical")]
+    assert registry.ceilings() == ("belief", "oracle", "posterior")
+    assert [s.state_ceiling for s in registry.simulators()[:3]] == [None, None, "oracle"]
     assert registry.by_kind("nope") is None and registry.by_name("nope") is None
 
 

@@ -13,14 +13,15 @@ or a glob pattern of either; every folder with a config.json below them is a run
 `DIR/<dataset>_precision.png`, `DIR/<dataset>_coverage.png` (MDP), and prints the markdown.
 
 `--env_params=NAME=PATH` (repeatable, or comma-separated) evaluates the simulator policies of a
-parameter file (MDP: random, max, mix, belief; neural oracle: random lists, its logging policy,
-oracle) online for each of `--policy_seeds` (`--policy_sessions` sessions each) and adds them as
+parameter file (MDP: random, max, mix, belief, imitation; neural oracle: random lists, its
+logging policy, oracle, oracle_train; RecSim: random, quality, oracle, posterior) online for each of `--policy_seeds` (`--policy_sessions` sessions each) and adds them as
 rows of dataset NAME (without `NAME=`: the file name up to its first dot, e.g. `mdp_random` for
 `mdp_random.log.params.npz`); for an MDP it also adds the Bayes-optimal offline P@k on the test
 split of each finished run of NAME. The rows are also saved to `DIR/policy_rows.json`, which
 `--policy_rows` reads back. `--logging_policy=NAME=POLICY` names the policy row of the policy
 that wrote dataset NAME's log: the headroom column then measures each row between it (0 %) and
-the ceiling (`belief` or `oracle`, 100 %). Exit status 0, or 2 on a user error (one line on
+the history-based ceiling (`belief`, `oracle` or `posterior`, 100 %; every reference row is
+labelled history-based or state-aware, `report.rows.label_rows`). Exit status 0, or 2 on a user error (one line on
 stderr).
 """
 import collections

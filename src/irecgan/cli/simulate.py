@@ -9,8 +9,10 @@
 `--env=recsim` (RecSim's interest-evolution user on a fixed corpus, `irecgan.sim.recsim_env`)
 needs the optional extra: pip install -e ".[tf2,recsim]".
 
-`belief` (MDP) and `oracle` (neural) are the ceilings of issue 11: the best a greedy policy does
-from the click history with the true parameters (sim/belief.py, sim/neural.py).
+`belief` (MDP), `oracle` (neural) and `posterior` (RecSim) are the history-based ceilings: the
+best a greedy policy does from the click history with the true parameters (sim/belief.py,
+sim/neural.py, sim/recsim_posterior.py); the summary labels every reference policy history-based
+or state-aware (SPEC 6).
 `--params=FILE` reuses saved simulator parameters instead of drawing them from the seed (the MDP
 generator's knobs then come from the file; a neural file's --sample_click/--sample_list switches
 apply unless given on the command line); `--params_out` (default `OUT.params.npz`) receives the
@@ -38,9 +40,11 @@ from irecgan.sim import online, registry
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env", "mdp", "Simulator: mdp (SPEC 8), neural (SPEC 8b) or recsim "
                     "(RecSim's interest-evolution user; needs the recsim extra).")
-flags.DEFINE_string("policy", None, "Logging policy. mdp: random (default), max, mix or belief "
-                    "(the history-based ceiling); neural: logging (default, its logging LSTM), "
-                    "oracle (the ceiling) or random; recsim: random (default) or quality.")
+flags.DEFINE_string("policy", None, "Logging policy. mdp: random (default), max, mix, belief "
+                    "(the history-based ceiling) or imitation (the click-imitation bound); "
+                    "neural: logging (default, its logging LSTM), oracle (the ceiling), random "
+                    "or oracle_train (greedy on 1 + 3 * purchase); recsim: random (default) or "
+                    "quality.")
 flags.DEFINE_integer("sessions", 10000, "Number of logged sessions (each with >= 2 steps).")
 flags.DEFINE_integer("seed", 0, "Seed of every random stream.")
 flags.DEFINE_string("out", None, "Output log file (required).")

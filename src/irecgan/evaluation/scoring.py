@@ -270,7 +270,9 @@ def benchmark(policy, env_params, k=10, online_sessions=1000, online_seed=0, nam
       `irecgan-report --env_params` does);
     * `headroom`: the share of the way from `logging_policy` (default: irecgan-simulate's
       default logging policy of the simulator) to the ceiling that the policy's reward covers,
-      in %, by `report.add_headroom`, or the reason there is none.
+      in %, by `report.add_headroom`, with what the ceiling knows (`ceiling_knows`:
+      "history-based", or "state-aware" when the simulator has no history-based one), or the
+      reason there is none.
 
     The policy is first called on a probe batch (`ProtocolPolicy.probe`), before anything is
     computed; `debug`: its exceptions propagate as they are instead of a one-line UserError.
@@ -311,7 +313,8 @@ def benchmark(policy, env_params, k=10, online_sessions=1000, online_seed=0, nam
         low_name, low, ceiling, high = done[dataset]
         result["headroom"] = collections.OrderedDict([
             ("pct", rows[0]["headroom"][0]), ("logging", low_name), ("logging_reward", low),
-            ("ceiling", ceiling), ("ceiling_reward", high)])
+            ("ceiling", ceiling), ("ceiling_reward", high),
+            ("ceiling_knows", simulator.knows.get(ceiling))])
     else:
         result["headroom"] = collections.OrderedDict([
             ("pct", None), ("reason", skipped.get(dataset, "no ceiling row"))])

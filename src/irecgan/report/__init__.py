@@ -16,9 +16,10 @@ groups the finished runs by (dataset, method), where the dataset is the base nam
   epoch axis: agent-pretraining epochs 1..A, then adversarial epochs at A + 1, A + 2, ...) and
   `<dataset>_coverage.png` (coverage@k against k, MDP only).
 
-Rows of simulator policies (random, max, mix, belief; the neural oracle's logging, random and
-oracle policies; the Bayes-optimal offline ranking on MDP logs) come from `report.policies`, or
-from a JSON file of such rows. Published figures can be added as clearly marked comparison rows.
+Rows of simulator policies (random, max, mix, belief, imitation; the neural oracle's logging,
+random, oracle and oracle_train policies; RecSim's random, quality, oracle and posterior; the
+Bayes-optimal offline ranking on MDP logs), each labelled history-based or state-aware, come
+from `report.policies`, or from a JSON file of such rows. Published figures can be added as clearly marked comparison rows.
 
 One job per module: `runs` (reading run directories), `stats` (numbers over seeds and epochs,
 confidence intervals), `rows` (the table's rows), `policies` (simulator-policy rows), `tables`

@@ -35,12 +35,12 @@ from irecgan.errors import UserError
 from irecgan.report.budget_plots import plot_budget
 from irecgan.report.plots import safe_file_name
 from irecgan.report.preset import choose_preset, preset_flags, preset_markdown
-from irecgan.report.rows import datasets_in_order, method_rank, policy_row
+from irecgan.report.rows import (ceiling_row, datasets_in_order, label_rows, method_rank,
+                                 policy_row, simulators_of)
 from irecgan.report.runs import method_label
 from irecgan.report.stats import (CONFIDENCE, as_number, get_nested, mean_ci, paired_ci,
                                    seed_key)
 from irecgan.report.tables import csv_float, fmt_ci, write_records
-from irecgan.sim import registry
 
 STEP = 10          # candidate budgets are multiples of this many adversarial epochs
 MIN_BUDGET = 50    # the smallest candidate budget (rule v2; v1 had 10: 2-epoch windows)
@@ -271,12 +271,14 @@ def curve_records(curves):
 
 
 def reference_lines(policy_entries, log, logging_name):
-    """`[(label, reward)]`: the log's ceiling (the first of `registry.ceilings` present) and its
+    """`[(label, reward)]`: the log's ceiling (`rows.ceiling_row`, with what it knows) and its
     logging policy `logging_name`, from irecgan-report's policy rows."""
     rows = dict((e.get("method"), policy_row(e)) for e in policy_entries
                 if isinstance(e, dict) and e.get("dataset") == log)
     rows = dict((k, v) for k, v in rows.items() if v["reward"][2])
-    out = [("ceiling: %s" % c, rows[c]["reward"][0]) for c in registry.ceilings() if c in rows][:1]
+    top = ceiling_row(label_rows(list(rows.values()), simulators_of(policy_entries)), log)
+    out = [("ceiling: %s%s" % (top["method"], ", %s" % top["knows"] if top["knows"] else ""),
+            top["reward"][0])] if top is not None else []
     if logging_name in rows:
         out.append(("logging policy: %s" % logging_name, rows[logging_name]["reward"][0]))
     return out

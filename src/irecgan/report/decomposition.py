@@ -31,12 +31,11 @@ from irecgan.errors import UserError
 from irecgan.report.decomposition_tables import (GAP_CSV, TABLE_CSV, gap_records,
                                                  gaps_markdown, table_markdown, table_records)
 from irecgan.report.plots import plot_reward_bars, safe_file_name
-from irecgan.report.rows import (add_headroom, aggregate_rows, datasets_in_order,
-                                 method_rank, reference_rows)
+from irecgan.report.rows import (add_headroom, aggregate_rows, datasets_in_order, method_rank,
+                                 policy_label, reference_rows, simulators_of)
 from irecgan.report.stats import (CONFIDENCE, NO_CI, excludes_zero, get_nested, magnitude,
                                    mean_std, paired_ci, percent_of, welch_ci)
 from irecgan.report.tables import write_records
-from irecgan.sim import registry
 
 CEILING = "ceiling"  # the ceiling policy row of a log, in GAPS
 USER_METHODS = ("irecgan_nod", "irecgan")  # config methods with a user model U
@@ -167,9 +166,11 @@ def decomposition(runs, policy_entries, logging, datasets=None, confidence=CONFI
         datasets = sorted(set(r.dataset for r in runs))
     datasets = list(datasets)
     runs = [r for r in runs if r.dataset in datasets]
+    simulators = simulators_of(policy_entries)   # what the rows know, from all of them
     keep = [e for e in policy_entries if isinstance(e, dict) and e.get("dataset") in datasets
-            and (e.get("method") in registry.ceilings() or e.get("method") == logging.get(e["dataset"]))]
-    rows = aggregate_rows(runs, keep)
+            and (policy_label(simulators, e["dataset"], e.get("method"))[1] is not None
+                 or e.get("method") == logging.get(e["dataset"]))]
+    rows = aggregate_rows(runs, keep, simulators=simulators)
     headroom = add_headroom(rows, logging)
     gaps = []
     for dataset in datasets:

@@ -4,6 +4,7 @@ and gaps.md / gaps.csv, the gaps with their confidence intervals and the largest
 Pure functions. No TensorFlow, no absl."""
 import math
 
+from irecgan.report.rows import ceiling_note, knows_notes
 from irecgan.report.stats import CONFIDENCE, mean_ci
 from irecgan.report.tables import (csv_float, dash, fmt_ci, fmt_seconds, fmt_seeds, fmt_stat,
                                    md_table)
@@ -122,7 +123,9 @@ def table_markdown(rows, title, headroom):
     done, skipped = headroom
     for dataset, (name, low, ceiling, high) in done.items():
         lines.append("* %s: headroom = (reward - %.3f) / (%.3f - %.3f): `%s` (logging) to "
-                     "`%s` (ceiling)." % (dataset, low, high, low, name, ceiling))
+                     "`%s` (%s)." % (dataset, low, high, low, name, ceiling,
+                                     ceiling_note(rows, dataset, ceiling)))
+    lines += knows_notes(rows)
     for dataset, reason in skipped.items():
         lines.append("* %s: no headroom: %s." % (dataset, reason))
     for r in rows:

@@ -49,8 +49,9 @@ METHOD_COLORS = {"lstm": "tab:blue", "pg": "tab:orange", "irecgan_nod": "tab:gre
                  "irecgan": "tab:red", "irecgan_seq": "magenta", "irecgan_true": "tab:cyan",
                  "irecgan_true_r01": "tab:olive"}
 POLICY_COLORS = {"random": "dimgray", "max": "black", "mix": "tab:brown",
-                 "belief": "darkgoldenrod", "logging": "tab:purple", "oracle": "darkgoldenrod",
-                 "bayes": "darkgoldenrod"}
+                 "belief": "darkgoldenrod", "imitation": "olive", "logging": "tab:purple",
+                 "quality": "tab:purple", "oracle": "darkgoldenrod", "oracle_train": "olive",
+                 "posterior": "olive", "bayes": "darkgoldenrod"}
 OTHER_COLORS = ("tab:pink", "tab:olive", "tab:cyan", "tab:gray")
 
 
@@ -87,8 +88,10 @@ def _mark_adversarial(ax, runs):
 
 
 def reference_label(role, row):
-    """The legend label of a reference line: `"ceiling: belief (3.863)"`."""
-    return "%s: %s (%.3f)" % (role, row["method"], row["reward"][0])
+    """The legend label of a reference line: `"ceiling: belief, history-based (3.863)"` (what
+    the row knows, `rows.label_rows`, when it says)."""
+    knows = ", %s" % row["knows"] if row.get("knows") else ""
+    return "%s: %s%s (%.3f)" % (role, row["method"], knows, row["reward"][0])
 
 
 def draw_reference_lines(ax, policy, dataset, logging=None):
@@ -133,7 +136,8 @@ def online_reward_figure(dataset, runs, policy=(), logging=None):
             if row["reward"][2] and not any(row is r for r in references):
                 ax.axhline(row["reward"][0], linestyle="--", linewidth=1,
                            color=method_color(row["method"], "policy"), alpha=0.6)
-                ax.annotate(row["method"], (ax.get_xlim()[0], row["reward"][0]),
+                ax.annotate(row["method"] + (" (%s)" % row["knows"] if row.get("knows") else ""),
+                            (ax.get_xlim()[0], row["reward"][0]),
                             fontsize=7, va="bottom")
         _decorate_epoch_axes(ax, runs, "online reward per session (mean over seeds)",
                              "%s: online reward (%s)" % (dataset, _seed_count_text(runs)))

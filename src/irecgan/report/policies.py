@@ -73,9 +73,10 @@ def _jsonable_seed(seed):
 
 def environment_policies(path, rng):
     """`(env, OrderedDict name -> policy)` for a simulator parameter file: an MDP (random, max,
-    mix, belief), a neural oracle (random lists, its logging policy, oracle; the user samples
-    its clicks and the logging policy its lists when the file says so) or a RecSim world
-    (random, quality, oracle: `sim.recsim_env.reference_policies`)."""
+    mix, belief, imitation), a neural oracle (random lists, its logging policy, oracle,
+    oracle_train; the user samples its clicks and the logging policy its lists when the file
+    says so) or a RecSim world (random, quality, oracle, posterior:
+    `sim.recsim_env.reference_policies`). What each knows: the simulator's `knows`."""
     from irecgan.sim import registry
     return registry.for_file(path).reference_policies(path, rng)
 

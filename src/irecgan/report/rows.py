@@ -7,10 +7,19 @@ lists, the reference implementation's online figure), verbatim (the share of tes
 verbatim in training, %), coverage@10, wall_time (each a `(mean, std, n)` triple),
 reward_values (per seed), coverage_curves and notes.
 
+What the policy rows know (`label_rows`, SPEC 6): a dataset's policy rows are matched to the
+registered simulator whose labelled reference policies they name (`sim.registry.for_policies`),
+and each row of its references gets `knows` ("history-based" | "state-aware") and `role`
+("ceiling": the simulator's history-based ceiling; "state ceiling": its state-aware fallback;
+None). Rows of no simulator found keep `knows` None, and a row named as some simulator's ceiling
+(`sim.registry.ceilings`) is then the ceiling, as before the labels.
+
 Headroom captured (`add_headroom`): per dataset, with L the online reward of the policy that
-wrote the log and C that of the history-based ceiling (MDP: `belief`; neural oracle: `oracle`),
-a reward m counts as `100 * (m - L) / (C - L)` %: 0 % = the logging policy, 100 % = the ceiling,
-computed per seed and then averaged.
+wrote the log and C that of the history-based ceiling (MDP: `belief`; neural oracle: `oracle`;
+RecSim: `posterior`), a reward m counts as `100 * (m - L) / (C - L)` %: 0 % = the logging
+policy, 100 % = the ceiling, computed per seed and then averaged. Without a row of the
+history-based ceiling it is measured against the state-aware fallback (RecSim: `oracle`), and
+the notes say so (`ceiling_text`).
 No TensorFlow, no absl.
 """
 import collections
@@ -23,7 +32,9 @@ from irecgan.sim import registry
 
 METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan", "irecgan_seq", "irecgan_true",
                 "irecgan_true_r01")
-POLICY_ORDER = ("random", "max", "mix", "belief", "logging", "oracle", "bayes")
+POLICY_ORDER = ("random", "max", "mix", "belief", "imitation", "logging", "quality", "oracle",
+                "oracle_train", "posterior", "bayes")
+CEILING, STATE_CEILING = "ceiling", "state ceiling"   # a policy row's `role`
 NONE = (float("nan"), float("nan"), 0)
 
 PUBLISHED = collections.OrderedDict([
@@ -170,14 +181,95 @@ def policy_row(entry, source="policy rows"):
     return row
 
 
+def simulators_of(entries):
+    """dataset -> the registered simulator of its policy rows (`registry.for_policies` on
+    their names; `entries`: policy-row dicts or rows), for the datasets where one is found."""
+    names = collections.OrderedDict()
+    for e in entries:
+        if isinstance(e, dict) and e.get("kind", "policy") == "policy" and "dataset" in e:
+            names.setdefault(e["dataset"], set()).add(e.get("method"))
+    found = ((d, registry.for_policies(n)) for d, n in names.items())
+    return dict((d, s) for d, s in found if s is not None)
+
+
+def policy_label(simulators, dataset, method):
+    """`(knows, role)` of the policy row `method` of `dataset` (module docstring)."""
+    simulator = simulators.get(dataset)
+    if simulator is None:
+        return None, CEILING if method in registry.ceilings() else None
+    role = (CEILING if method == simulator.ceiling else
+            STATE_CEILING if method == simulator.state_ceiling else None)
+    return simulator.knows.get(method), role
+
+
+def label_rows(rows, simulators=None):
+    """Set `knows` and `role` of every policy row of `rows` that has none yet; `simulators`:
+    dataset -> simulator (default `simulators_of(rows)`). Returns `rows`."""
+    if simulators is None:
+        simulators = simulators_of(rows)
+    for row in rows:
+        if row["kind"] == "policy" and "role" not in row:
+            row["knows"], row["role"] = policy_label(simulators, row["dataset"], row["method"])
+    return rows
+
+
+def ceiling_row(rows, dataset):
+    """The row of `dataset`'s ceiling among `rows` (policy rows with an online reward, labelled
+    by `label_rows`): its history-based ceiling, else its state-aware fallback, else None."""
+    label_rows(rows)
+    policies = [r for r in rows if r["kind"] == "policy" and r["dataset"] == dataset
+                and r["reward"][2]]
+    for role in (CEILING, STATE_CEILING):
+        mine = [r for r in policies if r.get("role") == role]
+        order = list(registry.ceilings())
+        mine.sort(key=lambda r: order.index(r["method"]) if r["method"] in order else len(order))
+        if mine:
+            return mine[0]
+    return None
+
+
+def ceiling_text(row):
+    """What a ceiling row is, for the notes: "the history-based ceiling", or plainly that the
+    headroom is measured against a state-aware reference."""
+    if row.get("knows") == "history-based":
+        return "the history-based ceiling"
+    if row.get("knows") == "state-aware":
+        return ("a STATE-AWARE reference (it reads the user's hidden state; the table has no "
+                "history-based ceiling row), which no history-based policy can be expected to "
+                "reach")
+    return "the ceiling (what it knows is not declared)"
+
+
+def ceiling_note(rows, dataset, name):
+    """`ceiling_text` of the policy row `name` of `dataset` among `rows`."""
+    found = [r for r in rows if r["kind"] == "policy" and r["dataset"] == dataset
+             and r["method"] == name]
+    return ceiling_text(found[0]) if found else ceiling_text({})
+
+
+def knows_notes(rows):
+    """The notes saying what each dataset's labelled policy rows know (SPEC 6), one line per
+    dataset with labels."""
+    lines = []
+    for dataset in datasets_in_order(rows):
+        labels = collections.OrderedDict()
+        for r in rows:
+            if r["kind"] == "policy" and r["dataset"] == dataset and r.get("knows"):
+                labels.setdefault(r["knows"], []).append(
+                    "`%s`%s" % (r["method"], " (the ceiling)" if r.get("role") == CEILING
+                                else ""))
+        if labels:
+            lines.append("* %s, what the reference rows know: %s." % (dataset, "; ".join(
+                "%s: %s" % (k, ", ".join(v)) for k, v in labels.items())))
+    return lines
+
+
 def reference_rows(rows, dataset, logging_name=None):
     """`(ceiling row, logging-policy row)` of `dataset` among `rows` (policy rows with an online
-    reward): the first of the registered simulators' ceilings (`sim.registry.ceilings`) present, and the row named `logging_name`; either is None
-    when absent."""
+    reward): `ceiling_row`, and the row named `logging_name`; either is None when absent."""
     policies = dict((r["method"], r) for r in rows
                     if r["kind"] == "policy" and r["dataset"] == dataset and r["reward"][2])
-    ceiling = [policies[c] for c in registry.ceilings() if c in policies]
-    return (ceiling[0] if ceiling else None,
+    return (ceiling_row(rows, dataset),
             policies.get(logging_name) if logging_name else None)
 
 
@@ -192,7 +284,8 @@ def add_headroom(rows, logging):
         policies = dict((r["method"], r) for r in rows
                         if r["kind"] == "policy" and r["dataset"] == dataset and r["reward"][2])
         name = (logging or {}).get(dataset)
-        ceiling = [c for c in registry.ceilings() if c in policies]
+        top = ceiling_row(rows, dataset)
+        ceiling = [top["method"]] if top is not None else []
         if not name or name not in policies or not ceiling:
             if name or ceiling:
                 skipped[dataset] = ("no row of its logging policy" if not name
@@ -243,11 +336,13 @@ def published_rows(which):
     return rows
 
 
-def aggregate_rows(runs, policy_entries=(), source="policy rows"):
+def aggregate_rows(runs, policy_entries=(), source="policy rows", simulators=None):
     """Run rows (finished runs only) and policy rows, in table order. Each row is a dict with
     kind ("run" | "policy"), dataset, method, seeds, n, sizes, P@1/P@3/P@5/P@10, reward,
-    coverage@10, wall_time (each a `(mean, std, n)` triple), coverage_curves, notes."""
-    rows = run_rows(runs) + [policy_row(e, source) for e in policy_entries]
+    coverage@10, wall_time (each a `(mean, std, n)` triple), coverage_curves, notes; policy
+    rows also knows and role (`label_rows`, with `simulators` when given)."""
+    rows = run_rows(runs) + label_rows([policy_row(e, source) for e in policy_entries],
+                                       simulators)
     counts = collections.Counter((r["dataset"], r["method"]) for r in rows)
     twice = sorted("%s / %s" % key for key, n in counts.items() if n > 1)
     if twice:

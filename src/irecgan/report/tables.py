@@ -5,6 +5,7 @@ import csv
 import io
 import math
 
+from irecgan.report.rows import ceiling_note, knows_notes
 from irecgan.report.runs import RESULTS, unfinished_runs
 from irecgan.report.stats import as_number
 
@@ -152,15 +153,23 @@ def markdown(rows, runs, title="irecgan results", headroom=None):
         lines.append("* Policy rows (simulator policies, no training): the spread is over "
                      "simulator seeds%s." % (" (%s sessions each)" % ", ".join(sessions)
                                               if sessions else ""))
-        lines.append("* Ceilings: `max` knows the state (top-k by true reward); `belief` (MDP) "
-                     "knows the parameters but not the state (Bayes filter over the state from "
-                     "the clicks and shown lists, greedy list of highest expected click "
-                     "probability); `oracle` (neural) knows the user's network, whose state is a "
-                     "function of the clicks, and shows the items it would buy, greedily. Both "
-                     "are greedy (one step ahead): the best a history-based policy does without "
-                     "planning. `bayes (offline)`: the test P@k of ranking each logged list by "
-                     "the posterior click probability (the ceiling of offline P@k on an MDP "
-                     "log), on the runs' own test splits.")
+        lines.append("* Ceilings and references (SPEC 6): history-based = sees only what a "
+                     "recommender sees (clicks, shown lists, purchases) plus the simulator's "
+                     "parameters; state-aware = reads the user's hidden state. `max` (MDP) knows "
+                     "the state (top-k by true reward); `belief` (MDP) knows the parameters but "
+                     "not the state (Bayes filter over the state from the clicks and shown lists, "
+                     "greedy list of highest expected click probability); `imitation` (MDP) is "
+                     "the click-imitation bound: the same filter, top-k by posterior click "
+                     "weight, what a perfect click imitator shows greedily; `oracle` (neural) "
+                     "knows the user's network, whose state is a function of the clicks, and "
+                     "shows the items it would buy; `oracle_train` (neural) the same, greedy on "
+                     "the agents' training reward 1 + 3 * purchase; `oracle` (RecSim) reads the "
+                     "user's interest vector, drawn per session; `posterior` (RecSim) is the "
+                     "oracle's slate at the posterior mean interests of a particle filter from "
+                     "the start item, slates and clicks. All are greedy (one step ahead). "
+                     "`bayes (offline)`: the test P@k of ranking each logged list by the "
+                     "posterior click probability (the ceiling of offline P@k on an MDP log), on "
+                     "the runs' own test splits.")
         lines.append("* clicks / clicked session, sampled lists: the reference implementation's "
                      "online figure, mean clicks over the sessions with at least one click, "
                      "with the agent's lists drawn from its softmax (Gumbel top-k); policy rows "
@@ -180,10 +189,12 @@ def markdown(rows, runs, title="irecgan results", headroom=None):
                      "where a click happened, so there _EOS mass is never rewarded and the "
                      "truth is not a ceiling.")
     done, skipped = headroom if headroom else ({}, {})
+    lines += knows_notes(main)
     for dataset, (name, low, ceiling, high) in done.items():
         lines.append("* %s: headroom captured = (reward - %.3f) / (%.3f - %.3f), in %%: 0 = "
-                     "`%s`, the logging policy; 100 = `%s`, the history-based ceiling; per "
-                     "seed, then averaged." % (dataset, low, high, low, name, ceiling))
+                     "`%s`, the logging policy; 100 = `%s`, %s; per seed, then averaged."
+                     % (dataset, low, high, low, name, ceiling,
+                        ceiling_note(main, dataset, ceiling)))
     for dataset, reason in skipped.items():
         lines.append("* %s: no headroom column: %s." % (dataset, reason))
     for dataset in sorted(set(r["dataset"] for r in main)):
@@ -250,7 +261,7 @@ CSV_COLUMNS += ["note"]
 USER_FIT_CSV = ("P@1", "ll", "P@1_click", "ll_click")
 for _k in USER_FIT_CSV:
     CSV_COLUMNS += ["user_test_%s_mean" % _k, "user_test_%s_std" % _k, "user_test_%s_n" % _k]
-CSV_COLUMNS += ["true_test_%s_mean" % _k for _k in USER_FIT_CSV] + ["truth_kind"]
+CSV_COLUMNS += ["true_test_%s_mean" % _k for _k in USER_FIT_CSV] + ["truth_kind", "knows"]
 
 
 def machine_notes(runs):
@@ -309,6 +320,7 @@ def csv_records(rows):
             rec["true_test_%s_mean" % key] = csv_float(
                 r.get("true_" + key, (float("nan"), 0, 0))[0])
         rec["truth_kind"] = r.get("truth_kind") or ""
+        rec["knows"] = r.get("knows") or ""
         out.append(rec)
     return out
 

@@ -24,6 +24,15 @@ near 0 are never drawn, so they "pad" a list better than items of middling rewar
 The policy is greedy (one step ahead); it does not plan over later states, so it is the
 reference a history-based method should reach without planning, not an upper bound on every
 history-based policy.
+
+The click-imitation bound (`ImitationPolicy`, the `imitation` row). The paper's agent objective
+imitates the clicks (weighted by the return) and never sees the shown list, so it learns a
+per-item score of the history, not a list. `imitation` is what a perfect click imitator shows
+greedily: the same filter, and the k items of largest posterior click weight
+`q(x) = sum_s b(s) r(s, x)^2` (the probability that x is drawn as the candidate and clicked,
+`b(s) r(s, x) / sum_L r(s, .) * r(s, x)`, without the list's normaliser), best first. For a
+point-mass belief it is the top-k by reward of that state (`max` when the state is known), never
+the padded list `belief` composes.
 """
 import numpy as np
 
@@ -182,6 +191,23 @@ class BeliefPolicy(object):
         lists = self._choose(b)
         self._cache = dict((tuple(h), (b[i], lists[i])) for i, h in enumerate(histories))
         return lists
+
+
+def imitation_lists(rewards, belief, k):
+    """int [n, k]: per belief row (float [n, S]) the k items of largest posterior click weight
+    `sum_s b(s) r(s, x)^2` (module docstring), best first (ties: lower id first)."""
+    rewards = np.asarray(rewards, dtype=np.float64)
+    if not 1 <= int(k) <= rewards.shape[1]:
+        raise UserError("list size must be in 1..%d, got %r" % (rewards.shape[1], k))
+    weight = np.asarray(belief, dtype=np.float64).dot(rewards * rewards)     # [n, N]
+    return np.argsort(-weight, axis=1, kind="mergesort")[:, :int(k)]
+
+
+class ImitationPolicy(BeliefPolicy):
+    """The `imitation` policy: `BeliefPolicy`'s filter, lists by `imitation_lists`."""
+
+    def _choose(self, beliefs):
+        return imitation_lists(self.mdp.rewards, beliefs, self.k)
 
 
 def click_probabilities(rewards, belief, items):

@@ -8,9 +8,8 @@ import numpy as np
 from irecgan.sim import mdp as mdp_sim
 from irecgan.sim import neural as neural_sim
 from irecgan.sim import recsim_env
-from irecgan.sim.simulator import Simulator, World
-
-CEILING_NOTE = "  (the history-based ceiling)"
+from irecgan.sim.recsim_policies import KNOWS as RECSIM_KNOWS
+from irecgan.sim.simulator import KNOWS_HISTORY, Simulator, World, label_notes
 
 
 def _seeded(seed):
@@ -34,10 +33,11 @@ class MdpSimulator(_Builtin):
     policies = mdp_sim.POLICIES
     default_logging = "random"
     ceiling = "belief"
+    knows = dict(mdp_sim.KNOWS, **{"bayes (offline)": KNOWS_HISTORY})
+    notes = label_notes(mdp_sim.KNOWS, "belief")
     truth = "bayes"
     options = ("transition_temperature", "states", "items", "list_size")
     purchases = False
-    notes = {"max": "  (knows the state)", "belief": CEILING_NOTE}
     KNOBS = (("states", "n_states"), ("items", "n_items"), ("list_size", "list_size"),
              ("transition_temperature", "transition_temperature"))
 
@@ -79,12 +79,13 @@ class NeuralSimulator(_Builtin):
     kind = neural_sim.KIND
     policies = neural_sim.POLICIES
     default_logging = "logging"
-    ceiling = "oracle"
+    ceiling = "oracle"   # of the reported reward, purchases; oracle_train: of the agents' reward
+    knows = neural_sim.KNOWS
+    notes = label_notes(neural_sim.KNOWS, "oracle")
     truth = "oracle"
     options = ("sample_click", "sample_list")
     reward = "purchases"
-    notes = {"oracle": CEILING_NOTE}
-    REFERENCES = ("random", "logging", "oracle")   # the report's order
+    REFERENCES = ("random", "logging", "oracle", "oracle_train")   # the report's order
 
     def load(self, path):
         user_params, _ = neural_sim.load_params(path)
@@ -140,10 +141,12 @@ class RecSimSimulator(_Builtin):
     kind = recsim_env.KIND
     policies = recsim_env.POLICIES
     default_logging = "random"
-    ceiling = "oracle"
+    ceiling = "posterior"
+    state_ceiling = "oracle"
+    knows = RECSIM_KNOWS
+    notes = label_notes(RECSIM_KNOWS, "posterior", "oracle")
     truth = "empirical"
     summary_note = "; reward = clicks"
-    notes = {"oracle": "  (the ceiling: knows the user)"}
 
     def load(self, path):
         return recsim_env.RecSimWorld.load(path)

@@ -28,7 +28,9 @@ rewards of the current state: `random` (10 of the 50 items, uniformly, in random
 without replacement from true-reward ranks 10..24, i.e. `n_items//5 .. n_items//2 - 1`).
 Ceiling policy (not a logging policy of SPEC 8, but accepted wherever a policy is named):
 `belief` (`sim.belief`: knows the parameters but not the state, Bayes filter over the state,
-greedy list of highest expected click probability), the best a history-based greedy policy does.
+greedy list of highest expected click probability), the best a history-based greedy policy does;
+`imitation` (`sim.belief.ImitationPolicy`: the same filter, top-k by posterior click weight), the
+click-imitation bound: what a perfect click imitator shows greedily.
 
 The environment interface (`start`, `step`, `take`, ...) is documented in `sim.online`.
 """
@@ -36,7 +38,7 @@ import numpy as np
 
 from irecgan.errors import UserError
 from irecgan.sim import online, paramfile
-from irecgan.sim.belief import BeliefPolicy
+from irecgan.sim.belief import BeliefPolicy, ImitationPolicy
 
 KIND = "irecgan.sim.mdp"
 N_STATES = 10
@@ -44,7 +46,10 @@ N_ITEMS = 50
 LIST_SIZE = 10
 MAX_STEPS = 40
 TRANSITION_TEMPERATURE = 1.0
-POLICIES = ("random", "max", "mix", "belief")
+POLICIES = ("random", "max", "mix", "belief", "imitation")
+# What each reference policy knows (SPEC 6): the state, or only what a recommender sees.
+KNOWS = {"random": "history-based", "max": "state-aware", "mix": "state-aware",
+         "belief": "history-based", "imitation": "history-based"}
 
 
 class MDP(object):
@@ -264,6 +269,8 @@ def logging_policy(mdp, name, rng):
         return MixPolicy(mdp, rng)
     if name == "belief":
         return BeliefPolicy(mdp)
+    if name == "imitation":
+        return ImitationPolicy(mdp)
     raise UserError("unknown MDP policy %r (expected one of %s)" % (name, ", ".join(POLICIES)))
 
 

@@ -44,6 +44,15 @@ the top bought item outranks the end symbol and every shown item; under sampled 
 and lowered by every other item). It is greedy (one step ahead): a policy that plans could keep
 sessions alive longer.
 
+The training-reward oracle (`TrainingOraclePolicy`, `oracle_train`): the agents are trained on
+`r = 1 + lambda_r * purchase` per click (`LAMBDA_R` = 3, the config's default), not on purchases.
+It knows what `oracle` knows and shows, per step, the list of largest expected training reward:
+under argmax clicks the best item x that can be the list's argmax (its score reaches the end
+symbol's and k - 1 items score below it), then the k - 1 items of lowest score; under sampled
+clicks the k items maximising `sum_L e^{s_x} r_x / (e^{s_end} + sum_L e^{s_x})` (Dinkelbach's
+iteration, exact). It differs from `oracle` when no item the user would buy can win the click:
+it then keeps the session alive with a click (r = 1) where `oracle` lets it end.
+
 The log (`generate_log`): first line `ID;0;START;;0`, then one line per click with
 `state` = the step index t (1, 2, ...), the shown list, the click and purchase = the step reward.
 Sessions whose first list already drew the end symbol (one step) are discarded, as in SPEC 2.1.
@@ -284,16 +293,67 @@ class OraclePolicy(object):
         return order[:, :self.k]
 
 
-POLICIES = ("logging", "oracle", "random")
+LAMBDA_R = 3.0   # the agents' reward r = 1 + lambda_r * purchase (the config's lambda_r)
+
+
+class TrainingOraclePolicy(OraclePolicy):
+    """The `oracle_train` policy of the module docstring (greedy on `1 + lambda_r * purchase`);
+    uses the `states` the rollout passes (the user's hidden vectors h_t). Deterministic."""
+
+    def __init__(self, user, k=None, lambda_r=LAMBDA_R, iterations=100):
+        super(TrainingOraclePolicy, self).__init__(user, k)
+        self.lambda_r = float(lambda_r)
+        self.iterations = int(iterations)
+
+    def __call__(self, histories, states):
+        u = self.user
+        h = np.array(states, dtype=np.float64).reshape(len(histories), u.hidden_dim)
+        n, n_items = h.shape[0], u.n_items
+        items = np.tile(np.arange(n_items + 1, dtype=np.int64), (n, 1))   # items + end
+        scores = u.click_scores(h, items)
+        scores, s_end = scores[:, :n_items], scores[:, n_items:]            # [n, N], [n, 1]
+        logit = (h.dot(u.params["w_r"].T) + u.params["b_r"]).dot(
+            u.params["embedding"][:n_items].T)
+        value = 1.0 + self.lambda_r * (np.round(sigmoid(logit)) > 0)         # [n, N]
+        if u.sample_click:
+            return self._dinkelbach(np.exp(scores - s_end), value)
+        below = np.argsort(np.argsort(scores, axis=1, kind="mergesort"), axis=1)
+        gain = np.where((scores >= s_end) & (below >= self.k - 1), value, 0.0)
+        best = np.lexsort((-scores, -gain), axis=1)[:, 0]                   # [n]
+        key = np.where(np.arange(n_items)[None, :] == best[:, None], -np.inf, scores)
+        return np.argsort(key, axis=1, kind="mergesort")[:, :self.k]
+
+    def _dinkelbach(self, w, value):
+        """Per row the k items maximising `sum_L w v / (1 + sum_L w)` (w: relative to the end
+        symbol's): top-k by `w (v - lam)`, lam the last list's ratio, until it repeats."""
+        rows = np.arange(w.shape[0])[:, None]
+        lam = np.zeros((w.shape[0], 1))
+        chosen = None
+        for _ in range(self.iterations):
+            order = np.argsort(-(w * (value - lam)), axis=1, kind="mergesort")[:, :self.k]
+            if chosen is not None and np.array_equal(np.sort(order, 1), np.sort(chosen, 1)):
+                break
+            chosen = order
+            lam = ((w[rows, order] * value[rows, order]).sum(1, keepdims=True)
+                   / (1.0 + w[rows, order].sum(1, keepdims=True)))
+        return chosen
+
+
+POLICIES = ("logging", "oracle", "random", "oracle_train")
+# What each policy knows (SPEC 6): h_t is a function of the clicks, so all are history-based.
+KNOWS = dict((name, "history-based") for name in POLICIES)
 
 
 def policy(user, policy_params, name, rng, sample_list=False):
     """The policy `name` in `POLICIES`: `logging` (the logging LSTM; `sample_list` draws its
-    lists, from `rng`), `oracle` (the ceiling) or `random` (random lists from `rng`)."""
+    lists, from `rng`), `oracle` (the ceiling), `random` (random lists from `rng`) or
+    `oracle_train` (greedy on the training reward)."""
     if name == "logging":
         return LoggingPolicy(policy_params, list_size=user.list_size, sample=sample_list, rng=rng)
     if name == "oracle":
         return OraclePolicy(user)
+    if name == "oracle_train":
+        return TrainingOraclePolicy(user)
     if name == "random":
         return online.RandomLists(user.n_items, user.list_size, rng)
     raise UserError("unknown neural policy %r (expected one of %s)" % (name, ", ".join(POLICIES)))

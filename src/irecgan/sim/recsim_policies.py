@@ -12,7 +12,11 @@ Policies (`POLICIES`)
   choice weights, `w_0` the no-click weight and `c_i = L_i (1 - alpha q_i)` a click's net cost,
   solved exactly over slates of k by Dinkelbach's iteration (each iterate: top-k by
   `w_i (1 - lam c_i)`). The greedy "full slate" idea of RecSim's baselines, with RecSim's model
-  given to it; recomputed every step from the true (evolving) interests.
+  given to it; recomputed every step from the true (evolving) interests. State-aware: it reads
+  the interest vector drawn for each session.
+* `posterior` (the history-based reference, `sim.recsim_posterior`): the oracle's slate with the
+  interests replaced by their posterior mean under a particle filter from the start item, the
+  slates shown and the clicks.
 """
 import collections
 
@@ -22,7 +26,10 @@ from irecgan.errors import UserError
 from irecgan.sim import online
 
 QUALITY_TEMPERATURE = 1.0
-POLICIES = ("random", "quality")  # logging policies; `oracle` is the ceiling row
+POLICIES = ("random", "quality")  # logging policies; `oracle` and `posterior`: references
+# What each reference policy knows (SPEC 6).
+KNOWS = {"random": "history-based", "quality": "history-based", "oracle": "state-aware",
+         "posterior": "history-based"}
 
 
 class QualityPolicy(object):
@@ -81,10 +88,14 @@ def logging_policy(world, name, rng):
 
 
 def reference_policies(world, rng):
-    """OrderedDict name -> policy for policy rows: random, quality, oracle (the ceiling)."""
+    """OrderedDict name -> policy for policy rows: random, quality, oracle (state-aware),
+    posterior (the history-based ceiling; its own `RandomState(recsim_posterior.SEED)`)."""
+    from irecgan.sim import recsim_posterior
     out = collections.OrderedDict()
     for name in POLICIES:
         out[name] = logging_policy(world, name, rng)
     out["oracle"] = OraclePolicy(world)
+    out["posterior"] = recsim_posterior.PosteriorPolicy(
+        world, recsim_posterior.world_constants(world))
     return out
 

@@ -43,12 +43,26 @@ def names():
 
 
 def ceilings():
-    """The names of the registered simulators' ceiling policies (each once, in order)."""
+    """The names of the registered simulators' history-based ceiling policies (each once, in
+    order)."""
     out = []
     for s in _SIMULATORS.values():
         if s.ceiling and s.ceiling not in out:
             out.append(s.ceiling)
     return tuple(out)
+
+
+def for_policies(names):
+    """The registered simulator whose labelled reference policies (`Simulator.knows`) share the
+    most of `names` (policy-row names of one table's dataset), at least two; None when there is
+    none or two share as many (a table's rows name no simulator: this is how the report finds
+    what its rows know)."""
+    names = set(names)
+    scored = sorted(((len(names & set(s.knows)), i) for i, s in enumerate(_SIMULATORS.values())
+                     if s.knows), reverse=True)
+    if not scored or scored[0][0] < 2 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return list(_SIMULATORS.values())[scored[0][1]]
 
 
 def by_kind(kind, default=None):

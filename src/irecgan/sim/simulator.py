@@ -17,6 +17,19 @@ import collections
 World = collections.namedtuple("World", ["env", "policy", "summary", "save"])
 
 TRUTHS = ("bayes", "oracle", "empirical")
+KNOWS_HISTORY = "history-based"
+KNOWS_STATE = "state-aware"
+
+
+def label_notes(knows, ceiling, state_ceiling=None):
+    """name -> the summary note of each labelled policy: what it knows, and which is the
+    history-based ceiling (irecgan-simulate's summary lines)."""
+    notes = {}
+    for name, label in knows.items():
+        role = (", the ceiling" if name == ceiling else
+                ", the state-aware reference" if name == state_ceiling else "")
+        notes[name] = "  (%s%s)" % (label, role)
+    return notes
 
 
 class Simulator(object):
@@ -28,7 +41,13 @@ class Simulator(object):
       policies: the logging policies irecgan-simulate offers (names).
       default_logging: the logging policy of irecgan-simulate without --policy, and so the
         logging policy that irecgan-benchmark measures headroom from by default.
-      ceiling: the name of the reference policy that is the ceiling (None: there is none).
+      ceiling: the name of the reference policy that is the history-based ceiling, the 100 % of
+        the headroom column (None: there is none).
+      state_ceiling: the name of a state-aware reference policy that the headroom falls back to,
+        saying so, when a table has no row of `ceiling` (None: no fallback).
+      knows: reference-policy name -> what it knows (SPEC 6): KNOWS_HISTORY ("history-based":
+        what a recommender sees, clicks, shown lists, purchases, plus the simulator's
+        parameters) or KNOWS_STATE ("state-aware": it reads the user's hidden state).
       truth: what U's fit compares with: "bayes" (the environment is an MDP whose posterior
         `sim.belief` computes; the report also adds its Bayes-optimal offline row), "oracle"
         (the environment is a user whose click probabilities are known), "empirical" (the
@@ -37,13 +56,16 @@ class Simulator(object):
       reward: what its reward counts, for irecgan-simulate's summary ("clicks").
       purchases: True when its logs carry purchases (the summary then gives their rate).
       summary_note: appended to the summary's heading of the online figures.
-      notes: reference-policy name -> note appended to its summary line.
+      notes: reference-policy name -> note appended to its summary line (`label_notes`
+        makes them from `knows`).
     """
     name = None
     kind = None
     policies = ()
     default_logging = None
     ceiling = None
+    state_ceiling = None
+    knows = {}
     truth = "empirical"
     options = ()
     reward = "clicks"
