@@ -52,7 +52,18 @@ fi
 
 echo "== converged_study.sh 2/4: the presets (irecgan.report.preset)"
 flags_of() { grep -v '^#' "$1" | grep .; }
+VARIANTS="lr1e-4_r10 lr1e-4_r0.1 lr1e-3_r10 lr1e-3_r0.1"  # budget_curves.sh's default
 for dataset in $DATASETS; do
+  missing=0
+  for variant in $VARIANTS; do
+    for seed in $BUDGET_SEEDS; do
+      [ -f "runs/budget/$variant/runs/$dataset/irecgan_true/seed$seed/results.json" ] || missing=$((missing + 1))
+    done
+  done
+  if [ "$missing" -gt 0 ]; then
+    echo "converged_study.sh: $dataset: $missing irecgan_true budget runs unfinished: no preset chosen yet"
+    continue
+  fi
   chosen=results/budget/converged_$dataset.cfg
   committed=configs/converged/$dataset.cfg
   if [ ! -f "$chosen" ]; then
