@@ -405,6 +405,14 @@ def test_method_labels_of_the_variants():
     assert method_label({"method": "irecgan", "d_head": "sequence"}) == "irecgan_seq"
     assert method_label({"method": "irecgan_true", "offline_ratio": 10.0}) == "irecgan_true"
     assert method_label({"method": "irecgan_true", "offline_ratio": 0.1}) == "irecgan_true_r01"
+    # run_sim.sh --preset=converged runs every method at 0.1: its irecgan_true folder is the control
+    assert method_label({"method": "irecgan_true", "offline_ratio": 0.1},
+                        "irecgan_true") == "irecgan_true"
+    assert method_label({"method": "irecgan_true", "offline_ratio": 0.1},
+                        "irecgan_true_r01") == "irecgan_true_r01"
+    assert method_label({"method": "irecgan_true", "agent_objective": "paper"}) == "irecgan_true"
+    assert method_label({"method": "irecgan", "d_head": "sequence",
+                         "agent_objective": "slate"}) == "irecgan_seq@slate"
     assert method_label({"method": "irecgan_true", "offline_ratio": 2.0}) == "irecgan_true"
     assert method_label({"method": "irecgan_nod", "offline_ratio": 0.1}) == "irecgan_nod"
 

@@ -74,10 +74,10 @@ def variant_name(config):
 
 
 def budget_method(config):
-    """The method's name in the budget report: `runs.method_label`, except that irecgan_true at
-    offline_ratio 0.1 stays irecgan_true (the ratio is part of the variant)."""
-    label = method_label(config)
-    return CONTROL if label == "irecgan_true_r01" else label
+    """The method's name in the budget report: `runs.method_label` as if in an irecgan_true
+    folder, so that irecgan_true at offline_ratio 0.1 stays irecgan_true (the ratio is part of
+    the variant)."""
+    return method_label(config, folder=CONTROL)
 
 
 def seed_curve(run):

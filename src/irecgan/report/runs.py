@@ -65,8 +65,10 @@ class Run(object):
 
     @property
     def method(self):
-        """The method's name in tables (`method_label`)."""
-        return method_label(self.config)
+        """The method's name in tables (`method_label`, with the run's folder: run_sim.sh's
+        RUNS/runs/<log>/<method>/seed<N>)."""
+        return method_label(self.config, os.path.basename(os.path.dirname(
+            os.path.normpath(self.path))))
 
     @property
     def seed(self):
@@ -84,19 +86,29 @@ class Run(object):
         return sizes_text(self.config)
 
 
-def method_label(config):
+def method_label(config, folder=None):
     """The name of a run's method in tables and run folders: its config's `method`, except
     irecgan with D's sequence head (`d_head=sequence`, SPEC 3.3), `irecgan_seq`, and with any
     other non-default head, `irecgan (d_head=NAME)`; and irecgan_true trained mostly on its
     true-world sessions (`offline_ratio=0.1`, 10 generated per offline session), `irecgan_true_r01`
-    (run_sim.sh's alias; any other ratio keeps the plain name, as for the other methods)."""
+    (run_sim.sh's alias; any other ratio keeps the plain name, as for the other methods) unless
+    the run's `folder` (run_sim.sh names it after the method it was asked for) is
+    `irecgan_true`: at a preset whose every method runs at 0.1 (`--preset=converged`) it is
+    the plain control. An agent objective other than the paper's (issue 34) is appended,
+    `irecgan_true@advantage`, so that runs of different objectives never share a row."""
     method = str(config.get("method", "?"))
     head = config.get("d_head")
     if method == "irecgan" and head not in (None, "authors"):
-        return "irecgan_seq" if head == "sequence" else "irecgan (d_head=%s)" % head
-    if method == "irecgan_true" and config.get("offline_ratio") == 0.1:
-        return "irecgan_true_r01"
-    return method
+        label = "irecgan_seq" if head == "sequence" else "irecgan (d_head=%s)" % head
+    elif (method == "irecgan_true" and config.get("offline_ratio") == 0.1
+          and folder != "irecgan_true"):
+        label = "irecgan_true_r01"
+    else:
+        label = method
+    objective = config.get("agent_objective")
+    if objective not in (None, "paper"):
+        label += "@%s" % objective
+    return label
 
 
 def dataset_name(path):
