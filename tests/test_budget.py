@@ -284,3 +284,27 @@ def test_converged_study_refuses_unknown_options_and_prints_its_help():
     helped = subprocess.run(["bash", script, "--help"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
     assert helped.returncode == 0 and "4. each gap against the budget" in helped.stdout
+
+
+def test_objectives_study_runs_each_objective_at_the_converged_preset(tmp_path):
+    env = dict(os.environ, PY=sys.executable, PYTHONPATH=SRC, SMOKE="1")
+    script = os.path.join(ROOT, "scripts", "objectives_study.sh")
+    proc = subprocess.run(["bash", script, "--dry_run", "--runs=" + str(tmp_path / "runs"),
+                           "--out=" + str(tmp_path / "out"), "--datasets=mdp_sharp mdp_max",
+                           "--objectives=slate advantage", "--seeds=1 2"], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "mdp_max left out: no converged preset" in proc.stdout
+    jobs = [l for l in proc.stdout.splitlines() if "-m irecgan.cli.train" in l]
+    assert len(jobs) == 2 * 2   # objectives x seeds, irecgan_true only
+    for objective in ("slate", "advantage"):
+        # SMOKE: run_sim.sh's toy sizes, 2 seeds, each objective's tree RUNS/<objective>_smoke
+        mine = [j for j in jobs if "/%s_smoke/runs/mdp_sharp/irecgan_true/seed" % objective in j]
+        assert len(mine) == 2 and all(" --agent_objective=%s > " % objective in j for j in mine)
+        assert all("--flagfile=configs/converged/mdp_sharp.cfg --method=irecgan_true " in j
+                   for j in mine)
+    bad = subprocess.run(["bash", script, "--objectives=paper"], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, timeout=60)
+    assert bad.returncode == 2 and "unknown objective paper" in bad.stderr

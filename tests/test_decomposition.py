@@ -449,3 +449,26 @@ def test_plot_reward_bars_without_runs_writes_nothing(tmp_path):
     from irecgan.report.plots import plot_reward_bars
     path = str(tmp_path / "bars.png")
     assert plot_reward_bars(path, "toy", []) is False and not os.path.exists(path)
+
+
+def test_gaps_per_agent_objective_and_against_the_paper_objective():
+    rewards = {"irecgan_true": {1: 4.0, 2: 5.0, 3: 6.0},
+               "irecgan_true@slate": {1: 5.0, 2: 7.0, 3: 6.0},
+               "irecgan_nod@slate": {1: 4.5, 2: 6.5, 3: 5.5}}
+    assert dec.gaps_for(rewards)[len(dec.GAPS):] == [
+        ("a@slate", dec.CEILING, "irecgan_true@slate"),
+        ("b@slate", "irecgan_true@slate", "irecgan_nod@slate"),
+        ("a+b@slate", dec.CEILING, "irecgan_nod@slate"),
+        ("o@slate", "irecgan_true@slate", "irecgan_true")]
+    gaps = dec.gap_table("log", rewards, ("belief", [7.0, 8.0, 9.0]), ("random", [1.0, 3.0]))
+    by = dict((g["gap"], g) for g in gaps)
+    # (o@slate) paired: d = 1, 2, 0 -> 1 (of C - L = 6: 16.7 %)
+    assert by["o@slate"]["ci"]["mean"] == pytest.approx(1.0)
+    assert by["o@slate"]["ci"]["half"] == pytest.approx(T_975_DF2 / math.sqrt(3.0))
+    assert by["o@slate"]["meaning"] == "what the agent objective buys over the paper's " \
+                                       "(objective slate)"
+    assert by["a@slate"]["ci"]["mean"] == pytest.approx(2.0)      # 8 - 6, Welch
+    assert by["b@slate"]["ci"]["mean"] == pytest.approx(0.5) and by["b@slate"]["ci"]["half"] == 0.0
+    # the largest gap is ranked among the paper objective's (a), (b), (c) only
+    top, _ = dec.largest_gap(gaps)
+    assert top["gap"] == "a" and top["ci"]["mean"] == pytest.approx(3.0)

@@ -48,11 +48,30 @@ GAPS = (("a", CEILING, "irecgan_true"),
         ("c", "irecgan_seq", "irecgan_nod"),
         ("a+b", CEILING, "irecgan_nod"),
         ("w", "irecgan_true_r01", "irecgan_true"))
-CONTEXT_GAPS = ("a+b", "w")  # context lines, not one of the three gaps ranked by largest_gap
 GAP_MEANING = {"a": "what the agent cannot find in the true world",
                "b": "what U's error costs", "c": "what D buys",
                "a+b": "the whole gap of model-based training without D",
-               "w": "what training mostly on true-world sessions buys (10 : 1 instead of 1 : 10)"}
+               "w": "what training mostly on true-world sessions buys (10 : 1 instead of 1 : 10)",
+               "o": "what the agent objective buys over the paper's"}
+RANKED = ("a", "b", "c")  # the gaps largest_gap ranks (the paper objective's)
+
+
+def gaps_for(methods):
+    """GAPS, then per agent objective X of the method labels (`method@X`, issue 34) the same
+    gaps among the methods trained with X (those whose methods all ran) and, per method@X, the
+    gap "o@X" = method@X - method (the objective against the paper's, paired by seed)."""
+    methods = list(methods)
+    out = list(GAPS)
+    for objective in sorted(set(m.split("@", 1)[1] for m in methods if "@" in m)):
+        def tag(m):
+            return m if m == CEILING else "%s@%s" % (m, objective)
+        for gap, minuend, subtrahend in GAPS:
+            if all(m == CEILING or tag(m) in methods for m in (minuend, subtrahend)):
+                out.append(("%s@%s" % (gap, objective), tag(minuend), tag(subtrahend)))
+        for m in methods:
+            if m.endswith("@" + objective) and m.split("@", 1)[0] in methods:
+                out.append(("o@%s" % objective, m, m.split("@", 1)[0]))
+    return out
 
 
 def gap_label(minuend, subtrahend, ceiling_name=None):
@@ -73,11 +92,13 @@ def gap_table(dataset, rewards, ceiling=None, logging=None, confidence=CONFIDENC
         if math.isfinite(c_mean) and math.isfinite(l_mean) and c_mean > l_mean:
             span = c_mean - l_mean
     out = []
-    for gap, minuend, subtrahend in GAPS:
+    for gap, minuend, subtrahend in gaps_for(m for m in rewards if rewards[m]):
         kind = "welch" if CEILING in (minuend, subtrahend) else "paired"
+        base, _, objective = gap.partition("@")
+        meaning = GAP_MEANING[base] + (" (objective %s)" % objective if objective else "")
         row = {"dataset": dataset, "gap": gap,
                "label": gap_label(minuend, subtrahend, ceiling[0] if ceiling else None),
-               "meaning": GAP_MEANING[gap], "kind": kind, "ci": dict(NO_CI), "headroom": None,
+               "meaning": meaning, "kind": kind, "ci": dict(NO_CI), "headroom": None,
                "excludes_zero": None, "missing": None}
         absent = [m for m in (minuend, subtrahend) if m != CEILING and not rewards.get(m)]
         if minuend == CEILING and ceiling is None:
@@ -100,10 +121,11 @@ def gap_table(dataset, rewards, ceiling=None, logging=None, confidence=CONFIDENC
 
 
 def largest_gap(gaps):
-    """`(largest, overlapping)`: among the computed gaps (a), (b), (c) (not CONTEXT_GAPS), the
+    """`(largest, overlapping)`: among the computed gaps (a), (b), (c) (RANKED: the paper
+    objective's, not the context lines (a+b), (w) nor another objective's), the
     one of largest |mean| and those whose interval of |gap| overlaps its interval of |gap| (so the
     ranking is not established at this confidence); (None, []) when none was computed."""
-    done = [g for g in gaps if g["gap"] not in CONTEXT_GAPS and g["missing"] is None]
+    done = [g for g in gaps if g["gap"] in RANKED and g["missing"] is None]
     if not done:
         return None, []
     top = max(done, key=lambda g: abs(g["ci"]["mean"]))
@@ -127,7 +149,7 @@ def largest_by_log(gaps):
         top, overlap = largest_gap(mine)
         out.append({"dataset": dataset, "top": top, "overlap": overlap,
                     "missing": [g for g in mine if g["missing"] is not None
-                                and g["gap"] not in CONTEXT_GAPS]})
+                                and g["gap"] in RANKED]})
     return out
 
 

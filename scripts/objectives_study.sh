@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Issue 34's measurement: the agent objectives beyond the paper's (docs/OBJECTIVES.md) at each
+# log's converged preset (run_sim.sh --preset=converged, configs/converged/<log>.cfg; logs
+# without one are left out), against the paper objective's runs of the decomposition at
+# convergence (scripts/decomposition.sh --preset=converged, runs/decomposition_converged),
+# which are the same runs this script would make for `paper` (same preset, same seeds).
+#   1. per objective, run_sim.sh --preset=converged --train_flags="--agent_objective=OBJ" with
+#      its own tree runs/objectives/OBJ (default: irecgan_true only, 10 seeds);
+#   2. the report (python -m irecgan.cli.decomposition) of those runs beside the paper
+#      objective's: per objective, gap (a) ceiling - irecgan_true@OBJ (Welch), and (o@OBJ)
+#      irecgan_true@OBJ - irecgan_true (paired by seed), with 95 % CIs and % of the headroom;
+#      with more methods (--methods), the decomposition's gaps among the methods trained with OBJ.
+# Killing it and running it again finishes only what is missing.
+#
+#   scripts/objectives_study.sh                     advantage, slate, topk_correction; irecgan_true
+#   scripts/objectives_study.sh --objectives=slate --methods="pg irecgan_nod irecgan irecgan_seq irecgan_true"
+#                                                   the decomposition for one objective
+# Options: --objectives="advantage slate topk_correction"  --methods="irecgan_true"
+#          --datasets="mdp_sharp neural recsim"  --seeds="1 2 ... 10"  --jobs=N
+#          --runs=DIR (default runs/objectives)  --out=DIR (default results/objectives)
+#          --paper_runs=DIR (default runs/decomposition_converged)  --report_only  --dry_run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${PY:-}" ]; then
+  PY=python3
+  if [ -x .venv/bin/python ] && [ -z "${VIRTUAL_ENV:-}" ]; then PY=.venv/bin/python; fi
+fi
+OBJECTIVES="advantage slate topk_correction"
+METHODS="irecgan_true"
+DATASETS="mdp_sharp neural recsim"
+SEEDS="1 2 3 4 5 6 7 8 9 10"
+RUNS=runs/objectives
+OUT=results/objectives
+PAPER_RUNS=runs/decomposition_converged
+PASS=()
+DRY_RUN=0
+for arg in "$@"; do
+  case "$arg" in
+    --objectives=*) OBJECTIVES=${arg#*=} ;;
+    --methods=*) METHODS=${arg#*=} ;;
+    --datasets=*) DATASETS=${arg#*=} ;;
+    --seeds=*) SEEDS=${arg#*=} ;;
+    --runs=*) RUNS=${arg#*=} ;;
+    --out=*) OUT=${arg#*=} ;;
+    --paper_runs=*) PAPER_RUNS=${arg#*=} ;;
+    --jobs=*|--report_only) PASS+=("$arg") ;;
+    --dry_run) DRY_RUN=1; PASS+=("--launcher=slurm" "$arg") ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
+    *) echo "objectives_study.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+for objective in $OBJECTIVES; do
+  case "$objective" in
+    advantage|slate|topk_correction) ;;
+    *) echo "objectives_study.sh: unknown objective $objective (advantage slate topk_correction; paper's runs are $PAPER_RUNS's)" >&2; exit 2 ;;
+  esac
+done
+LOGS=""
+for dataset in $DATASETS; do
+  if [ ! -f "configs/converged/$dataset.cfg" ]; then
+    echo "objectives_study.sh: $dataset left out: no converged preset (configs/converged/$dataset.cfg)"
+    continue
+  fi
+  LOGS="$LOGS${LOGS:+ }$dataset"
+done
+[ -n "$LOGS" ] || { echo "objectives_study.sh: no log with a converged preset in --datasets=$DATASETS" >&2; exit 2; }
+start=$(date +%s)
+
+for objective in $OBJECTIVES; do
+  bash ./run_sim.sh --preset=converged --runs="$RUNS/$objective" --out="$OUT/sim/$objective" \
+      --methods="$METHODS" --datasets="$LOGS" --seeds="$SEEDS" \
+      --train_flags="--agent_objective=$objective" ${PASS[@]+"${PASS[@]}"}
+done
+if [ "$DRY_RUN" = 1 ]; then
+  echo "objectives_study.sh: --dry_run: no report"
+  exit 0
+fi
+
+dirs=()
+LOGGING=""
+for dataset in $LOGS; do
+  case "$dataset" in neural) logging=logging ;; *) logging=random ;; esac
+  LOGGING=$LOGGING${LOGGING:+,}$dataset=$logging
+  [ -d "$PAPER_RUNS/runs/$dataset" ] && dirs+=("$PAPER_RUNS/runs/$dataset")
+  for objective in $OBJECTIVES; do
+    [ -d "$RUNS/$objective/runs/$dataset" ] && dirs+=("$RUNS/$objective/runs/$dataset")
+  done
+done
+first=${OBJECTIVES%% *}
+"$PY" -m irecgan.cli.decomposition --out="$OUT" --policy_rows="$OUT/sim/$first/policy_rows.json" \
+    --logging_policy="$LOGGING" \
+    --title="Agent objectives at the converged preset ($(echo $OBJECTIVES | tr ' ' ','); $(echo $METHODS | tr ' ' ','); seeds: $SEEDS)" \
+    "${dirs[@]}"
+echo "objectives_study.sh: finished in $(( $(date +%s) - start )) s; $OUT/gaps.md"
