@@ -13,9 +13,11 @@ import pytest
 from tiny_logs import TINY_IRECGAN, write_mdp_log
 
 from irecgan import experiment
-from irecgan.config import DEFAULTS, NOT_PRETRAINING_KEYS, resolve
+from irecgan.config import DEFAULTS, NOT_PRETRAINING_KEYS, UNBOUND_KEYS, resolve
+from irecgan.errors import UserError
 from irecgan.rundir import pretraincache
 from irecgan.rundir.pretraincache import PretrainCache
+from irecgan.rundir.runner import CONFIG, config_diff, read_json
 from irecgan.training import shared_pretrain
 
 TINY = dict(TINY_IRECGAN, adv_epochs=1)
@@ -152,3 +154,18 @@ def test_a_damaged_entry_is_not_used_nor_replaced(tmp_path):
     assert PretrainCache(root, log=lines.append).load("k") is None
     assert len(lines) == 1 and "is damaged (entry.json does not match its checksum)" in lines[0]
     assert PretrainCache(root).store("k", {}, PAYLOAD) is False
+
+
+def test_a_run_directory_is_not_bound_to_its_cache(log, tmp_path):
+    # a sweep may turn the cache on or off between a kill and the resume: no number changes
+    run_dir = str(tmp_path / "run")
+    for cache in ("", str(tmp_path / "cache"), ""):
+        runner = experiment.open_run(run_dir, config_of(log, method="pg",
+                                                        pretrain_cache=cache))[2]
+        runner.close()
+    assert read_json(os.path.join(run_dir, CONFIG))["pretrain_cache"] == ""
+    assert config_diff({"hidden": 8, "pretrain_cache": ""}, {"hidden": 9, "pretrain_cache": "c"},
+                       unbound=UNBOUND_KEYS) == ["hidden: 8 -> 9"]
+    with pytest.raises(UserError) as err:
+        experiment.open_run(run_dir, config_of(log, method="pg", hidden=9))
+    assert "hidden: 8 -> 9" in str(err.value)

@@ -313,6 +313,9 @@ RULES = dict((key.name, key.rule) for key in TABLE)
 ADDED_KEYS = dict(d_head="authors", agent_objective="paper", normalize_advantage=False,
                   topk_propensity="estimated", topk_weight_cap=10.0, aux_lr=1e-3,
                   gen_temperature=1.0, pretrain_cache="")
+# Keys that change no number a run writes: a run directory is not bound to their value (it
+# resumes with another one; rundir.runner.config_diff).
+UNBOUND_KEYS = ("pretrain_cache",)
 
 
 def run_config(run_dir):

@@ -8,7 +8,7 @@ rundir/runner.py).
 import functools
 import sys
 
-from irecgan.config import ADDED_KEYS, NOT_PRETRAINING_KEYS, WITH_USER
+from irecgan.config import ADDED_KEYS, NOT_PRETRAINING_KEYS, UNBOUND_KEYS, WITH_USER
 # docs/API.md's experiment.resolve and experiment.DEFAULTS (they live in irecgan.config)
 from irecgan.config import DEFAULTS, resolve  # noqa: F401
 from irecgan.data.dataset import load_dataset
@@ -89,7 +89,8 @@ def open_run(run_dir, config, log=None, read_only=False):
                         "got %d" % (items, config["data"], config["k"]))
     models = build_models(config, data)
     runner = Runner(run_dir, models, config, threads=config["threads"], log=log,
-                    read_only=read_only, defaults=ADDED_KEYS)
+                    read_only=read_only, defaults=ADDED_KEYS,
+                    unbound=UNBOUND_KEYS)
     if not read_only:
         write_run_data(run_dir, data)   # what export / evaluate --data read without the log
     return data, models, runner, batch_maker_of(config, data)
@@ -120,7 +121,8 @@ def open_model(run_dir, config, log=None):
     facts = run_data(run_dir, config, log)
     models = build_models(config, facts)
     runner = Runner(run_dir, models, config, threads=config["threads"], log=log,
-                    read_only=True, defaults=ADDED_KEYS)
+                    read_only=True, defaults=ADDED_KEYS,
+                    unbound=UNBOUND_KEYS)
     return facts, models, runner, batch_maker_of(config, facts)
 
 
