@@ -169,3 +169,13 @@ def test_a_run_directory_is_not_bound_to_its_cache(log, tmp_path):
     with pytest.raises(UserError) as err:
         experiment.open_run(run_dir, config_of(log, method="pg", hidden=9))
     assert "hidden: 8 -> 9" in str(err.value)
+
+
+def test_only_a_state_of_pretraining_alone_is_stored():
+    # a run resumed after its adversarial phase began holds later variables: never stored
+    assert shared_pretrain.pretraining_state({"n_metrics": 4, "where": "user epoch 2",
+                                              "elapsed_s": 1.0, "agent/epoch": 2,
+                                              "user/rng": ("MT19937",)})
+    assert not shared_pretrain.pretraining_state({"n_metrics": 5, "agent/epoch": 2,
+                                                  "adv/units": 1})
+    assert not shared_pretrain.pretraining_state({"n_metrics": 4, "pool": []})
