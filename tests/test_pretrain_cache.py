@@ -66,8 +66,9 @@ def test_a_restored_pretraining_writes_the_same_bytes(log, tmp_path, first, seco
     entry = PretrainCache(cache).load(os.listdir(cache)[0])
     epochs = 4 if second == "irecgan" else 2
     assert entry["state"]["n_metrics"] == len(entry["records"]) == epochs
-    assert [line.encode() for line in entry["records"]] == \
-        alone["metrics.jsonl"].splitlines()[:epochs] == stored["metrics.jsonl"].splitlines()[:epochs]
+    first_lines = alone["metrics.jsonl"].splitlines()[:epochs]
+    assert [line.encode() for line in entry["records"]] == first_lines
+    assert stored["metrics.jsonl"].splitlines()[:epochs] == first_lines
 
 
 def test_the_key_follows_what_the_pretraining_reads(log, tmp_path):
@@ -179,3 +180,16 @@ def test_only_a_state_of_pretraining_alone_is_stored():
     assert not shared_pretrain.pretraining_state({"n_metrics": 5, "agent/epoch": 2,
                                                   "adv/units": 1})
     assert not shared_pretrain.pretraining_state({"n_metrics": 4, "pool": []})
+
+
+def test_a_cache_that_cannot_be_written_costs_the_sharing_not_the_run(log, tmp_path):
+    blocked = tmp_path / "a_file"
+    blocked.write_text(u"not a folder")
+    alone, _ = train(tmp_path / "alone", config_of(log, method="pg", agent_epochs=1))
+    shared, lines = train(tmp_path / "run", config_of(log, method="pg", agent_epochs=1,
+                                                      pretrain_cache=str(blocked)))
+    assert shared == alone
+    failed = [line for line in lines if "not stored" in line]
+    assert len(failed) == 1 and failed[0].startswith(
+        "pretraining not stored in %s%s" % (blocked, os.sep))
+    assert blocked.read_text() == u"not a folder"

@@ -14,7 +14,7 @@ from irecgan.config import DEFAULTS, resolve  # noqa: F401
 from irecgan.data.dataset import load_dataset
 from irecgan.data.logfile import read_log
 from irecgan.data.vocab import N_SPECIAL
-from irecgan.errors import UserError
+from irecgan.errors import DiskFullError, UserError
 from irecgan.evaluation import user_fit
 from irecgan.evaluation.agent_policy import AgentPolicy
 from irecgan.models.graph import ModelGraph
@@ -353,5 +353,8 @@ def _pretrain_shared(runner, models, config, pretrain_phases):
     pretrain_phases()
     if (shared_pretrain.pretraining_state(runner.state)
             and runner.state.get("n_metrics") == epochs):
-        if cache.store(key, material, shared_pretrain.capture(runner, models)):
-            runner.log("pretraining stored in %s" % cache.path(key))
+        try:
+            if cache.store(key, material, shared_pretrain.capture(runner, models)):
+                runner.log("pretraining stored in %s" % cache.path(key))
+        except (OSError, DiskFullError) as err:   # the run goes on; only the sharing is lost
+            runner.log("pretraining not stored in %s: %s" % (cache.path(key), err))
