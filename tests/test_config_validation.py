@@ -71,6 +71,7 @@ BAD = {
     "online_sessions": [0],
     "online_seed": [-1, 2 ** 32],
     "online_every": [-1],
+    "pretrain_cache": [3, None],
 }
 CASES = [(key, value) for key in sorted(BAD) for value in BAD[key]]
 

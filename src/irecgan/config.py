@@ -286,9 +286,24 @@ TABLE = (
         "Simulator seed of online evaluation."),
     Key("online_every", 1, Int(0),
         "Online evaluation every N agent-pretraining epochs (0: only at the end)."),
+    # sharing pretraining between the runs of a sweep (issue 33; training/shared_pretrain.py)
+    Key("pretrain_cache", "", Str(),
+        "Directory of finished pretraining phases shared between runs ('': off). A run whose "
+        "pretraining (data, seed, sizes, learning rates, code, stack: everything it reads) "
+        "matches a stored one restores it instead of training (irecgan_nod and irecgan "
+        "share agent and U, pg and irecgan_true the agent); its metrics and results are the "
+        "same bytes as without."),
 )
 
 DEFAULTS = dict((key.name, key.default) for key in TABLE)
+
+# Keys the pretraining phases (agent, U) do not read and that build nothing before the agent and
+# U in the graph: a shared pretraining's key leaves them out (training/shared_pretrain.py; the
+# method is replaced by what its pretraining does). Every other key is part of the key.
+NOT_PRETRAINING_KEYS = ("method", "pretrain_cache", "disc_lr", "schedule", "adv_epochs",
+                        "g_steps", "d_steps", "d_epochs", "d_head", "d_data",
+                        "d_heldout_sessions", "gen_sessions", "d_pretrain_sessions",
+                        "offline_ratio", "pool_size", "n_rollouts", "max_len")
 RULES = dict((key.name, key.rule) for key in TABLE)
 
 # Keys added after run directories existed, with the value that reproduces what those runs did:
@@ -297,7 +312,10 @@ RULES = dict((key.name, key.rule) for key in TABLE)
 # changed the objective).
 ADDED_KEYS = dict(d_head="authors", agent_objective="paper", normalize_advantage=False,
                   topk_propensity="estimated", topk_weight_cap=10.0, aux_lr=1e-3,
-                  gen_temperature=1.0)
+                  gen_temperature=1.0, pretrain_cache="")
+# Keys that change no number a run writes: a run directory is not bound to their value (it
+# resumes with another one; rundir.runner.config_diff).
+UNBOUND_KEYS = ("pretrain_cache",)
 
 
 def run_config(run_dir):

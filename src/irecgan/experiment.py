@@ -5,26 +5,29 @@ maps a resolved configuration onto the parts of a run, each of which takes expli
 The resolved configuration is written to the run directory, which is bound to it (see
 rundir/runner.py).
 """
+import functools
 import sys
 
-from irecgan.config import ADDED_KEYS, WITH_USER
+from irecgan.config import ADDED_KEYS, NOT_PRETRAINING_KEYS, UNBOUND_KEYS, WITH_USER
 # docs/API.md's experiment.resolve and experiment.DEFAULTS (they live in irecgan.config)
 from irecgan.config import DEFAULTS, resolve  # noqa: F401
 from irecgan.data.dataset import load_dataset
 from irecgan.data.logfile import read_log
 from irecgan.data.vocab import N_SPECIAL
-from irecgan.errors import UserError
+from irecgan.errors import DiskFullError, UserError
 from irecgan.evaluation import user_fit
 from irecgan.evaluation.agent_policy import AgentPolicy
 from irecgan.models.graph import ModelGraph
 from irecgan.models.user import REFERENCE_PURCHASE_WEIGHT
 from irecgan.rundir import machine, stopping
+from irecgan.rundir.pretraincache import PretrainCache
 from irecgan.rundir.rundata import DATA, RunData, read_run_data, write_run_data
 from irecgan.rundir.runner import Runner
 from irecgan.sim import online
 from irecgan.sim.registry import load_environment
 from irecgan.training.adversarial import AdversarialTraining
 from irecgan.training.offline import BatchMaker
+from irecgan.training import shared_pretrain
 from irecgan.training.pretrain import agent_task, evaluate, pretrain, user_task
 from irecgan.training.true_world import TrueWorldTraining
 
@@ -49,10 +52,13 @@ def purchase_weight(config, data):
     return float(value)
 
 
+# the models each method builds, in build order (which fixes their initial values)
+BUILDS = {"lstm": ("agent",), "pg": ("agent",), "irecgan_nod": ("user", "agent"),
+          "irecgan": ("user", "agent", "discriminator"), "irecgan_true": ("agent",)}
+
+
 def build_models(config, data):
-    build = {"lstm": ("agent",), "pg": ("agent",), "irecgan_nod": ("user", "agent"),
-             "irecgan": ("user", "agent", "discriminator"),
-             "irecgan_true": ("agent",)}[config["method"]]
+    build = BUILDS[config["method"]]
     return ModelGraph(data.vocab.size, embed_dim=config["embed_dim"], hidden=config["hidden"],
                       layers=config["layers"], k=config["k"], purchase_head=data.has_purchase,
                       seed=config["seed"], user_lr=config["user_lr"],
@@ -83,7 +89,8 @@ def open_run(run_dir, config, log=None, read_only=False):
                         "got %d" % (items, config["data"], config["k"]))
     models = build_models(config, data)
     runner = Runner(run_dir, models, config, threads=config["threads"], log=log,
-                    read_only=read_only, defaults=ADDED_KEYS)
+                    read_only=read_only, defaults=ADDED_KEYS,
+                    unbound=UNBOUND_KEYS)
     if not read_only:
         write_run_data(run_dir, data)   # what export / evaluate --data read without the log
     return data, models, runner, batch_maker_of(config, data)
@@ -114,7 +121,8 @@ def open_model(run_dir, config, log=None):
     facts = run_data(run_dir, config, log)
     models = build_models(config, facts)
     runner = Runner(run_dir, models, config, threads=config["threads"], log=log,
-                    read_only=True, defaults=ADDED_KEYS)
+                    read_only=True, defaults=ADDED_KEYS,
+                    unbound=UNBOUND_KEYS)
     return facts, models, runner, batch_maker_of(config, facts)
 
 
@@ -263,17 +271,13 @@ def _run(run_dir, config, show_progress, log):
         stopping.before_training(runner.state.get("where"))
         evaluation = evaluator(runner, models, data, config, batch_maker, log=runner.log)
         method = config["method"]
-        weighting = "mle" if method == "lstm" else "returns"
-        by_position = config["batch_weighting"] == "positions"
-        pretrain(runner, agent_task(models, weighting, by_position), data.train, data.valid,
-                 config["agent_epochs"], config["batch_size"], batch_maker,
-                 seed=config["seed"], phase="agent", show_progress=show_progress,
-                 extra_metrics=evaluation.pretrain_epoch, bucket_window=config["bucket_window"])
+        pretrain_phases = functools.partial(_pretrain, runner, models, data, config,
+                                            batch_maker, evaluation, show_progress)
+        if config["pretrain_cache"]:
+            _pretrain_shared(runner, models, config, pretrain_phases)
+        else:
+            pretrain_phases()
         if method in WITH_USER:
-            pretrain(runner, user_task(models, by_position), data.train, data.valid,
-                     config["user_epochs"], config["batch_size"], batch_maker,
-                     seed=config["seed"] + 1, phase="user", show_progress=show_progress,
-                     bucket_window=config["bucket_window"], extra_metrics=evaluation.user_epoch)
             AdversarialTraining(runner, models, data, batch_maker, evaluation.adversarial_epoch,
                                 use_disc=(method == "irecgan"),
                                 **adversarial_settings(config)).run(seed=config["seed"] + 2)
@@ -291,3 +295,66 @@ def _run(run_dir, config, show_progress, log):
         return results
     finally:
         runner.close()
+
+
+def _pretrain(runner, models, data, config, batch_maker, evaluation, show_progress):
+    """The pretraining phases of the method: the agent (MLE for lstm, returns otherwise), then U
+    for irecgan_nod and irecgan."""
+    method = config["method"]
+    weighting = "mle" if method == "lstm" else "returns"
+    by_position = config["batch_weighting"] == "positions"
+    pretrain(runner, agent_task(models, weighting, by_position), data.train, data.valid,
+             config["agent_epochs"], config["batch_size"], batch_maker,
+             seed=config["seed"], phase="agent", show_progress=show_progress,
+             extra_metrics=evaluation.pretrain_epoch, bucket_window=config["bucket_window"])
+    if method in WITH_USER:
+        pretrain(runner, user_task(models, by_position), data.train, data.valid,
+                 config["user_epochs"], config["batch_size"], batch_maker,
+                 seed=config["seed"] + 1, phase="user", show_progress=show_progress,
+                 bucket_window=config["bucket_window"], extra_metrics=evaluation.user_epoch)
+
+
+def pretraining_material(config):
+    """What a method's pretraining reads, as shared_pretrain.key_of hashes it: what it does (the
+    agent's weighting, the models built before D, the phases), every configuration key but
+    NOT_PRETRAINING_KEYS (file paths replaced by the files' SHA-256), the code and the stack."""
+    method = config["method"]
+    paths = ("data", "split_file", "env_params")
+    kind = {"weighting": "mle" if method == "lstm" else "returns",
+            "models": [s for s in BUILDS[method] if s != "discriminator"],
+            "phases": ["agent", "user"] if method in WITH_USER else ["agent"]}
+    keys = dict((k, "" if k in paths else v) for k, v in config.items()
+                if k not in NOT_PRETRAINING_KEYS)
+    return {"format": shared_pretrain.FORMAT, "kind": kind, "config": keys,
+            "files": dict((k, shared_pretrain.file_sha256(config[k])) for k in paths),
+            "code": shared_pretrain.code_digest(), "machine": dict(machine.describe())}
+
+
+def _pretrain_shared(runner, models, config, pretrain_phases):
+    """`pretrain_phases()` through the cache at config["pretrain_cache"]: a fresh run restores a
+    stored pretraining of the same key; one that trains stores its outcome when it ends with
+    nothing but pretraining done (a run resumed after its pretraining stores nothing)."""
+    epochs = config["agent_epochs"] + (config["user_epochs"]
+                                       if config["method"] in WITH_USER else 0)
+    if epochs == 0:
+        return pretrain_phases()
+    material = pretraining_material(config)
+    key = shared_pretrain.key_of(material)
+    cache = PretrainCache(config["pretrain_cache"], log=runner.log)
+    if not runner.resumed and runner.state.get("n_metrics", 0) == 0:
+        payload = cache.load(key)
+        problem = payload and shared_pretrain.mismatch(payload, models)
+        if payload is not None and problem is None:
+            where = shared_pretrain.restore(runner, models, payload)
+            runner.log("pretraining (%s) restored from %s" % (where, cache.path(key)))
+            return
+        if problem:
+            runner.log("pretraining cache %s not used: %s" % (cache.path(key), problem))
+    pretrain_phases()
+    if (shared_pretrain.pretraining_state(runner.state)
+            and runner.state.get("n_metrics") == epochs):
+        try:
+            if cache.store(key, material, shared_pretrain.capture(runner, models)):
+                runner.log("pretraining stored in %s" % cache.path(key))
+        except (OSError, DiskFullError) as err:   # the run goes on; only the sharing is lost
+            runner.log("pretraining not stored in %s: %s" % (cache.path(key), err))

@@ -115,15 +115,16 @@ def _scan_records(path):
         ends.append(end)
 
 
-def config_diff(old, new, defaults=None):
+def config_diff(old, new, defaults=None, unbound=()):
     """Human-readable differences between two configuration dicts. A key of `defaults` that
     `old` lacks (a configuration key added after that run was made) counts as its default there,
-    which by design reproduces the behaviour before the key existed."""
+    which by design reproduces the behaviour before the key existed. Keys of `unbound` (ones
+    that change no number the run writes, e.g. a cache directory) may differ."""
     defaults = defaults or {}
     old = dict(old)
     for key, value in defaults.items():
         old.setdefault(key, value)
-    keys = sorted(set(old) | set(new))
+    keys = sorted((set(old) | set(new)) - set(unbound))
     return ["%s: %r -> %r" % (k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k)]
 
 
@@ -135,11 +136,12 @@ class Runner(object):
     """
 
     def __init__(self, run_dir, models, config, keep_checkpoints=2, threads=0, log=None,
-                 read_only=False, defaults=None):
+                 read_only=False, defaults=None, unbound=()):
         self.run_dir = run_dir
         self.models = models
         self.config = _jsonable(config)
         self.defaults = _jsonable(defaults or {})  # see config_diff
+        self.unbound = tuple(unbound)
         self.read_only = bool(read_only)
         self.log = log or (lambda msg: sys.stderr.write(msg + "\n"))
         self.lock = None
@@ -162,7 +164,7 @@ class Runner(object):
         run_dir, models, read_only = self.run_dir, self.models, self.read_only
         if os.path.exists(config_path):
             old = read_json(config_path)
-            diff = config_diff(old, self.config, self.defaults)
+            diff = config_diff(old, self.config, self.defaults, self.unbound)
             if diff:
                 raise UserError(
                     "%s was made with another configuration (%s); use a new --run_dir"
