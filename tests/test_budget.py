@@ -308,3 +308,26 @@ def test_objectives_study_runs_each_objective_at_the_converged_preset(tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          universal_newlines=True, timeout=60)
     assert bad.returncode == 2 and "unknown objective paper" in bad.stderr
+
+
+def test_decomposition_at_the_converged_preset_reads_each_logs_preset(tmp_path):
+    env = dict(os.environ, PY=sys.executable, PYTHONPATH=SRC, SMOKE="1")
+    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "decomposition.sh"),
+                           "--preset=converged", "--launcher=slurm", "--dry_run",
+                           "--runs=" + str(tmp_path / "runs"), "--out=" + str(tmp_path / "out"),
+                           "--datasets=mdp_sharp mdp_max", "--methods=irecgan_true irecgan"],
+                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "mdp_max left out: no converged preset" in proc.stdout
+    assert "0 finished runs of %s_smoke linked" % (tmp_path / "runs") in proc.stdout
+    jobs = [l for l in proc.stdout.splitlines() if "-m irecgan.cli.train" in l]
+    assert len(jobs) == 2 * 2 and all(
+        "--flagfile=configs/smoke.cfg --flagfile=configs/converged/mdp_sharp.cfg --method=" in j
+        for j in jobs)
+    asked = subprocess.run(["bash", os.path.join(ROOT, "run_sim.sh"), "--preset=converged",
+                            "--datasets=mdp_max", "--dry_run", "--launcher=slurm",
+                            "--runs=" + str(tmp_path / "r2")], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=120)
+    assert asked.returncode == 2 and "no converged preset for mdp_max" in asked.stderr
