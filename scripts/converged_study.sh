@@ -27,6 +27,7 @@ fi
 DATASETS="mdp_sharp neural recsim mdp_random"
 MAX_EPOCHS=100
 BUDGET_SEEDS="1 2 3 4 5"
+VARIANTS="lr1e-4_r10 lr1e-4_r0.1 lr1e-3_r10 lr1e-3_r0.1"  # the curves' variants (agent lr x mixing)
 SEEDS="1 2 3 4 5 6 7 8 9 10"
 JOBS=()
 for arg in "$@"; do
@@ -43,7 +44,7 @@ done
 start=$(date +%s)
 
 echo "== converged_study.sh 1/4: irecgan_true's budget curves"
-bash scripts/budget_curves.sh --methods=irecgan_true --datasets="$DATASETS" \
+bash scripts/budget_curves.sh --methods=irecgan_true --datasets="$DATASETS" --variants="$VARIANTS" \
     --seeds="$BUDGET_SEEDS" --max_epochs="$MAX_EPOCHS" ${JOBS[@]+"${JOBS[@]}"}
 if [ "${SMOKE:-0}" = 1 ]; then
   echo "converged_study.sh: SMOKE stops after the budget report (toy curves choose no preset)"
@@ -52,7 +53,6 @@ fi
 
 echo "== converged_study.sh 2/4: the presets (irecgan.report.preset)"
 flags_of() { grep -v '^#' "$1" | grep .; }
-VARIANTS="lr1e-4_r10 lr1e-4_r0.1 lr1e-3_r10 lr1e-3_r0.1"  # budget_curves.sh's default
 for dataset in $DATASETS; do
   missing=0
   for variant in $VARIANTS; do

@@ -101,18 +101,18 @@ def test_crash_while_saving_leaves_the_previous_checkpoint_current(tmp_path, tin
     ckpt = Checkpointer(directory, tiny.saver, keep=1)
     tiny.set(1.0)
     ckpt.save(tiny.session, {"n": 1})
-    real_write = checkpoint._fsync_write
+    real_write = checkpoint.fsync_write
 
     def dying_write(path, data):
         if os.path.basename(path) == MARKER:
             raise KeyboardInterrupt("killed before the marker")
         real_write(path, data)
 
-    monkeypatch.setattr(checkpoint, "_fsync_write", dying_write)
+    monkeypatch.setattr(checkpoint, "fsync_write", dying_write)
     tiny.set(2.0)
     with pytest.raises(KeyboardInterrupt):
         ckpt.save(tiny.session, {"n": 2})
-    monkeypatch.setattr(checkpoint, "_fsync_write", real_write)
+    monkeypatch.setattr(checkpoint, "fsync_write", real_write)
     # keep=1 must not have dropped the last complete checkpoint for the incomplete one, which
     # never got its final name
     assert folders(directory) == ["ckpt-0", "ckpt-1.partial"]

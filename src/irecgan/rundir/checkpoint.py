@@ -55,7 +55,7 @@ LEGACY_STATE = "state.pkl"  # before statefile: a pickle, numpy-version bound
 FORMAT = 1
 
 
-def _fsync_write(path, data):
+def fsync_write(path, data):
     with writing(path):
         with io.open(path, "wb") as handle:
             handle.write(data)
@@ -63,7 +63,7 @@ def _fsync_write(path, data):
             os.fsync(handle.fileno())
 
 
-def _fsync_dir(path):
+def fsync_dir(path):
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:  # pragma: no cover - platforms without directory file descriptors
@@ -250,16 +250,16 @@ class Checkpointer(object):
             self.saver.save(session, os.path.join(partial, "model"), write_meta_graph=False,
                             write_state=False)
             faults.point("checkpoint.variables")
-            _fsync_write(os.path.join(partial, STATE_ARRAYS), arrays)
-            _fsync_write(os.path.join(partial, STATE_JSON), text)
+            fsync_write(os.path.join(partial, STATE_ARRAYS), arrays)
+            fsync_write(os.path.join(partial, STATE_JSON), text)
             faults.point("checkpoint.marker")
             record = manifest(partial, sync=True)
-            _fsync_write(os.path.join(partial, MARKER),
+            fsync_write(os.path.join(partial, MARKER),
                          (json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
-            _fsync_dir(partial)
+            fsync_dir(partial)
             faults.point("checkpoint.rename")
             os.rename(partial, path)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         for old in self._numbers()[:-self.keep]:
             shutil.rmtree(self._path(old), ignore_errors=True)
         return number

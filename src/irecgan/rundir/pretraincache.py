@@ -22,33 +22,11 @@ import json
 import os
 import shutil
 
-from irecgan.errors import writing
 from irecgan.rundir import statefile
-from irecgan.rundir.checkpoint import MARKER, manifest, verify
+from irecgan.rundir.checkpoint import MARKER, fsync_dir, fsync_write, manifest, verify
 
 KEY_FILE, ENTRY_JSON, ENTRY_ARRAYS = "key.json", "entry.json", "entry.npz"
 TMP_PREFIX = ".tmp-"
-
-
-def _write(path, data):
-    with writing(path):
-        with io.open(path, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-
-
-def _sync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory file descriptors
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 class PretrainCache(object):
@@ -89,13 +67,13 @@ class PretrainCache(object):
         os.makedirs(tmp)
         try:
             text, data = statefile.dumps(payload)
-            _write(os.path.join(tmp, KEY_FILE), (json.dumps(
+            fsync_write(os.path.join(tmp, KEY_FILE), (json.dumps(
                 material, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-            _write(os.path.join(tmp, ENTRY_JSON), text)
-            _write(os.path.join(tmp, ENTRY_ARRAYS), data)
-            _write(os.path.join(tmp, MARKER), json.dumps(
+            fsync_write(os.path.join(tmp, ENTRY_JSON), text)
+            fsync_write(os.path.join(tmp, ENTRY_ARRAYS), data)
+            fsync_write(os.path.join(tmp, MARKER), json.dumps(
                 manifest(tmp), sort_keys=True).encode("utf-8"))
-            _sync_dir(tmp)
+            fsync_dir(tmp)
             try:
                 os.rename(tmp, self.path(key))
             except OSError as err:
@@ -103,7 +81,7 @@ class PretrainCache(object):
                         self.path(key)):
                     return False   # another run stored it first
                 raise
-            _sync_dir(self.root)
+            fsync_dir(self.root)
             return True
         finally:
             if os.path.isdir(tmp):
