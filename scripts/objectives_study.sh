@@ -13,6 +13,9 @@
 # Killing it and running it again finishes only what is missing.
 #
 #   scripts/objectives_study.sh                     advantage, slate, topk_correction; irecgan_true
+#   scripts/objectives_study.sh --objectives="slate+paper_logged"
+#                                                   slate with the paper's term on logged sessions
+#                                                   (--logged_term=paper; also advantage+paper_logged)
 #   scripts/objectives_study.sh --objectives=slate --methods="pg irecgan_nod irecgan irecgan_seq irecgan_true"
 #                                                   the decomposition for one objective
 # Options: --objectives="advantage slate topk_correction"  --methods="irecgan_true"
@@ -51,8 +54,8 @@ for arg in "$@"; do
 done
 for objective in $OBJECTIVES; do
   case "$objective" in
-    advantage|slate|topk_correction) ;;
-    *) echo "objectives_study.sh: unknown objective $objective (advantage slate topk_correction; paper's runs are $PAPER_RUNS's)" >&2; exit 2 ;;
+    advantage|slate|topk_correction|advantage+paper_logged|slate+paper_logged) ;;
+    *) echo "objectives_study.sh: unknown objective $objective (advantage slate topk_correction advantage+paper_logged slate+paper_logged; paper's runs are $PAPER_RUNS's)" >&2; exit 2 ;;
   esac
 done
 LOGS=""
@@ -66,10 +69,17 @@ done
 [ -n "$LOGS" ] || { echo "objectives_study.sh: no log with a converged preset in --datasets=$DATASETS" >&2; exit 2; }
 start=$(date +%s)
 
+# an objective X+paper_logged is X with the paper's per-click term on logged sessions
+objective_flags() {
+  case "$1" in
+    *+paper_logged) echo "--agent_objective=${1%+paper_logged} --logged_term=paper" ;;
+    *) echo "--agent_objective=$1" ;;
+  esac
+}
 for objective in $OBJECTIVES; do
   bash ./run_sim.sh --preset=converged --runs="$RUNS/$objective" --out="$OUT/sim/$objective" \
       --methods="$METHODS" --datasets="$LOGS" --seeds="$SEEDS" \
-      --train_flags="--agent_objective=$objective" ${PASS[@]+"${PASS[@]}"}
+      --train_flags="$(objective_flags "$objective")" ${PASS[@]+"${PASS[@]}"}
 done
 if [ "$DRY_RUN" = 1 ]; then
   echo "objectives_study.sh: --dry_run: no report"

@@ -291,17 +291,20 @@ def test_objectives_study_runs_each_objective_at_the_converged_preset(tmp_path):
     script = os.path.join(ROOT, "scripts", "objectives_study.sh")
     proc = subprocess.run(["bash", script, "--dry_run", "--runs=" + str(tmp_path / "runs"),
                            "--out=" + str(tmp_path / "out"), "--datasets=mdp_sharp mdp_max",
-                           "--objectives=slate advantage", "--seeds=1 2"], cwd=ROOT, env=env,
+                           "--objectives=slate advantage slate+paper_logged", "--seeds=1 2"],
+                          cwd=ROOT, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "mdp_max left out: no converged preset" in proc.stdout
     jobs = [l for l in proc.stdout.splitlines() if "-m irecgan.cli.train" in l]
-    assert len(jobs) == 2 * 2   # objectives x seeds, irecgan_true only
-    for objective in ("slate", "advantage"):
+    assert len(jobs) == 3 * 2   # objectives x seeds, irecgan_true only
+    for objective, flags in (("slate", "--agent_objective=slate"),
+                             ("advantage", "--agent_objective=advantage"),
+                             ("slate+paper_logged", "--agent_objective=slate --logged_term=paper")):
         # SMOKE: run_sim.sh's toy sizes, 2 seeds, each objective's tree RUNS/<objective>_smoke
         mine = [j for j in jobs if "/%s_smoke/runs/mdp_sharp/irecgan_true/seed" % objective in j]
-        assert len(mine) == 2 and all(" --agent_objective=%s > " % objective in j for j in mine)
+        assert len(mine) == 2 and all(" %s > " % flags in j for j in mine)
         assert all("--flagfile=configs/converged/mdp_sharp.cfg --method=irecgan_true " in j
                    for j in mine)
     bad = subprocess.run(["bash", script, "--objectives=paper"], cwd=ROOT, env=env,

@@ -58,6 +58,7 @@ BAD = {
     "normalize_advantage": ["yes", 1],
     "topk_propensity": ["known"],
     "topk_weight_cap": [0.0, -1.0, NAN],
+    "logged_term": ["advantage", 1],
     "aux_lr": [0.0, NAN],
     "gen_temperature": [0.0, -0.5, NAN],
     "d_heldout_sessions": [-1],

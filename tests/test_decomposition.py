@@ -413,6 +413,10 @@ def test_method_labels_of_the_variants():
     assert method_label({"method": "irecgan_true", "agent_objective": "paper"}) == "irecgan_true"
     assert method_label({"method": "irecgan", "d_head": "sequence",
                          "agent_objective": "slate"}) == "irecgan_seq@slate"
+    assert method_label({"method": "irecgan_true", "agent_objective": "slate",
+                         "logged_term": "paper"}) == "irecgan_true@slate+paper_logged"
+    assert method_label({"method": "pg", "agent_objective": "advantage",
+                         "logged_term": "objective"}) == "pg@advantage"
     assert method_label({"method": "irecgan_true", "offline_ratio": 2.0}) == "irecgan_true"
     assert method_label({"method": "irecgan_nod", "offline_ratio": 0.1}) == "irecgan_nod"
 

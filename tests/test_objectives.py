@@ -139,6 +139,46 @@ def test_slate_term_reads_the_plackett_luce_log_prob_of_the_shown_list():
     assert checked == int(batch["lengths"][1])
 
 
+@pytest.mark.parametrize("objective", ["advantage", "slate"])
+@pytest.mark.parametrize("logged_term", ["objective", "paper"])
+def test_logged_rows_carry_the_advantage_or_the_paper_return(objective, logged_term):
+    """The per-click factor of -log pi: on logged rows R_t - V(s_t) (logged_term objective) or
+    R_t (paper); on own rows the advantage (advantage objective) or 0 (slate: its list term);
+    the policy loss is the mean of factor * nll (+ slate's -A * log PL on own rows)."""
+    models = ModelGraph(V, agent_options=dict(objective=objective, logged_term=logged_term),
+                        **SMALL)
+    a, h = models.agent, models.agent.objective_heads
+    batch = hand_batch(np.random.RandomState(4))
+    feed = own_feed(models, batch, [1])
+    with tf.Session(graph=models.graph) as sess:
+        sess.run(models.init_op)
+        out = sess.run({"w": h.weights, "v": h.value, "nll": a.real_nll, "real": a.real,
+                        "loss": h.policy_loss, "pl": h.pl_log_prob if h.pl_log_prob is not None
+                        else a.real_nll}, feed)
+    returns = batch["returns"][out["real"][:, 0], out["real"][:, 1]].astype(np.float64)
+    own = out["real"][:, 0] == 1
+    advantage = returns - out["v"]
+    logged = advantage if logged_term == "objective" else returns
+    on_own = advantage if objective == "advantage" else np.zeros_like(advantage)
+    expected = np.where(own, on_own, logged)
+    np.testing.assert_allclose(out["w"], expected, rtol=1e-5, atol=1e-6)
+    terms = expected * out["nll"]
+    if objective == "slate":
+        terms = terms + np.where(own, -advantage * out["pl"], 0.0)
+    np.testing.assert_allclose(out["loss"], terms.mean(), rtol=1e-5)
+    assert own.any() and (~own).any()
+
+
+def test_logged_term_paper_needs_advantage_or_slate():
+    with pytest.raises(ValueError, match="logged_term='paper' needs the advantage or slate"):
+        ModelGraph(V, agent_options=dict(objective="topk_correction", logged_term="paper"),
+                   **SMALL)
+    with pytest.raises(UserError, match="--logged_term=paper needs --agent_objective=advantage"):
+        resolve(dict(data="x.log", logged_term="paper"))
+    assert resolve(dict(data="x.log", agent_objective="slate", logged_term="paper"))[
+        "logged_term"] == "paper"
+
+
 # -- gradient isolation ------------------------------------------------------------------------
 @pytest.mark.parametrize("objective,propensity", [("advantage", "estimated"),
                                                   ("slate", "estimated"),

@@ -18,7 +18,7 @@ from irecgan.data.splits import ratios_ok
 from irecgan.data.vocab import N_SPECIAL
 from irecgan.errors import UserError
 from irecgan.models.discriminator import D_HEADS
-from irecgan.models.objectives import OBJECTIVES, PROPENSITIES
+from irecgan.models.objectives import LOGGED_TERMS, OBJECTIVES, PROPENSITIES
 from irecgan.rundir.runner import CONFIG, read_json
 from irecgan.sim.registry import item_count
 from irecgan.training.adversarial import D_DATA, SCHEDULES
@@ -236,6 +236,9 @@ TABLE = (
         "lists, the simulators' random logging policy)."),
     Key("topk_weight_cap", 10.0, Float(gt=0.0),
         "topk_correction: the cap of the importance weight pi / beta."),
+    Key("logged_term", "objective", Choice(LOGGED_TERMS),
+        "advantage / slate: the per-click term on logged (not the agent's own) sessions: the "
+        "objective's (the advantage) or the paper's (the return R_t, no baseline)."),
     Key("aux_lr", 1e-3, Float(gt=0.0),
         "Learning rate (Adam) of the objective's value / behaviour head."),
     Key("gen_temperature", 1.0, Float(gt=0.0),
@@ -312,7 +315,7 @@ RULES = dict((key.name, key.rule) for key in TABLE)
 # changed the objective).
 ADDED_KEYS = dict(d_head="authors", agent_objective="paper", normalize_advantage=False,
                   topk_propensity="estimated", topk_weight_cap=10.0, aux_lr=1e-3,
-                  gen_temperature=1.0, pretrain_cache="")
+                  gen_temperature=1.0, pretrain_cache="", logged_term="objective")
 # Keys that change no number a run writes: a run directory is not bound to their value (it
 # resumes with another one; rundir.runner.config_diff).
 UNBOUND_KEYS = ("pretrain_cache",)
@@ -360,6 +363,10 @@ def check_combinations(config):
         raise UserError("--agent_objective=%s needs returns: --method=lstm trains by MLE "
                         "(use pg, irecgan_nod, irecgan or irecgan_true)"
                         % config["agent_objective"])
+    if config["logged_term"] != "objective" and config["agent_objective"] not in ("advantage",
+                                                                                 "slate"):
+        raise UserError("--logged_term=%s needs --agent_objective=advantage or slate, got %s"
+                        % (config["logged_term"], config["agent_objective"]))
     if config["split"] == "file" and not config["split_file"]:
         raise UserError("--split=file needs --split_file")
     if config["n_items"] and k > config["n_items"]:

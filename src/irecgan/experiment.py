@@ -76,7 +76,8 @@ def agent_options(config):
     return dict(objective=config["agent_objective"],
                 normalize_advantage=config["normalize_advantage"],
                 propensity=config["topk_propensity"], weight_cap=config["topk_weight_cap"],
-                aux_lr=config["aux_lr"], gen_temperature=config["gen_temperature"])
+                aux_lr=config["aux_lr"], gen_temperature=config["gen_temperature"],
+                logged_term=config["logged_term"])
 
 
 def open_run(run_dir, config, log=None, read_only=False):

@@ -24,8 +24,8 @@ class ModelGraph(object):
     `d_head`: the discriminator's head, "authors" (SPEC 3.3, `Discriminator`) or "sequence"
     (`SequenceDiscriminator`: sees lists, ranks, purchases and positions).
     `agent_options`: the Agent's objective arguments (objective, normalize_advantage,
-    propensity, weight_cap, aux_lr, gen_temperature; irecgan.models.objectives); none: the
-    paper's objective, today's graph.
+    propensity, weight_cap, aux_lr, gen_temperature, logged_term; irecgan.models.objectives);
+    none: the paper's objective, today's graph.
     """
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, k=10,

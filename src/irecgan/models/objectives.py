@@ -9,6 +9,9 @@ head's loss never moves the policy and the policy term never moves a head:
                    log-probability of the whole list shown at s_t under the agent's Gumbel
                    top-k sampling (`plackett_luce_log_prob`), the last list (reward 0)
                    included; on logged sessions advantage's per-click term.
+  With `logged_term="paper"` (advantage, slate) the logged (not own) sessions' per-click factor
+  is the paper's R_t instead of the advantage: the baseline and the list term only where the
+  agent chose the list.
   topk_correction  Chen et al. (WSDM 2019): per click R_t * lambda_K(pi) * min(pi / beta, cap)
                    * -log pi(c_{t+1} | s_t), pi and beta of the clicked item; beta the logging
                    propensity (`propensity` uniform: 1 / n_items; estimated: a behaviour head
@@ -19,6 +22,7 @@ from irecgan.tfcompat import Dense, take_along_last_axis, tf
 
 OBJECTIVES = ("paper", "advantage", "slate", "topk_correction")
 PROPENSITIES = ("estimated", "uniform")
+LOGGED_TERMS = ("objective", "paper")
 NORM_EPS = 1e-6
 
 
@@ -81,9 +85,15 @@ class ObjectiveHeads(object):
     """
 
     def __init__(self, agent, objective, normalize=False, propensity="estimated", cap=10.0,
-                 n_items=None, temperature=1.0):
+                 n_items=None, temperature=1.0, logged_term="objective"):
         if objective not in OBJECTIVES[1:]:
             raise ValueError("objective must be one of %s, got %r" % (OBJECTIVES[1:], objective))
+        if logged_term not in LOGGED_TERMS:
+            raise ValueError("logged_term must be one of %s, got %r" % (LOGGED_TERMS,
+                                                                        logged_term))
+        if logged_term == "paper" and objective not in ("advantage", "slate"):
+            raise ValueError("logged_term='paper' needs the advantage or slate objective, got %r"
+                             % objective)
         if propensity not in PROPENSITIES:
             raise ValueError("propensity must be one of %s, got %r" % (PROPENSITIES,
                                                                        propensity))
@@ -100,8 +110,11 @@ class ObjectiveHeads(object):
             aux.append(masked_mean(tf.square(returns - self.value), ones))
             advantage = returns - tf.stop_gradient(self.value)
             self.advantage = normalised(advantage) if normalize else advantage
-            self.weights = self.advantage
+            # the per-click factor on logged rows: the advantage, or the paper's return
+            logged = self.advantage if logged_term == "objective" else returns
             if objective == "advantage":
+                self.weights = self.advantage if logged_term == "objective" else (
+                    own * self.advantage + (1.0 - own) * logged)
                 self.policy_loss = masked_mean(tf.stop_gradient(self.weights) * a.real_nll, ones)
             else:
                 slate = own * tf.gather_nd(a.shown_mask, a.real)                 # [N]
@@ -113,8 +126,9 @@ class ObjectiveHeads(object):
                 if temperature != 1.0:
                     scores = scores / float(temperature)
                 self.pl_log_prob = plackett_luce_log_prob(scores, shown)
+                self.weights = (1.0 - own) * logged
                 terms = (slate * -tf.stop_gradient(self.advantage) * self.pl_log_prob
-                         + (1.0 - own) * tf.stop_gradient(self.advantage) * a.real_nll)
+                         + tf.stop_gradient(self.weights) * a.real_nll)
                 self.policy_loss = masked_mean(terms, ones)
         else:
             pi = tf.stop_gradient(tf.exp(-a.real_nll))

@@ -95,7 +95,9 @@ def method_label(config, folder=None):
     the run's `folder` (run_sim.sh names it after the method it was asked for) is
     `irecgan_true`: at a preset whose every method runs at 0.1 (`--preset=converged`) it is
     the plain control. An agent objective other than the paper's (issue 34) is appended,
-    `irecgan_true@advantage`, so that runs of different objectives never share a row."""
+    `irecgan_true@advantage`, so that runs of different objectives never share a row, with
+    `+paper_logged` when its logged sessions carry the paper's term (`logged_term=paper`):
+    `irecgan_true@slate+paper_logged`."""
     method = str(config.get("method", "?"))
     head = config.get("d_head")
     if method == "irecgan" and head not in (None, "authors"):
@@ -108,6 +110,8 @@ def method_label(config, folder=None):
     objective = config.get("agent_objective")
     if objective not in (None, "paper"):
         label += "@%s" % objective
+        if config.get("logged_term", "objective") != "objective":
+            label += "+%s_logged" % config["logged_term"]
     return label
 
 
