@@ -260,6 +260,9 @@ def test_errors_are_the_same_with_the_same_state_after():
         [good, encoded([4, 5, 6], [[4], [5], [7, 8]], [0, 0, 0])],
         [encoded([4, 5], [[4], [6, 7, 8]], [0, 0]), good],
         [encoded([4, 5, 6], [[4], [5, 6, 7], [6]], [0, 0, 0]), encoded([4, 9], [[4], [5]], [0, 0])],
+        # a click PAD that is not shown, in a list shorter than the batch's widest: the padding
+        # after its _EOS is no candidate
+        [encoded([4, PAD], [[4], [5]], [0, 0]), encoded([4, 5], [[], [5, 6, 7]], [0, 0])],
     )
     for sessions in cases:
         for kwargs in ({}, {"pad_min": 5, "pad_max": 4}, {"pad_min": -1}):
