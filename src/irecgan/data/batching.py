@@ -57,8 +57,12 @@ def _draw_count(rng, n_items, pad_min, pad_max):
     """The sample size: `rng.randint(pad_min, pad_max + 1)` capped at max(n_items, 0). Drawn as
     int32 when the bounds fit: numpy draws a range below 2^32 from the same masked 32-bit words
     for either dtype (the same stream, tests/test_batching_vectorized.py; int32 is faster)."""
-    dtype = np.int32 if pad_max < 2 ** 31 - 1 else np.int64
-    return min(int(rng.randint(pad_min, pad_max + 1, dtype=dtype)), max(n_items, 0))
+    return min(int(rng.randint(pad_min, pad_max + 1, dtype=_count_dtype(pad_max))),
+               max(n_items, 0))
+
+
+def _count_dtype(pad_max):
+    return np.int32 if pad_max < 2 ** 31 - 1 else np.int64
 
 
 def _sparse_sample(rng, n, n_items_vocab):
@@ -164,48 +168,62 @@ def _check_and_draw(sessions, rng, n_items_vocab, pad_min, pad_max):
     n_items = int(n_items_vocab) - N_SPECIAL
     cap = min(int(pad_max), max(n_items, 0))
     B = len(sessions)
-    counts = np.zeros(B, dtype=np.int64)
     samples = np.zeros((B, cap), dtype=np.int64)
     dense = n_items > 0 and 4 * cap > n_items   # can a draw be dense? then n_items < 4 pad_max
-    perms = np.tile(np.arange(n_items, dtype=np.int64), (B, 1)) if dense else None
-    lengths = []
+    if dense:
+        perms = np.empty((B, n_items), dtype=np.int64)
+        perms[:] = np.arange(n_items, dtype=np.int64)
+    lengths, counts = [], []
+    randint, shuffle = rng.randint, rng.shuffle   # _draw_count inlined (a hot loop)
+    high, dtype, limit = pad_max + 1, _count_dtype(pad_max), max(n_items, 0)
     for i, s in enumerate(sessions):
         L = len(s.clicks)
-        if L < 1:
-            raise ValueError("session %d of the batch has no steps" % i)
-        if len(s.rec_lists) != L or len(s.purchases) != L or (s.q_d is not None
-                                                               and len(s.q_d) != L):
-            raise ValueError("session %d of the batch: clicks, rec_lists, purchases (and q_d) "
-                             "must have one length, got %d, %d, %d, %s" % (
-                                 i, L, len(s.rec_lists), len(s.purchases),
-                                 None if s.q_d is None else len(s.q_d)))
+        if L < 1 or len(s.rec_lists) != L or len(s.purchases) != L or (
+                s.q_d is not None and len(s.q_d) != L):
+            _bad_session(i, s)
         lengths.append(L)
-        count = _draw_count(rng, n_items, pad_min, pad_max)
-        if count <= 0:
-            continue
-        counts[i] = count
-        if 4 * count > n_items:
-            rng.shuffle(perms[i])
-        else:
-            samples[i, :count] = _sparse_sample(rng, count, n_items_vocab)
+        count = min(int(randint(pad_min, high, dtype=dtype)), limit)
+        counts.append(count)
+        if count > 0:
+            if 4 * count > n_items:
+                shuffle(perms[i])
+            else:
+                samples[i, :count] = _sparse_sample(rng, count, n_items_vocab)
+    counts = np.asarray(counts, dtype=np.int64)
     if dense:
         drawn = 4 * counts > n_items
         samples[drawn] = perms[drawn, :cap] + N_SPECIAL
     return lengths, counts, samples
 
 
+def _bad_session(i, s):
+    L = len(s.clicks)
+    if L < 1:
+        raise ValueError("session %d of the batch has no steps" % i)
+    raise ValueError("session %d of the batch: clicks, rec_lists, purchases (and q_d) must have "
+                     "one length, got %d, %d, %d, %s" % (i, L, len(s.rec_lists), len(s.purchases),
+                                                         None if s.q_d is None else len(s.q_d)))
+
+
 def _fill_body(body, widths, body_mask, targets, rec_lists, rec_mask, target_index):
     """The candidates (list + [_EOS]) and target index (first occurrence) of every position
     before an end step: body[j] is the list of the j-th True entry of body_mask ([B, n], in
     row-major order), targets[j] its target. Lists of any lengths in one numpy pass."""
-    width = int(widths.max())
-    columns = np.arange(width + 1)[None, :]
-    inside = columns <= widths[:, None]              # the list and its _EOS
-    rows = np.full((len(body), width + 1), PAD, dtype=np.int64)
-    rows[columns < widths[:, None]] = np.fromiter(chain.from_iterable(body), dtype=np.int64,
-                                                  count=int(widths.sum()))
-    rows[np.arange(len(body)), widths] = EOS
-    hit = (rows == targets[:, None]) & inside
+    P, width = len(body), int(widths.max())
+    flat = np.fromiter(chain.from_iterable(body), dtype=np.int64, count=int(widths.sum()))
+    if flat.size == P * width:   # one width (the simulators'): no padding inside the rows
+        rows = np.empty((P, width + 1), dtype=np.int64)
+        rows[:, :width] = flat.reshape(P, width)
+        rows[:, width] = EOS
+        inside = 1.0
+        hit = rows == targets[:, None]
+    else:                        # lists of several widths (CIKM's 10..100)
+        columns = np.arange(width + 1)[None, :]
+        inside = columns <= widths[:, None]          # the list and its _EOS
+        rows = np.full((P, width + 1), PAD, dtype=np.int64)
+        rows[columns < widths[:, None]] = flat
+        rows[np.arange(P), widths] = EOS
+        hit = (rows == targets[:, None]) & inside
     found = hit.any(axis=1)
     if not found.all():
         j = int(np.argmin(found))
