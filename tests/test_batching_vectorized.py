@@ -210,11 +210,13 @@ def test_equals_the_frozen_reference_on_random_batches(n_vocab, ragged):
 
 
 def test_equals_the_reference_at_run_sim_sizes_over_many_seeds():
-    # 64 sessions of MDP (k 10, 50 items) and neural (k 20, 99 items) shape, 100 seeds each
+    # up to 64 sessions of MDP (k 10, 50 items) and neural (k 20, 99 items) shape, 100 seeds
     data = np.random.RandomState(33)
     for n_vocab, k in ((54, 10), (103, 20)):
         for seed in range(100):
-            sessions = random_batch(data, n_vocab, False, max_len=12, with_q_d=0.5)[:64]
+            # offline batches (no q_d) and generated ones (q_d on about half the sessions)
+            sessions = random_batch(data, n_vocab, False, max_len=12,
+                                    with_q_d=0.5 * (seed % 2))[:64]
             sessions = [s._replace(rec_lists=[r[:k] if c in r[:k] else [c] + r[:k - 1]
                                               for c, r in zip(s.clicks, s.rec_lists)])
                         for s in sessions]

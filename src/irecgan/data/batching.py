@@ -70,8 +70,7 @@ def _sparse_sample(rng, n, n_items_vocab):
     the permutation's O(n_items)), in draw order."""
     picked, seen = [], set()
     while len(picked) < n:
-        for x in rng.randint(N_SPECIAL, n_items_vocab, size=n):
-            x = int(x)
+        for x in rng.randint(N_SPECIAL, n_items_vocab, size=n).tolist():   # Python ints
             if x not in seen:
                 seen.add(x)
                 picked.append(x)
@@ -107,9 +106,12 @@ def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15
     out_clicks[rows, lens] = EOS
     real = real1[:, :n]
     mask = real.astype(np.float32)
-    q_d = np.zeros((B, n), dtype=np.float32)
-    q_d[real] = list(chain.from_iterable(s.q_d if s.q_d is not None else [1.0] * len(s.clicks)
-                                         for s in sessions))
+    if all(s.q_d is None for s in sessions):
+        q_d = mask.copy()                           # 1 on every real position
+    else:
+        q_d = np.zeros((B, n), dtype=np.float32)
+        q_d[real] = list(chain.from_iterable(
+            s.q_d if s.q_d is not None else [1.0] * len(s.clicks) for s in sessions))
     # purchase[i, t] = purchases[t + 1] before the end step: the purchases shifted by one
     shifted = np.zeros((B, n + 1), dtype=np.int32)
     shifted[real1] = list(chain.from_iterable(s.purchases for s in sessions))
