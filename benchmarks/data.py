@@ -7,11 +7,11 @@
 * reader: `read_log` lines per second on a generated 10k-session MDP log (max policy), and the
   writer's lines per second for the same file;
 * batch building: ms per `make_batch` of run_sim.sh's 64-session batches, on the MDP log (random
-  policy as data/sim/mdp_sharp.log's, 50 items, lists of 10) and the neural log (99 items, lists of 20), before and after
-  the vectorized one of issue 33: "before" is the frozen copy of the old `make_batch` that
-  tests/test_batching_vectorized.py keeps as its reference, timed in the same process, in
-  alternating rounds (the same load for both); the two give equal arrays, checked here too.
-  Process-CPU ms (time.process_time) per batch, the median round of --rounds.
+  policy, as data/sim/mdp_sharp.log's; 50 items, lists of 10) and the neural log (99 items,
+  lists of 20), before and after the vectorized one of issue 33: "before" is the frozen copy of
+  the old `make_batch` that tests/test_batching_vectorized.py keeps as its reference, timed in
+  the same process in alternating rounds (the same load for both); the two give equal arrays,
+  checked here too. Process-CPU ms (time.process_time) per batch, the median of --rounds.
 Runs in well under a minute.
 """
 import argparse

@@ -120,7 +120,7 @@ def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15
     body_mask = at[:, :n] < (lens - 1)[:, None]
     body = list(chain.from_iterable(islice(s.rec_lists, 1, None) for s in sessions))
     widths = np.fromiter(map(len, body), dtype=np.int64, count=len(body))
-    top = int(counts.max()) if B else 0
+    top = int(counts.max())                         # the longest end-step sample
     K = max(1 + top, int(widths.max()) + 1 if len(body) else 0)
     rec_lists = np.full((B, n, K), PAD, dtype=np.int32)
     rec_mask = np.zeros((B, n, K), dtype=np.float32)
