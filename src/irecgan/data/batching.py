@@ -13,6 +13,8 @@ Returns `R_t = sum_{t' >= t} gamma^(t'-t) r_t' q_d_t'` with `r_t = 1 + lambda_r 
 t < L_i - 1 and 0 at the end step; `q_d_t` is the discriminator score of the prefix ending with
 position t's target (1 for offline sessions).
 """
+from itertools import chain, islice
+
 import numpy as np
 
 from irecgan.data.vocab import EOS, N_SPECIAL, PAD
@@ -43,15 +45,32 @@ def random_end_candidates(rng, n_items_vocab, pad_min=15, pad_max=99):
     n_items_vocab), drawn without replacement (n capped at the number of items), as a list of
     int in draw order. Deterministic given the state of `rng`."""
     n_items = int(n_items_vocab) - N_SPECIAL
-    n = min(rng.randint(pad_min, pad_max + 1), max(n_items, 0))
+    n = _draw_count(rng, n_items, pad_min, pad_max)
     if n <= 0:
         return []
     if 4 * n > n_items:  # dense: a permutation is cheap and exact
         return (rng.permutation(n_items)[:n] + N_SPECIAL).tolist()
-    picked, seen = [], set()  # sparse: rejection sampling, O(n) instead of O(n_items)
+    return _sparse_sample(rng, n, n_items_vocab)
+
+
+def _draw_count(rng, n_items, pad_min, pad_max):
+    """The sample size: `rng.randint(pad_min, pad_max + 1)` capped at max(n_items, 0). Drawn as
+    int32 when the bounds fit: numpy draws a range below 2^32 from the same masked 32-bit words
+    for either dtype (the same stream, tests/test_batching_vectorized.py; int32 is faster)."""
+    return min(int(rng.randint(pad_min, pad_max + 1, dtype=_count_dtype(pad_max))),
+               max(n_items, 0))
+
+
+def _count_dtype(pad_max):
+    return np.int32 if pad_max < 2 ** 31 - 1 else np.int64
+
+
+def _sparse_sample(rng, n, n_items_vocab):
+    """n distinct indices from [N_SPECIAL, n_items_vocab) by rejection sampling (O(n) instead of
+    the permutation's O(n_items)), in draw order."""
+    picked, seen = [], set()
     while len(picked) < n:
-        for x in rng.randint(N_SPECIAL, n_items_vocab, size=n):
-            x = int(x)
+        for x in rng.randint(N_SPECIAL, n_items_vocab, size=n).tolist():   # Python ints
             if x not in seen:
                 seen.add(x)
                 picked.append(x)
@@ -63,7 +82,7 @@ def random_end_candidates(rng, n_items_vocab, pad_min=15, pad_max=99):
 def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15, pad_max=99):
     """A list of `EncodedSession` -> dict of numpy arrays (shapes/dtypes: docs/ARCHITECTURE.md).
 
-    rng: `np.random.RandomState`, used only for the end step of every session (one
+    rng: `np.random.RandomState`, used only for the end step of every session (the draws of one
       `random_end_candidates` call per session, in batch order; `end_list` is ignored).
     n_items_vocab: vocabulary size (special tokens included); random candidates come from
       [4, n_items_vocab).
@@ -74,54 +93,51 @@ def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15
         raise ValueError("make_batch needs at least one session")
     if pad_min < 0 or pad_max < pad_min:
         raise ValueError("need 0 <= pad_min <= pad_max, got %r, %r" % (pad_min, pad_max))
-    lengths = [len(s.clicks) for s in sessions]
-    ends = []
-    for i, s in enumerate(sessions):
-        L = lengths[i]
-        if L < 1:
-            raise ValueError("session %d of the batch has no steps" % i)
-        if len(s.rec_lists) != L or len(s.purchases) != L or (s.q_d is not None
-                                                               and len(s.q_d) != L):
-            raise ValueError("session %d of the batch: clicks, rec_lists, purchases (and q_d) "
-                             "must have one length, got %d, %d, %d, %s" % (
-                                 i, L, len(s.rec_lists), len(s.purchases),
-                                 None if s.q_d is None else len(s.q_d)))
-        ends.append([EOS] + random_end_candidates(rng, n_items_vocab, pad_min, pad_max))
-
+    lengths, counts, samples = _check_and_draw(sessions, rng, n_items_vocab, pad_min, pad_max)
     B, n = len(sessions), max(lengths)
     lens = np.asarray(lengths, dtype=np.int64)
-    # positions t < L - 1 of all sessions, flattened in (session, t) order: step t+1's list,
-    # then _EOS; target click t+1
-    body = [r for s in sessions for r in s.rec_lists[1:]]
-    widths = np.fromiter((len(r) for r in body), dtype=np.int64, count=len(body))
-    K = max([len(e) for e in ends] + [int(widths.max()) + 1 if len(body) else 0])
-    row_of = np.repeat(np.arange(B), lens - 1)
-    pos_of = np.arange(len(body)) - np.repeat(np.cumsum(lens - 1) - (lens - 1), lens - 1)
-    targets = np.fromiter((c for s in sessions for c in s.clicks[1:]), dtype=np.int64,
-                          count=len(body))
-
-    out_clicks = np.full((B, n + 1), PAD, dtype=np.int32)
+    rows = np.arange(B)
     at = np.arange(n + 1)[None, :]
-    out_clicks[at < lens[:, None]] = np.fromiter((c for s in sessions for c in s.clicks),
-                                                 dtype=np.int64, count=int(lens.sum()))
-    out_clicks[np.arange(B), lens] = EOS
-    mask = (at[:, :n] < lens[:, None]).astype(np.float32)
-    real = mask > 0
-    q_d = np.zeros((B, n), dtype=np.float32)
-    q_d[real] = [q for s in sessions for q in (s.q_d if s.q_d is not None
-                                               else [1.0] * len(s.clicks))]
-    purchase = np.zeros((B, n), dtype=np.int32)
-    purchase[row_of, pos_of] = [p for s in sessions for p in s.purchases[1:]]
+    real1 = at < lens[:, None]                      # [B, n + 1]: the clicks' positions
+    flat_clicks = np.fromiter(chain.from_iterable(s.clicks for s in sessions), dtype=np.int64,
+                              count=int(lens.sum()))
+    out_clicks = np.full((B, n + 1), PAD, dtype=np.int32)
+    out_clicks[real1] = flat_clicks
+    out_clicks[rows, lens] = EOS
+    real = real1[:, :n]
+    mask = real.astype(np.float32)
+    if all(s.q_d is None for s in sessions):
+        q_d = mask.copy()                           # 1 on every real position
+    else:
+        q_d = np.zeros((B, n), dtype=np.float32)
+        q_d[real] = list(chain.from_iterable(
+            s.q_d if s.q_d is not None else [1.0] * len(s.clicks) for s in sessions))
+    # purchase[i, t] = purchases[t + 1] before the end step: the purchases shifted by one
+    shifted = np.zeros((B, n + 1), dtype=np.int32)
+    shifted[real1] = list(chain.from_iterable(s.purchases for s in sessions))
+    purchase = np.ascontiguousarray(shifted[:, 1:])   # 0 at the end step: shifted padding
+    # the positions before an end step, flattened in (session, t) order like `body`
+    body_mask = at[:, :n] < (lens - 1)[:, None]
+    body = list(chain.from_iterable(islice(s.rec_lists, 1, None) for s in sessions))
+    widths = np.fromiter(map(len, body), dtype=np.int64, count=len(body))
+    top = int(counts.max())                         # the longest end-step sample
+    K = max(1 + top, int(widths.max()) + 1 if len(body) else 0)
     rec_lists = np.full((B, n, K), PAD, dtype=np.int32)
     rec_mask = np.zeros((B, n, K), dtype=np.float32)
     target_index = np.zeros((B, n), dtype=np.int32)
-    _fill_body(body, widths, row_of, pos_of, targets, rec_lists, rec_mask, target_index)
+    if len(body):
+        # click t + 1 of every session: its flat index is (the session's start) + 1 + t
+        targets = flat_clicks[np.repeat(np.cumsum(lens) - lens + 1, lens - 1)
+                              + _ranks(lens - 1)]
+        _fill_body(body, widths, body_mask, targets, rec_lists, rec_mask, target_index)
     # the end step: _EOS (the target, index 0) followed by the random sample
-    for i, end in enumerate(ends):
-        rec_lists[i, lengths[i] - 1, :len(end)] = end
-        rec_mask[i, lengths[i] - 1, :len(end)] = 1.0
+    ends = lens - 1
+    columns = np.arange(top)[None, :]
+    rec_lists[rows, ends, 0] = EOS
+    rec_lists[rows, ends, 1:1 + top] = np.where(columns < counts[:, None], samples[:, :top], PAD)
+    rec_mask[rows, ends, :1 + top] = np.arange(1 + top)[None, :] <= counts[:, None]
     reward = (1.0 + lambda_r * purchase.astype(np.float32)) * mask
-    reward[np.arange(B), lens - 1] = 0.0
+    reward[rows, ends] = 0.0
     reward = reward.astype(np.float32)
     return {
         "clicks": out_clicks,
@@ -138,35 +154,86 @@ def make_batch(sessions, rng, n_items_vocab, gamma=0.9, lambda_r=3.0, pad_min=15
     }
 
 
-def _fill_body(body, widths, row_of, pos_of, targets, rec_lists, rec_mask, target_index):
+def _ranks(sizes):
+    """[0, 1, .., sizes[0] - 1, 0, 1, .., sizes[1] - 1, ...] (int64)."""
+    total = int(sizes.sum())
+    return np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+
+
+def _check_and_draw(sessions, rng, n_items_vocab, pad_min, pad_max):
+    """Check each session and draw its end step's sample, session by session in batch order: the
+    draws of `random_end_candidates` (a dense sample shuffles a row of item indices in place, as
+    `rng.permutation` shuffles a fresh `arange`). A bad session raises after the draws of the
+    sessions before it, as one `random_end_candidates` call per session would.
+    Returns (lengths: list of int, counts: int64 [B], samples: int64 [B, cap]), sample i in
+    samples[i, :counts[i]] (cap = the largest possible count)."""
+    n_items = int(n_items_vocab) - N_SPECIAL
+    cap = min(int(pad_max), max(n_items, 0))
+    B = len(sessions)
+    samples = np.zeros((B, cap), dtype=np.int64)
+    dense = n_items > 0 and 4 * cap > n_items   # can a draw be dense? then n_items < 4 pad_max
+    if dense:
+        perms = np.empty((B, n_items), dtype=np.int64)
+        perms[:] = np.arange(n_items, dtype=np.int64)
+    lengths, counts = [], []
+    randint, shuffle = rng.randint, rng.shuffle   # _draw_count inlined (a hot loop)
+    high, dtype, limit = pad_max + 1, _count_dtype(pad_max), max(n_items, 0)
+    for i, s in enumerate(sessions):
+        L = len(s.clicks)
+        if L < 1 or len(s.rec_lists) != L or len(s.purchases) != L or (
+                s.q_d is not None and len(s.q_d) != L):
+            _bad_session(i, s)
+        lengths.append(L)
+        count = min(int(randint(pad_min, high, dtype=dtype)), limit)
+        counts.append(count)
+        if count > 0:
+            if 4 * count > n_items:
+                shuffle(perms[i])
+            else:
+                samples[i, :count] = _sparse_sample(rng, count, n_items_vocab)
+    counts = np.asarray(counts, dtype=np.int64)
+    if dense:
+        drawn = 4 * counts > n_items
+        samples[drawn] = perms[drawn, :cap] + N_SPECIAL
+    return lengths, counts, samples
+
+
+def _bad_session(i, s):
+    L = len(s.clicks)
+    if L < 1:
+        raise ValueError("session %d of the batch has no steps" % i)
+    raise ValueError("session %d of the batch: clicks, rec_lists, purchases (and q_d) must have "
+                     "one length, got %d, %d, %d, %s" % (i, L, len(s.rec_lists), len(s.purchases),
+                                                         None if s.q_d is None else len(s.q_d)))
+
+
+def _fill_body(body, widths, body_mask, targets, rec_lists, rec_mask, target_index):
     """The candidates (list + [_EOS]) and target index (first occurrence) of every position
-    before an end step: body[j] is the list of session row_of[j], position pos_of[j]. One numpy
-    pass when the lists have one length (the simulators'), else list by list (CIKM's 10..100)."""
-    if not len(body):
-        return
-    width = int(widths[0])
-    if (widths == width).all():
-        rows = np.empty((len(body), width + 1), dtype=np.int64)
-        rows[:, :width] = body
+    before an end step: body[j] is the list of the j-th True entry of body_mask ([B, n], in
+    row-major order), targets[j] its target. Lists of any lengths in one numpy pass."""
+    P, width = len(body), int(widths.max())
+    flat = np.fromiter(chain.from_iterable(body), dtype=np.int64, count=int(widths.sum()))
+    if flat.size == P * width:   # one width (the simulators'): no padding inside the rows
+        rows = np.empty((P, width + 1), dtype=np.int64)
+        rows[:, :width] = flat.reshape(P, width)
         rows[:, width] = EOS
+        inside = 1.0
         hit = rows == targets[:, None]
-        found = hit.any(axis=1)
-        if not found.all():
-            j = int(np.argmin(found))
-            _missing_target(row_of[j], pos_of[j], targets[j], rows[j].tolist())
-        rec_lists[row_of, pos_of, :width + 1] = rows
-        rec_mask[row_of, pos_of, :width + 1] = 1.0
-        target_index[row_of, pos_of] = hit.argmax(axis=1)
-        return
-    for j, items in enumerate(body):
-        i, t = row_of[j], pos_of[j]
-        row = list(items) + [EOS]
-        rec_lists[i, t, :len(row)] = row
-        rec_mask[i, t, :len(row)] = 1.0
-        try:
-            target_index[i, t] = row.index(targets[j])
-        except ValueError:
-            _missing_target(i, t, targets[j], row)
+    else:                        # lists of several widths (CIKM's 10..100)
+        columns = np.arange(width + 1)[None, :]
+        inside = columns <= widths[:, None]          # the list and its _EOS
+        rows = np.full((P, width + 1), PAD, dtype=np.int64)
+        rows[columns < widths[:, None]] = flat
+        rows[np.arange(P), widths] = EOS
+        hit = (rows == targets[:, None]) & inside
+    found = hit.any(axis=1)
+    if not found.all():
+        j = int(np.argmin(found))
+        i, t = np.argwhere(body_mask)[j]
+        _missing_target(i, t, targets[j], rows[j, :widths[j] + 1].tolist())
+    rec_lists[body_mask, :width + 1] = rows
+    rec_mask[body_mask, :width + 1] = inside
+    target_index[body_mask] = hit.argmax(axis=1)
 
 
 def _missing_target(i, t, target, row):
