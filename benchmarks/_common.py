@@ -1,6 +1,7 @@
 """Shared by the benchmark scripts: import the package from this checkout's src/ (the scripts
 also run without `pip install -e .`), and the model-size options (the paper's sizes)."""
 import os
+import re
 import sys
 
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
@@ -74,9 +75,20 @@ def load_average():
     return None
 
 
+ABSOLUTE_DIRS = re.compile(r"(?<![\w.~-])/(?:[^\s/\"']+/)+")
+
+
+def without_machine_paths(text):
+    """`text` with the directories of every absolute path cut to `.../` (the records are
+    committed: no path of the machine that made them): `/work/x/.venv/bin/python -m a
+    --data=/tmp/y/z.log` -> `.../python -m a --data=.../z.log`."""
+    return ABSOLUTE_DIRS.sub(".../", text)
+
+
 def busy_processes(limit=8):
     """The processes using the most CPU now (ps; an empty list where ps is missing):
-    [{"pid", "cpu_percent", "command"}], this benchmark included."""
+    [{"pid", "cpu_percent", "command"}], this benchmark included; the commands' absolute paths
+    cut by `without_machine_paths`."""
     import subprocess
     try:
         out = subprocess.check_output(["ps", "-eo", "pid,pcpu,args", "--sort=-pcpu"],
@@ -89,7 +101,7 @@ def busy_processes(limit=8):
         if len(parts) < 3 or parts[2].startswith("ps -eo"):
             continue
         rows.append({"pid": int(parts[0]), "cpu_percent": float(parts[1]),
-                     "command": parts[2][:120]})
+                     "command": without_machine_paths(parts[2])[:120]})
         if len(rows) >= limit:
             break
     return rows

@@ -143,3 +143,26 @@ def test_profile_quick_records_the_phases_and_leaves_the_run_byte_identical(tmp_
         assert phases[name]["calls"] > 0, name
     assert sum(r["calls"] for r in case["phases"]) == case["run"]["session_run_calls"]
     assert phases["d-steps: D updates"]["ops_per_call"] > 0
+
+
+def load_common():
+    spec = importlib.util.spec_from_file_location("_bench_common", os.path.join(BENCH,
+                                                                                "_common.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_records_hold_no_absolute_path_of_the_machine_that_made_them():
+    common = load_common()
+    cut = common.without_machine_paths
+    assert cut("/work/x/.venv/bin/python -m a --data=/tmp/y/z.log b/c") == (
+        ".../python -m a --data=.../z.log b/c")
+    assert cut('{"A": "/etc/ssl/cert.pem", "B": "rel/dir/f"}') == (
+        '{"A": ".../cert.pem", "B": "rel/dir/f"}')
+    assert cut("python /x.py ./runs/a/b ~/a/b") == "python /x.py ./runs/a/b ~/a/b"
+    results = os.path.join(BENCH, "results")
+    for name in sorted(os.listdir(results)):
+        with open(os.path.join(results, name)) as f:
+            text = f.read()
+        assert cut(text) == text, name
