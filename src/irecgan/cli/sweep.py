@@ -1,18 +1,20 @@
 """irecgan-sweep: several irecgan-train runs in one process, one after the other.
 
-    python -m irecgan.cli.sweep --run="--flagfile=configs/smoke.cfg --method=pg ... --run_dir=A" \
-                                --run="--flagfile=configs/smoke.cfg --method=irecgan_true ... --run_dir=B"
+    python -m irecgan.cli.sweep --run="--flagfile=configs/smoke.cfg --method=pg ... --run_dir=A"
+                                --run="--flagfile=... --method=irecgan_true ... --run_dir=B"
     python -m irecgan.cli.sweep --runs_file=FILE   (one run's flags a line; blank lines and
                                                     lines starting with # are skipped)
 
 Each --run is one irecgan-train command's flags (split as a shell splits words, without
-expansion). TensorFlow is imported once; each run parses its flags on a FlagValues of its own
-(cli/train_run.py) and builds its models in a graph and session of its own, so its files are the
-bytes one irecgan-train process per run writes: op-level seeds count per graph
-(tfcompat.next_op_seed), every RandomState is made from the run's seed, and what the process
-caches (machine.describe, the package's code digest) does not change between runs. What each
-run prints (stdout and stderr, TensorFlow's own lines too) goes to RUN_DIR.log, replaced, as
-`irecgan-train ... > RUN_DIR.log 2>&1` does; the sweep prints one line per run:
+expansion), --run_dir among them (on the line, not in a flag file: its log is RUN_DIR.log).
+TensorFlow is imported once, in the first run's log (where a process of its own prints its
+import lines). Each run parses its flags on a FlagValues of its own (cli/train_run.py) and builds
+its models in a graph and session of its own, so its files are the bytes one irecgan-train
+process per run writes: op-level seeds count per graph (tfcompat.next_op_seed), every
+RandomState is made from the run's seed, and what the process caches (machine.describe, the
+package's code digest) does not change between runs. What each run prints (stdout and stderr,
+TensorFlow's own lines too) goes to RUN_DIR.log, replaced, as `irecgan-train ... > RUN_DIR.log
+2>&1` does; the sweep prints one line per run:
 
     done RUN_DIR
     skip RUN_DIR: in use by process N        another process holds it (rundir/runlock.py)
@@ -36,7 +38,6 @@ import traceback
 
 from absl import flags
 
-from irecgan.cli import train_run
 from irecgan.cli.common import guarded, run_cli
 from irecgan.errors import UserError
 from irecgan.rundir import runlock, stopping
@@ -77,6 +78,7 @@ def split_words(line):
 def parse_run(words):
     """The parsed irecgan-train flags of one run (UserError for a bad flag, as irecgan-train's
     one line)."""
+    from irecgan.cli import train_run  # TensorFlow: imported in the first run's log, as there
     values = train_run.flag_values()
     try:
         rest = values(["irecgan-train"] + list(words))
@@ -88,7 +90,7 @@ def parse_run(words):
 
 
 def run_dir_of(words):
-    """The last --run_dir among `words` (for a run whose flags do not parse), or None."""
+    """The last --run_dir among `words`, or None."""
     found = None
     for i, word in enumerate(words):
         if word.startswith("--run_dir="):
@@ -128,12 +130,20 @@ class into_file(object):
         return False
 
 
-def exit_status(values):
-    """Train the run of `values` as irecgan-train's process would and return its exit status:
-    0, 2 for a UserError (its one line), 1 for a crash (its traceback), 128 + N when signal N
-    stopped it (its one line)."""
+def exit_status(words, run_dir):
+    """Parse and train the run of `words` as irecgan-train's process would and return its exit
+    status: 0, 2 for a UserError (its one line), 1 for a crash (its traceback), 128 + N when
+    signal N stopped it (its one line)."""
+
+    def main(argv):
+        values = parse_run(words)
+        if values.run_dir != run_dir:
+            raise UserError("--run_dir=%s on the run's line, %s after its flag files: give it "
+                            "once, on the line" % (run_dir, values.run_dir))
+        from irecgan.cli import train_run
+        train_run.train(values)
     try:
-        guarded(lambda argv: train_run.train(values))([])
+        guarded(main)([])
         return 0
     except SystemExit as end:
         code = end.code
@@ -196,26 +206,19 @@ class Sweep(object):
 
     def one(self, number, line):
         """Run line `number`; its exit status (0 for a skipped run)."""
-        words = None
         try:
-            words = split_words(line)
-            values = parse_run(words)
-        except UserError as err:
-            run_dir = run_dir_of(words or [])
+            run_dir = run_dir_of(split_words(line))
             if run_dir is None:
-                self.say("FAILED run %d (%s): error: %s" % (number, line, err))
-                return 2
-            with into_file(run_dir + ".log"):
-                sys.stderr.write("error: %s\n" % err)
-            self.say("FAILED %s, see %s.log" % (run_dir, run_dir))
+                raise UserError("no --run_dir on the line (its log is RUN_DIR.log)")
+        except UserError as err:
+            self.say("FAILED run %d (%s): error: %s" % (number, line, err))
             return 2
-        run_dir = values.run_dir
-        who = runlock.holder(run_dir)
+        who = runlock.holder(run_dir)  # before RUN_DIR.log is emptied
         if who is not None:
             self.say("skip %s: in use by %s" % (run_dir, who))
             return 0
         with into_file(run_dir + ".log"):
-            status = exit_status(values)
+            status = exit_status(split_words(line), run_dir)
         if status == 0:
             self.say("done %s" % run_dir)
         elif status in (128 + signal.SIGTERM, 128 + signal.SIGINT):
