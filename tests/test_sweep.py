@@ -65,6 +65,7 @@ def test_a_sweep_writes_the_bytes_of_separate_processes_and_goes_on_after_a_fail
              flags_of(log, params, dirs["b"], "pg") + " --k=999",   # more than the 50 items
              flags_of(log, params, dirs["d"], "pg"),
              flags_of(log, params, dirs["c"], "lstm")]
+    os.makedirs(dirs["d"])
     with RunLock(dirs["d"]):   # another process holds d: skipped, its log untouched
         status, said, err = sweep(lines)
     assert status == 1, (said, err)   # a run failed; the others ran
