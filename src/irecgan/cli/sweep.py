@@ -28,7 +28,9 @@ the next one. Exit status: 0 when every run is done or skipped, 1 when a run fai
 others ran), 2 for a bad command line of the sweep itself.
 """
 import gc
+import functools
 import io
+import operator
 import os
 import shlex
 import signal
@@ -50,6 +52,8 @@ flags.DEFINE_string("runs_file", "", "A file of runs, one run's irecgan-train fl
                     "(after the --run runs).")
 
 FAILED = 1
+# flag set (operator.or_, not `|`: vermin takes `a.B | a.C` for a Python 3.10 union type)
+WRITE_EMPTY = functools.reduce(operator.or_, (os.O_WRONLY, os.O_CREAT, os.O_TRUNC))
 
 
 def run_lines(runs, runs_file):
@@ -112,7 +116,7 @@ class into_file(object):
         folder = os.path.dirname(self.path)
         if folder and not os.path.isdir(folder):
             os.makedirs(folder, exist_ok=True)
-        target = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        target = os.open(self.path, WRITE_EMPTY, 0o666)
         sys.stdout.flush()
         sys.stderr.flush()
         self.saved = (os.dup(1), os.dup(2))
