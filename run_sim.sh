@@ -32,6 +32,14 @@
 #          --train_flags="--agent_lr=0.001 --adv_epochs=100" (irecgan-train flags appended to
 #          every run of this invocation, after its preset and method flags, so they win;
 #          default none: the runs as above)
+#          --no_pretrain_cache (each run does its own pretraining; by default runs share
+#          finished pretraining phases through RUNS/pretrain_cache, irecgan-train's
+#          --pretrain_cache: the same bytes, less CPU, docs/BENCHMARKS.md)
+#          --process_per_run (one irecgan-train process per run; by default the runs of a
+#          (log, seed) run in one process, irecgan.cli.sweep: the same bytes, less CPU)
+# The runs of a (log, seed) run one after the other, the first of a sharing pair first (pg before
+# irecgan_true, irecgan_nod before irecgan); --jobs of these groups run at a time (Slurm: one
+# array task per run).
 # GPUs and clusters (docs/CLUSTERS.md):
 #          --gpus=0,1,2,3 (one run per listed GPU at a time, each with its CUDA_VISIBLE_DEVICES)
 #          --launcher=slurm (submit the data preparation and a job array of the runs, print the
@@ -65,6 +73,8 @@ ALL_DATASETS="mdp_random mdp_max mdp_sharp neural recsim"
 WANTED=$ALL_DATASETS
 DATA=""
 TRAIN_FLAGS=""
+USE_CACHE=1
+PER_RUN=0
 for arg in "$@"; do
   case "$arg" in
     --preset=*) PRESET=${arg#*=} ;;
@@ -77,6 +87,8 @@ for arg in "$@"; do
     --data_dir=*) DATA=${arg#*=} ;;
     --datasets=*) WANTED=${arg#*=} ;;
     --train_flags=*) TRAIN_FLAGS=${arg#*=} ;;
+    --no_pretrain_cache) USE_CACHE=0 ;;
+    --process_per_run) PER_RUN=1 ;;
     --gpus*|--launcher*|--slurm_*|--dry_run|--report_only) launch_option "$arg" ;;
     -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run_sim.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
@@ -127,6 +139,8 @@ if [ "${SMOKE:-0}" = 1 ]; then
   DATA=${DATA:-$RUNS/data}  # toy logs stay beside the toy runs, out of data/
 fi
 DATA=${DATA:-data/sim}
+CACHE=""
+if [ "$USE_CACHE" = 1 ]; then CACHE=$RUNS/pretrain_cache; fi
 mkdir -p "$DATA" "$OUT" "$RUNS"
 start=$(date +%s)
 
@@ -199,20 +213,48 @@ method_flags() {
     *) echo "--method=$1" ;;
   esac
 }
+# the runs of a (log, seed) in this order: each run that can reuse another's pretraining
+# (docs/BENCHMARKS.md: pg -> irecgan_true, irecgan_nod -> irecgan) comes after it
+SHARING_ORDER="lstm pg irecgan_true irecgan_true_r01 irecgan_nod irecgan irecgan_seq"
+ORDERED=""
+for method in $SHARING_ORDER; do
+  case " $METHODS " in *" $method "*) ORDERED="$ORDERED${ORDERED:+ }$method" ;; esac
+done
+# one run's irecgan-train flags
+run_flags() {  # dataset method seed dir
+  echo "--flagfile=$CFG$(preset_flags "$1") $(method_flags "$2") --data=$DATA/$1.log $(dataset_flags "$1") --seed=$3${CACHE:+ --pretrain_cache=$CACHE} --threads=1 --progress=false --run_dir=$4${TRAIN_FLAGS:+ $TRAIN_FLAGS}"
+}
+# a run as one process of its own: the jobs of Slurm, and of --process_per_run
+# (a run directory another process holds, e.g. a second copy of this script or an irecgan-train
+# started by hand, is skipped: irecgan.rundir.runlock prints "skip DIR: in use by process N")
+run_process() {  # dataset method seed dir
+  echo "if $PY -m irecgan.rundir.runlock $4; then $PY -m irecgan.cli.train $(run_flags "$@") > $4.log 2>&1 && echo done $4 || { rc=\$?; case \$rc in 130|143) echo stopped $4 by a signal, exit \$rc, see $4.log; exit \$rc ;; esac; echo FAILED $4, see $4.log; exit 255; }; fi"
+}
 jobs_file=$RUNS/jobs.txt
 : > "$jobs_file"
 todo=0
 for dataset in $DATASETS; do
-  for method in $METHODS; do
-    for seed in $SEEDS; do
+  for seed in $SEEDS; do
+    group=""
+    for method in $ORDERED; do
       dir=$RUNS/runs/$dataset/$method/seed$seed
       [ -f "$dir/results.json" ] && continue
       todo=$((todo + 1))
-      # a run directory another process holds (a second copy of this script, an irecgan-train
-      # started by hand) is skipped: irecgan.rundir.runlock prints "skip DIR: in use by process N"
-      echo "if $PY -m irecgan.rundir.runlock $dir; then $PY -m irecgan.cli.train --flagfile=$CFG$(preset_flags $dataset) $(method_flags $method) --data=$DATA/$dataset.log $(dataset_flags $dataset) --seed=$seed --threads=1 --progress=false --run_dir=$dir${TRAIN_FLAGS:+ $TRAIN_FLAGS} > $dir.log 2>&1 && echo done $dir || { rc=\$?; case \$rc in 130|143) echo stopped $dir by a signal, exit \$rc, see $dir.log; exit \$rc ;; esac; echo FAILED $dir, see $dir.log; exit 255; }; fi" >> "$jobs_file"
       mkdir -p "$(dirname "$dir")"
+      if [ "$LAUNCHER" = slurm ]; then  # one array task per run
+        run_process "$dataset" "$method" "$seed" "$dir" >> "$jobs_file"
+      elif [ "$PER_RUN" = 1 ]; then
+        group="$group${group:+; }$(run_process "$dataset" "$method" "$seed" "$dir")"
+      else  # irecgan.cli.sweep prints done / skip / FAILED / stopped per run, as run_process
+        group="$group --run=$(printf '%q' "$(run_flags "$dataset" "$method" "$seed" "$dir")")"
+      fi
     done
+    [ -n "$group" ] || continue
+    if [ "$PER_RUN" = 1 ]; then
+      echo "$group" >> "$jobs_file"
+    else  # a failed run fails the line (after the rest of the group), as with one process a run
+      echo "$PY -m irecgan.cli.sweep$group || { rc=\$?; case \$rc in 130|143) exit \$rc ;; esac; exit 255; }" >> "$jobs_file"
+    fi
   done
 done
 echo "run_sim.sh: $todo runs to do ($JOBS at a time), preset $CFG, seeds: $SEEDS"

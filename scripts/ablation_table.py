@@ -29,8 +29,10 @@ ORDER = ("authors_r10", "m_r10", "nod_r10", "authors_r0.1", "m_r0.1", "nod_r0.1"
          "pg_14ep")
 
 
-# settings that may differ between the runs of one table cell (evaluation, bookkeeping)
-FREE_KEYS = ("seed", "run_dir", "online_every", "threads", "progress")
+# settings that may differ between the runs of one table cell (evaluation, bookkeeping; and
+# irecgan.config.UNBOUND_KEYS, which change no number: run_sim.sh's runs share pretraining
+# through a cache, adversarial_ablation.sh's do not)
+FREE_KEYS = ("seed", "run_dir", "online_every", "threads", "progress", "pretrain_cache")
 
 
 def variant_from_config(config):

@@ -2,6 +2,8 @@
 import csv
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 
@@ -175,6 +177,11 @@ def test_ablation_table_refuses_a_cell_of_mixed_settings(sim_smoke_local, tmp_pa
     config = str(tmp_path / "r" / "seed2" / "config.json")
     with open(config) as handle:
         saved = json.load(handle)
+    saved["pretrain_cache"] = ""   # a run without the cache: the same numbers (UNBOUND_KEYS)
+    with open(config, "w") as handle:
+        json.dump(saved, handle)
+    proc = run_ablation_table(str(tmp_path / "ab0"), str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
     saved["hidden"] = saved["hidden"] + 1
     with open(config, "w") as handle:
         json.dump(saved, handle)
@@ -300,3 +307,81 @@ def test_compare_tables_stat_mode_counts_cells_beyond_chance_only(tmp_path):
     assert "mdp/pg/ours: online_reward 3.5 vs 4.5" in moved.stdout
     assert "1 cells differ beyond chance" in moved.stdout
     assert compare("--stat", committed).returncode == 2
+
+
+def test_run_sim_shares_pretraining_in_one_process_per_log_and_seed(sim_smoke_local, tmp_path):
+    # SMOKE=1 run_sim.sh (conftest): the runs of a (log, seed) ran in one irecgan.cli.sweep
+    # process, irecgan_nod before irecgan, and irecgan restored irecgan_nod's pretraining from
+    # RUNS/pretrain_cache (the same for pg and lstm, which share nothing with each other)
+    runs, _, text = sim_smoke_local
+    image = os.path.dirname(os.path.dirname(runs))
+    root = os.path.relpath(runs + "_smoke", image)   # as run_sim.sh names it: runs/sim_smoke
+    cache = os.path.join(root, "pretrain_cache")
+    lines = text.splitlines()
+    for dataset in ("mdp_random", "mdp_sharp", "neural"):
+        for seed in ("seed1", "seed2"):
+            def log(method):
+                with open(os.path.join(image, root, "runs", dataset, method, seed + ".log")) as h:
+                    return h.read()
+            first = "done %s" % os.path.join(root, "runs", dataset, "irecgan_nod", seed)
+            second = "done %s" % os.path.join(root, "runs", dataset, "irecgan", seed)
+            assert lines.index(first) < lines.index(second)
+            stored = [l for l in log("irecgan_nod").splitlines()
+                      if l.startswith("pretraining stored in %s/" % cache)]
+            assert len(stored) == 1, log("irecgan_nod")
+            key = stored[0].rsplit("/", 1)[1]
+            assert ("pretraining (user epoch 2) restored from %s/%s" % (cache, key)
+                    in log("irecgan").splitlines())
+            assert "restored from" not in log("pg") + log("lstm")
+    # the restored run's files are the bytes of an irecgan-train process without the cache
+    shared = os.path.join(image, root, "runs", "mdp_sharp", "irecgan", "seed1")
+    alone = str(tmp_path / "alone")
+    proc = subprocess.run(
+        [sys.executable, "-m", "irecgan.cli.train", "--flagfile=configs/smoke.cfg",
+         "--method=irecgan", "--data=%s/data/mdp_sharp.log" % root, "--n_items=50", "--k=10",
+         "--split=fold", "--env_params=%s/data/mdp_sharp.params.npz" % root, "--seed=1",
+         "--threads=1", "--progress=false", "--run_dir=" + alone], cwd=image,
+        env=dict(os.environ, PYTHONPATH=os.path.join(image, "src")), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, universal_newlines=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    configs = []
+    for run_dir in (shared, alone):
+        with open(os.path.join(run_dir, "config.json")) as handle:
+            configs.append(json.load(handle))
+    assert configs[0].pop("pretrain_cache") == cache and configs[1].pop("pretrain_cache") == ""
+    assert configs[0] == configs[1]   # the same run but for the cache
+    for name in ("metrics.jsonl", "results.json"):
+        with open(os.path.join(shared, name), "rb") as a, open(os.path.join(alone, name), "rb") as b:
+            assert a.read() == b.read(), name
+
+
+def test_run_sim_job_lines_group_a_log_and_seed_in_sharing_order(tmp_path):
+    # --report_only writes the jobs file and runs nothing (no log is made)
+    def jobs(name, *extra):
+        runs = str(tmp_path / name)
+        proc = subprocess.run(
+            ["bash", os.path.join(ROOT, "run_sim.sh"), "--report_only", "--runs=" + runs,
+             "--out=" + str(tmp_path / "out"), "--datasets=mdp_sharp",
+             "--methods=irecgan irecgan_true irecgan_nod pg"] + list(extra), cwd=ROOT,
+            env=dict(os.environ, SMOKE="1", PY=sys.executable,
+                     PYTHONPATH=os.path.join(ROOT, "src")),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+            timeout=300)
+        assert "8 runs to do" in proc.stdout, proc.stdout[-3000:]
+        with open(os.path.join(runs + "_smoke", "jobs.txt")) as handle:
+            return runs + "_smoke", handle.read().splitlines()
+    order = ("pg", "irecgan_true", "irecgan_nod", "irecgan")
+    runs, lines = jobs("one")
+    assert len(lines) == 2   # one irecgan.cli.sweep per seed
+    for seed, line in zip(("1", "2"), lines):
+        words = shlex.split(line)
+        assert words[1:3] == ["-m", "irecgan.cli.sweep"]
+        specs = [w[len("--run="):] for w in words if w.startswith("--run=")]
+        assert [re.search(r"--run_dir=(\S+)", s).group(1) for s in specs] == [
+            "%s/runs/mdp_sharp/%s/seed%s" % (runs, m, seed) for m in order]
+        assert all(" --seed=%s --pretrain_cache=%s/pretrain_cache --threads=1 " % (seed, runs)
+                   in s for s in specs)
+    runs, lines = jobs("own", "--no_pretrain_cache", "--process_per_run")
+    assert len(lines) == 2 and "--pretrain_cache" not in "".join(lines)
+    assert [re.findall(r"irecgan.cli.train .*?--run_dir=(\S+)", l) for l in lines] == [
+        ["%s/runs/mdp_sharp/%s/seed%s" % (runs, m, seed) for m in order] for seed in "12"]

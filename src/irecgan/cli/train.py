@@ -7,17 +7,16 @@ Restarting the same command resumes from the run directory's newest complete che
 """
 from absl import flags
 
-from irecgan import experiment
 from irecgan.cli.common import guarded, run_cli
-from irecgan.cli import config_flags
+from irecgan.cli import config_flags, train_run
 from irecgan.errors import UserError
 
 FLAGS = flags.FLAGS
 
 for _define, _args, _kwargs in config_flags.definitions():   # one per key of config.TABLE
     _define(*_args, **_kwargs)
-flags.DEFINE_string("run_dir", None, "Run directory (config, metrics, checkpoints, results).")
-flags.DEFINE_boolean("progress", True, "Show progress bars.")
+flags.DEFINE_string("run_dir", None, train_run.RUN_DIR_HELP)
+flags.DEFINE_boolean("progress", True, train_run.PROGRESS_HELP)
 
 flags.mark_flag_as_required("run_dir")
 
@@ -26,16 +25,7 @@ flags.mark_flag_as_required("run_dir")
 def main(argv):
     if len(argv) > 1:
         raise UserError("unexpected arguments: %s" % " ".join(argv[1:]))
-    results = experiment.run(FLAGS.run_dir, config_flags.config_from_flags(FLAGS),
-                             show_progress=FLAGS.progress)
-    for split, metrics in sorted(results["offline"].items()):
-        print("%s: %s" % (split, ", ".join("%s %.2f" % (k, v) for k, v in sorted(metrics.items())
-                                           if k.startswith("P@") and "batch" not in k)))
-    if "online" in results:
-        o = results["online"]
-        print("online: reward %.3f +- %.3f over %d sessions%s" % (
-            o["reward_mean"], o["reward_std"], o["n_sessions"],
-            (", coverage@10 %.3f" % o["coverage@10"]) if "coverage@10" in o else ""))
+    train_run.train(FLAGS)
 
 
 def run():
