@@ -83,8 +83,9 @@ def parse_args(argv=None):
     p.add_argument("--cikm-steps", type=int, default=8, help="timed steps per phase at CIKM")
     p.add_argument("--gpu-tflops", type=float, default=4.0,
                    help="GPU estimate: sustained TFLOP/s assumed (V100 fp32 peak: 15.7)")
-    p.add_argument("--gpu-call-ms", type=float, default=2.0,
-                   help="GPU estimate: ms assumed per session.run (launches, feeds, fetches)")
+    p.add_argument("--gpu-call-ms", type=float, default=10.0,
+                   help="GPU estimate: ms assumed per session.run besides the FLOPs (kernel "
+                        "launches of dynamic_rnn's loop, ~100 per time step, feeds, fetches)")
     p.add_argument("--seed", type=int, default=1)
     add_record_args(p)
     args = p.parse_args(argv)
@@ -200,7 +201,8 @@ def timed_generate(adv, n, rng, with_q_d):
 # FLOPs and the plain-matmul limit
 
 class MatmulClock(object):
-    """Seconds of one plain tf.matmul per shape (best of 3 in-graph loops), cached."""
+    """(wall, process-CPU) seconds of one plain tf.matmul per shape (the fastest of 3 in-graph
+    loops), cached."""
 
     def __init__(self, threads, seed):
         self.threads, self.seed, self.cache = threads, seed, {}
@@ -225,14 +227,17 @@ class MatmulClock(object):
                 session.run(loop)
                 times = []
                 for _ in range(3):
-                    start = time.time()
+                    start = clock()
                     session.run(loop)
-                    times.append(time.time() - start)
-            self.cache[m, k, n] = min(times) / reps
+                    times.append(since(start))
+            self.cache[m, k, n] = tuple(x / reps for x in min(times))
         return self.cache[m, k, n]
 
     def limit(self, matmuls):
-        return sum(count * self.seconds(m, k, n) for m, k, n, count in pm.merge(matmuls))
+        """(wall, CPU) seconds of plain matmuls of `matmuls`' shapes and counts."""
+        times = [(count * w, count * c) for m, k, n, count in pm.merge(matmuls)
+                 for w, c in [self.seconds(m, k, n)]]
+        return sum(t[0] for t in times), sum(t[1] for t in times)
 
 
 def mean_shape(shapes):
@@ -243,15 +248,18 @@ def mean_shape(shapes):
 
 
 def arithmetic(kind, shapes, seconds, n_items, args, purchase, matmuls):
-    """{gflop, gflops, limit_gflops, of_limit, biggest}: FLOPs of the timed part (forward x 3
-    for training), GFLOP/s reached, the plain-matmul GFLOP/s of the same shapes, their ratio."""
+    """FLOPs of the timed part (forward x 3 for training), GFLOP/s reached, the plain-matmul
+    GFLOP/s of the same shapes and the share of that limit reached (`seconds`: the phase's
+    (wall, CPU); each figure by wall and by CPU), the largest matmul and, for training, the
+    share of the LSTM positions that are real (not padding)."""
     e, h, layers, vocab = args.embed, args.hidden, args.layers, n_items + 4
     if kind == "generate":
         per = [pm.generation_call(a, s, e, h, layers, vocab, purchase) for a, s in shapes]
         total = sum(pm.flops(x) for x in per)
         a, s = np.mean([x[0] for x in shapes]), np.mean([x[1] for x in shapes])
         typical = pm.generation_call(a, s, e, h, layers, vocab, purchase)
-        limit = len(shapes) * matmuls.limit(typical)
+        limit = np.array(matmuls.limit(typical)) * len(shapes)
+        real = None
     else:
         rows, steps, positions = mean_shape(shapes)
         fwd = {"agent": lambda: pm.agent_step(rows, steps, positions, e, h, layers, vocab),
@@ -259,11 +267,15 @@ def arithmetic(kind, shapes, seconds, n_items, args, purchase, matmuls):
                "disc": lambda: pm.disc_step(rows, steps, e, h, layers)}[kind]()
         typical = pm.training(fwd)
         total = len(shapes) * pm.flops(typical)
-        limit = len(shapes) * matmuls.limit(typical)
+        limit = np.array(matmuls.limit(typical)) * len(shapes)
+        real = positions / (rows * steps)
     biggest = max(pm.merge(typical), key=lambda x: 2.0 * x[0] * x[1] * x[2] * x[3])
-    gflops = total / seconds / 1e9
-    return {"gflop": total / 1e9, "gflops": gflops, "limit_gflops": total / limit / 1e9,
-            "of_limit": limit / seconds, "biggest_matmul": [int(x) for x in biggest[:3]],
+    wall, cpu = seconds
+    return {"gflop": total / 1e9, "gflops": total / wall / 1e9,
+            "limit_gflops": total / limit[0] / 1e9, "of_limit": limit[0] / wall,
+            "gflops_cpu": total / cpu / 1e9, "limit_gflops_cpu": total / limit[1] / 1e9,
+            "of_limit_cpu": limit[1] / cpu, "real_position_share": real,
+            "biggest_matmul": [int(x) for x in biggest[:3]],
             "biggest_share": 2.0 * np.prod(biggest) / pm.flops(typical)}
 
 
@@ -298,17 +310,17 @@ def phases_of(runner, models, data, config, args, n_items, steps, gen_n, max_len
         wall, cpu, shapes = timed_passes(session, task, sample(data.train, need, rng), args,
                                          steps, rec, rng, window)
         out[name + "_step"] = dict(wall_s=wall, cpu_s=cpu, units=len(shapes))
-        arith[name + "_step"] = (kind, shapes, wall)
+        arith[name + "_step"] = (kind, shapes, (wall, cpu))
     adv = adversarial(runner, models, data, rec, config, max_len)
     pool = adv.generate(4 * args.batch_size, rng, False)
     wall, cpu, shapes = timed_disc(adv, data, sample(data.train, need, rng), pool, args, steps,
                                    rng)
     out["disc_step"] = dict(wall_s=wall, cpu_s=cpu, units=len(shapes))
-    arith["disc_step"] = ("disc", shapes, wall)
+    arith["disc_step"] = ("disc", shapes, (wall, cpu))
     for name, with_q_d in (("gen_step_with_d", True), ("gen_step", False)):
         wall, cpu, clicks, shapes, calls = timed_generate(adv, gen_n, rng, with_q_d)
         out[name] = dict(wall_s=wall, cpu_s=cpu, units=clicks, sessions=gen_n, calls=calls)
-        arith[name] = ("generate", shapes, wall)
+        arith[name] = ("generate", shapes, (wall, cpu))
     if extra:  # what the cost of ./run_cikm.sh needs beyond the authors' phases
         warm = sample(data.valid, args.warmup * args.batch_size, rng)
         ev = sample(data.valid, steps * args.batch_size, rng)
@@ -326,9 +338,9 @@ def phases_of(runner, models, data, config, args, n_items, steps, gen_n, max_len
         figures["per_unit_s"] = figures["wall_s"] / max(figures["units"], 1)
         figures["cpu_per_unit_s"] = figures["cpu_s"] / max(figures["units"], 1)
         if name in arith:
-            kind, shapes, wall = arith[name]
+            kind, shapes, seconds = arith[name]
             purchase = models.user.purchase_head
-            figures.update(arithmetic(kind, shapes, wall, n_items, args, purchase, mm))
+            figures.update(arithmetic(kind, shapes, seconds, n_items, args, purchase, mm))
     return out
 
 
@@ -388,11 +400,13 @@ def run_cikm_cost(cikm, args, config):
     """./run_cikm.sh at the paper preset: 4 methods x 5 seeds, 2 jobs of 1 thread on 2 cores;
     and a GPU host's estimate (assumed rate and per-call cost, one run per GPU)."""
     ph = cikm["phases"]
-    per = dict((k, ph[k]["per_unit_s"]) for k in ("agent_step", "user_step", "disc_step",
-                                                  "agent_eval_batch", "user_eval_batch",
-                                                  "disc_score_batch"))
-    per["gen_session"] = ph["gen_step"]["wall_s"] / ph["gen_step"]["sessions"]
-    per["gen_session_qd"] = ph["gen_step_with_d"]["wall_s"] / ph["gen_step_with_d"]["sessions"]
+    per, per_cpu = {}, {}
+    for key in ("agent_step", "user_step", "disc_step", "agent_eval_batch", "user_eval_batch",
+                "disc_score_batch"):
+        per[key], per_cpu[key] = ph[key]["per_unit_s"], ph[key]["cpu_per_unit_s"]
+    for key, phase in (("gen_session", "gen_step"), ("gen_session_qd", "gen_step_with_d")):
+        per[key] = ph[phase]["wall_s"] / ph[phase]["sessions"]
+        per_cpu[key] = ph[phase]["cpu_s"] / ph[phase]["sessions"]
     flop = dict((k, ph[k]["gflop"] * 1e9 / ph[k]["units"]) for k in ("agent_step", "user_step",
                                                                        "disc_step"))
     flop.update(agent_eval_batch=flop["agent_step"] * 2 / 3.0,
@@ -413,10 +427,15 @@ def run_cikm_cost(cikm, args, config):
         counts = pm.run_counts(method, config)
         parts, total = pm.run_seconds(counts, per)
         methods[method] = dict(counts=counts, seconds=total, parts=parts,
+                               cpu_seconds=pm.run_seconds(counts, per_cpu)[1],
                                gpu_seconds=pm.run_seconds(counts, gpu)[1])
-    cpu_total = seeds * sum(m["seconds"] for m in methods.values())
-    return {"per_item_s": per, "gpu_per_item_s": gpu, "methods": methods, "seeds": seeds,
-            "run_seconds_total": cpu_total, "wall_2_cores_s": cpu_total / 2.0,
+    wall_total = seeds * sum(m["seconds"] for m in methods.values())
+    cpu_total = seeds * sum(m["cpu_seconds"] for m in methods.values())
+    # run_cikm.sh runs --jobs=2 runs of 1 thread at a time on 2 cores: wall = run-seconds / 2
+    return {"per_item_s": per, "per_item_cpu_s": per_cpu, "gpu_per_item_s": gpu,
+            "methods": methods, "seeds": seeds, "run_seconds_total": wall_total,
+            "wall_2_cores_s": wall_total / 2.0, "run_cpu_seconds_total": cpu_total,
+            "wall_2_cores_idle_estimate_s": cpu_total / 2.0,
             "gpu_one_device_s": seeds * sum(m["gpu_seconds"] for m in methods.values()),
             "gpu_assumptions": {"tflops": args.gpu_tflops, "ms_per_call": args.gpu_call_ms}}
 
@@ -431,7 +450,8 @@ ROWS = [("mdp", "agent_epoch", "agent_step"), ("mdp", "user_epoch", "user_step")
 
 
 def comparison(results):
-    """[(setting, phase, ours s, ours CPU s, authors s, authors / ours, arithmetic figures)]."""
+    """[(setting, phase, ours s, ours CPU s, authors s, authors / ours, authors / ours CPU,
+    arithmetic figures)]."""
     rows = []
     for setting, name, phase in ROWS:
         figures = results[setting]["phases"][phase]
@@ -441,7 +461,7 @@ def comparison(results):
         else:
             ours, cpu = figures["per_unit_s"], figures["cpu_per_unit_s"]
         theirs = AUTHORS[setting][name]
-        rows.append((setting, name, ours, cpu, theirs, theirs / ours, figures))
+        rows.append((setting, name, ours, cpu, theirs, theirs / ours, theirs / cpu, figures))
     return rows
 
 
@@ -471,39 +491,49 @@ def main(argv=None):
     total_wall, total_cpu = since(start)
     print("timed %d steps per training phase (MDP; %d at CIKM) after %d warm-up steps; an epoch "
           "= s/step x its steps (extrapolated)" % (args.steps, args.cikm_steps, args.warmup))
-    print("%-5s %-19s %10s %10s %10s %8s | %8s %8s %7s  %s" % (
-        "", "phase", "ours s", "ours CPU s", "authors s", "ratio", "GFLOP/s", "limit", "of lim",
-        "largest matmul (share of FLOPs)"))
+    print("ratio = authors s / ours (wall; CPU: / our process-CPU s); GFLOP/s, the plain-matmul "
+          "limit of the same shapes and the share of it reached, by wall | by CPU")
+    print("%-5s %-19s %8s %8s %8s %6s %6s | %6s %6s %5s | %6s %6s %5s | %4s  %s" % (
+        "", "phase", "ours s", "CPU s", "authors", "ratio", "CPU", "GF/s", "limit", "of",
+        "GF/s", "limit", "of", "real", "largest matmul (share)"))
     rows = comparison(results)
-    for setting, name, ours, cpu, theirs, ratio, f in rows:
-        print("%-5s %-19s %10.3f %10.3f %10.3f %7.1fx | %8.1f %8.1f %6.0f%%  %s (%.0f%%)" % (
-            setting, name, ours, cpu, theirs, ratio, f["gflops"], f["limit_gflops"],
-            100 * f["of_limit"], "x".join(str(x) for x in f["biggest_matmul"]),
-            100 * f["biggest_share"]))
+    for setting, name, ours, cpu, theirs, ratio, ratio_cpu, f in rows:
+        real = f["real_position_share"]
+        print("%-5s %-19s %8.3f %8.3f %8.3f %5.1fx %5.1fx | %6.1f %6.1f %4.0f%% | %6.1f %6.1f "
+              "%4.0f%% | %4s  %s (%.0f%%)" % (
+                  setting, name, ours, cpu, theirs, ratio, ratio_cpu, f["gflops"],
+                  f["limit_gflops"], 100 * f["of_limit"], f["gflops_cpu"],
+                  f["limit_gflops_cpu"], 100 * f["of_limit_cpu"],
+                  "-" if real is None else "%.0f%%" % (100 * real),
+                  "x".join(str(x) for x in f["biggest_matmul"]), 100 * f["biggest_share"]))
     extra = results["cikm"]["phases"]
     print("cikm  also: generated step without D %.4f s, evaluation batch agent %.3f s / U %.3f s"
           ", D scoring batch %.3f s" % (extra["gen_step"]["per_unit_s"],
                                         extra["agent_eval_batch"]["per_unit_s"],
                                         extra["user_eval_batch"]["per_unit_s"],
                                         extra["disc_score_batch"]["per_unit_s"]))
-    closest = max(rows, key=lambda r: r[6]["of_limit"])
-    print("closest to its arithmetic limit: %s %s (%.0f%% of plain matmuls of its shapes)" % (
-        closest[0], closest[1], 100 * closest[6]["of_limit"]))
+    closest = max(rows, key=lambda r: r[7]["of_limit_cpu"])
+    print("closest to its arithmetic limit: %s %s (%.0f%% of plain matmuls of its shapes, by "
+          "CPU; %.0f%% by wall)" % (closest[0], closest[1], 100 * closest[7]["of_limit_cpu"],
+                                    100 * closest[7]["of_limit"]))
     cost = run_cikm_cost(results["cikm"], args, config)
     for method, m in cost["methods"].items():
-        print("  run_cikm.sh %-12s one run: %s on 1 thread (GPU estimate %s)" % (
-            method, hours(m["seconds"]), hours(m["gpu_seconds"])))
-    print("./run_cikm.sh --preset=paper (20 runs): %s of runs, %s on 2 cores (2 jobs x 1 thread)"
-          "; GPU host ESTIMATE (%.1f TFLOP/s sustained, %.1f ms per call, one GPU): %s" % (
-              hours(cost["run_seconds_total"]), hours(cost["wall_2_cores_s"]), args.gpu_tflops,
-              args.gpu_call_ms, hours(cost["gpu_one_device_s"])))
+        print("  run_cikm.sh %-12s one run on 1 thread: %s (wall here), %s (CPU: idle estimate)"
+              "; GPU ESTIMATE %s" % (method, hours(m["seconds"]), hours(m["cpu_seconds"]),
+                                     hours(m["gpu_seconds"])))
+    print("./run_cikm.sh --preset=paper (20 runs, 2 jobs x 1 thread on 2 cores): %s at this load,"
+          " %s on an idle machine (from CPU seconds); GPU host ESTIMATE (%.1f TFLOP/s sustained "
+          "+ %.0f ms per call, one GPU): %s" % (
+              hours(cost["wall_2_cores_s"]), hours(cost["wall_2_cores_idle_estimate_s"]),
+              args.gpu_tflops, args.gpu_call_ms, hours(cost["gpu_one_device_s"])))
     slowest = min(r[5] for r in rows)
     print("benchmark: %.0f s wall, %.0f s process CPU; load average now %s" % (
         total_wall, total_cpu, machine_state()["load_average"]))
     if args.record:
         figures = {"settings": results, "authors": AUTHORS, "run_cikm": cost,
                    "comparison": [dict(setting=r[0], phase=r[1], ours_s=r[2], ours_cpu_s=r[3],
-                                       authors_s=r[4], ratio=r[5]) for r in rows],
+                                       authors_s=r[4], ratio=r[5], ratio_cpu=r[6])
+                                  for r in rows],
                    "closest_to_limit": closest[:2], "slowest_ratio": slowest,
                    "benchmark_wall_s": total_wall, "benchmark_cpu_s": total_cpu,
                    "command": " ".join(["python", "benchmarks/phases.py"] + sys.argv[1:])}
