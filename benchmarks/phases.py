@@ -36,6 +36,7 @@ from __future__ import division, print_function
 import argparse
 import copy
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -536,7 +537,8 @@ def main(argv=None):
                                   for r in rows],
                    "closest_to_limit": closest[:2], "slowest_ratio": slowest,
                    "benchmark_wall_s": total_wall, "benchmark_cpu_s": total_cpu,
-                   "command": " ".join(["python", "benchmarks/phases.py"] + sys.argv[1:])}
+                   "command": " ".join(shlex.quote(a) for a in
+                                       ["python", "benchmarks/phases.py"] + sys.argv[1:])}
         write_record(args.record, "phases", args, figures, before, env, args.note)
         print("recorded in %s" % args.record)
     print("slowest_ratio: %.2f" % slowest)
