@@ -145,3 +145,48 @@ def run_seconds(counts, per):
     generated sessions' seconds per session). Returns {key: seconds} and the total."""
     parts = dict((key, counts[key] * per[key]) for key in counts)
     return parts, sum(parts.values())
+
+
+def run_cikm_cost(ph, config, gpu_tflops, gpu_call_ms, seeds=5, jobs=2):
+    """./run_cikm.sh at `config` (a resolved configuration: the preset's counts) from the CIKM
+    phases of phases.py (`ph`: {phase: figures}): 4 methods x `seeds`, `jobs` runs of 1 thread
+    at a time (run_cikm.sh's --jobs=2 on 2 cores: wall = run-seconds / 2), by wall and by CPU;
+    and a GPU host's estimate, one device: each item's FLOPs at `gpu_tflops` plus `gpu_call_ms`
+    per session.run (both assumed)."""
+    per, per_cpu = {}, {}
+    for key in ("agent_step", "user_step", "disc_step", "agent_eval_batch", "user_eval_batch",
+                "disc_score_batch"):
+        per[key], per_cpu[key] = ph[key]["per_unit_s"], ph[key]["cpu_per_unit_s"]
+    for key, phase in (("gen_session", "gen_step"), ("gen_session_qd", "gen_step_with_d")):
+        per[key] = ph[phase]["wall_s"] / ph[phase]["sessions"]
+        per_cpu[key] = ph[phase]["cpu_s"] / ph[phase]["sessions"]
+    flop = dict((k, ph[k]["gflop"] * 1e9 / ph[k]["units"]) for k in ("agent_step", "user_step",
+                                                                       "disc_step"))
+    flop.update(agent_eval_batch=flop["agent_step"] * 2 / 3.0,
+                user_eval_batch=flop["user_step"] * 2 / 3.0,
+                disc_score_batch=flop["disc_step"] / 3.0,
+                gen_session=ph["gen_step"]["gflop"] * 1e9 / ph["gen_step"]["sessions"],
+                gen_session_qd=ph["gen_step_with_d"]["gflop"] * 1e9
+                / ph["gen_step_with_d"]["sessions"])
+    calls = dict((k, 1.0) for k in flop)
+    calls.update(agent_eval_batch=2.0, user_eval_batch=2.0,
+                 gen_session=ph["gen_step"]["calls"] / float(ph["gen_step"]["sessions"]),
+                 gen_session_qd=ph["gen_step_with_d"]["calls"]
+                 / float(ph["gen_step_with_d"]["sessions"]))
+    gpu = dict((k, flop[k] / (gpu_tflops * 1e12) + calls[k] * gpu_call_ms / 1e3)
+               for k in flop)
+    methods = {}
+    for method in RUN_CIKM_METHODS:
+        counts = run_counts(method, config)
+        parts, total = run_seconds(counts, per)
+        methods[method] = dict(counts=counts, seconds=total, parts=parts,
+                               cpu_seconds=run_seconds(counts, per_cpu)[1],
+                               gpu_seconds=run_seconds(counts, gpu)[1])
+    wall_total = seeds * sum(m["seconds"] for m in methods.values())
+    cpu_total = seeds * sum(m["cpu_seconds"] for m in methods.values())
+    return {"per_item_s": per, "per_item_cpu_s": per_cpu, "gpu_per_item_s": gpu,
+            "methods": methods, "seeds": seeds, "run_seconds_total": wall_total,
+            "wall_2_cores_s": wall_total / float(jobs), "run_cpu_seconds_total": cpu_total,
+            "wall_2_cores_idle_estimate_s": cpu_total / float(jobs),
+            "gpu_one_device_s": seeds * sum(m["gpu_seconds"] for m in methods.values()),
+            "gpu_assumptions": {"tflops": gpu_tflops, "ms_per_call": gpu_call_ms}}

@@ -25,7 +25,7 @@ both recorded (the machine may be shared), with the load average. Ratios are aut
 batches' shapes; each phase's arithmetic limit is the time plain tf.matmul takes for the same
 shapes (measured here, each shape in an in-graph loop), so `of limit` = that time / the phase's.
 
-    .venv/bin/python benchmarks/phases.py                       # paper sizes (~10-15 min, 2 cores)
+    .venv/bin/python benchmarks/phases.py                       # paper sizes (~2-3 min, 1 thread)
     .venv/bin/python benchmarks/phases.py --record FILE         # + the figures as JSON
     .venv/bin/python benchmarks/phases.py --quick               # smoke run (numbers mean nothing)
 
@@ -397,50 +397,6 @@ def cikm_setting(args, tmp):
             "build_s": built, "phases": figures}
 
 
-def run_cikm_cost(cikm, args, config):
-    """./run_cikm.sh at the paper preset: 4 methods x 5 seeds, 2 jobs of 1 thread on 2 cores;
-    and a GPU host's estimate (assumed rate and per-call cost, one run per GPU)."""
-    ph = cikm["phases"]
-    per, per_cpu = {}, {}
-    for key in ("agent_step", "user_step", "disc_step", "agent_eval_batch", "user_eval_batch",
-                "disc_score_batch"):
-        per[key], per_cpu[key] = ph[key]["per_unit_s"], ph[key]["cpu_per_unit_s"]
-    for key, phase in (("gen_session", "gen_step"), ("gen_session_qd", "gen_step_with_d")):
-        per[key] = ph[phase]["wall_s"] / ph[phase]["sessions"]
-        per_cpu[key] = ph[phase]["cpu_s"] / ph[phase]["sessions"]
-    flop = dict((k, ph[k]["gflop"] * 1e9 / ph[k]["units"]) for k in ("agent_step", "user_step",
-                                                                       "disc_step"))
-    flop.update(agent_eval_batch=flop["agent_step"] * 2 / 3.0,
-                user_eval_batch=flop["user_step"] * 2 / 3.0,
-                disc_score_batch=flop["disc_step"] / 3.0,
-                gen_session=ph["gen_step"]["gflop"] * 1e9 / ph["gen_step"]["sessions"],
-                gen_session_qd=ph["gen_step_with_d"]["gflop"] * 1e9
-                / ph["gen_step_with_d"]["sessions"])
-    calls = dict((k, 1.0) for k in flop)
-    calls.update(agent_eval_batch=2.0, user_eval_batch=2.0,
-                 gen_session=ph["gen_step"]["calls"] / float(ph["gen_step"]["sessions"]),
-                 gen_session_qd=ph["gen_step_with_d"]["calls"]
-                 / float(ph["gen_step_with_d"]["sessions"]))
-    gpu = dict((k, flop[k] / (args.gpu_tflops * 1e12) + calls[k] * args.gpu_call_ms / 1e3)
-               for k in flop)
-    methods, seeds = {}, 5
-    for method in pm.RUN_CIKM_METHODS:
-        counts = pm.run_counts(method, config)
-        parts, total = pm.run_seconds(counts, per)
-        methods[method] = dict(counts=counts, seconds=total, parts=parts,
-                               cpu_seconds=pm.run_seconds(counts, per_cpu)[1],
-                               gpu_seconds=pm.run_seconds(counts, gpu)[1])
-    wall_total = seeds * sum(m["seconds"] for m in methods.values())
-    cpu_total = seeds * sum(m["cpu_seconds"] for m in methods.values())
-    # run_cikm.sh runs --jobs=2 runs of 1 thread at a time on 2 cores: wall = run-seconds / 2
-    return {"per_item_s": per, "per_item_cpu_s": per_cpu, "gpu_per_item_s": gpu,
-            "methods": methods, "seeds": seeds, "run_seconds_total": wall_total,
-            "wall_2_cores_s": wall_total / 2.0, "run_cpu_seconds_total": cpu_total,
-            "wall_2_cores_idle_estimate_s": cpu_total / 2.0,
-            "gpu_one_device_s": seeds * sum(m["gpu_seconds"] for m in methods.values()),
-            "gpu_assumptions": {"tflops": args.gpu_tflops, "ms_per_call": args.gpu_call_ms}}
-
-
 # ------------------------------------------------------------------------------------------------
 # Output
 
@@ -517,7 +473,8 @@ def main(argv=None):
     print("closest to its arithmetic limit: %s %s (%.0f%% of plain matmuls of its shapes, by "
           "CPU; %.0f%% by wall)" % (closest[0], closest[1], 100 * closest[7]["of_limit_cpu"],
                                     100 * closest[7]["of_limit"]))
-    cost = run_cikm_cost(results["cikm"], args, config)
+    cost = pm.run_cikm_cost(results["cikm"]["phases"], config, args.gpu_tflops,
+                            args.gpu_call_ms)
     for method, m in cost["methods"].items():
         print("  run_cikm.sh %-12s one run on 1 thread: %s (wall here), %s (CPU: idle estimate)"
               "; GPU ESTIMATE %s" % (method, hours(m["seconds"]), hours(m["cpu_seconds"]),

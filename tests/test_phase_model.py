@@ -60,3 +60,32 @@ def test_run_counts_by_hand(pm):
     assert sum(lstm.values()) == 16
     parts, total = pm.run_seconds(lstm, dict((k, 0.5) for k in lstm))
     assert parts["agent_step"] == 4.0 and total == 8.0
+
+
+def test_run_cikm_cost_by_hand(pm):
+    # only agent steps (1 s wall, 0.5 s CPU, 4 GFLOP each) and agent evaluation batches (0.5 s,
+    # 0.25 s) cost anything; 1 agent epoch, no U epochs, no adversarial epoch
+    step = dict(per_unit_s=0.0, cpu_per_unit_s=0.0, gflop=0.0, units=1)
+    ph = dict((k, dict(step)) for k in ("agent_step", "user_step", "disc_step",
+                                        "agent_eval_batch", "user_eval_batch",
+                                        "disc_score_batch"))
+    ph["agent_step"] = dict(per_unit_s=1.0, cpu_per_unit_s=0.5, gflop=8.0, units=2)
+    ph["agent_eval_batch"] = dict(per_unit_s=0.5, cpu_per_unit_s=0.25)
+    for k in ("gen_step", "gen_step_with_d"):
+        ph[k] = dict(wall_s=0.0, cpu_s=0.0, sessions=200, gflop=0.0, calls=4)
+    config = dict(batch_size=32, agent_epochs=1, user_epochs=0, adv_epochs=0, g_steps=3,
+                  d_steps=1, d_epochs=3, gen_sessions=200, offline_ratio=10.0)
+    cost = pm.run_cikm_cost(ph, config, gpu_tflops=4.0, gpu_call_ms=10.0)
+    # 65,284 training sessions: 2,041 batches; valid 1,718 and test 1,720: 54 batches each;
+    # the agent's evaluations: valid after the epoch, then valid and test at the end
+    lstm = cost["methods"]["lstm"]
+    assert lstm["counts"]["agent_step"] == 2041 and lstm["counts"]["agent_eval_batch"] == 162
+    assert lstm["seconds"] == pytest.approx(2041 * 1.0 + 162 * 0.5)
+    assert lstm["cpu_seconds"] == pytest.approx(2041 * 0.5 + 162 * 0.25)
+    # GPU: 4 GFLOP / 4 TFLOP/s + 10 ms per step; an evaluation batch 2/3 of it and two calls
+    assert lstm["gpu_seconds"] == pytest.approx(2041 * 0.011 + 162 * (4e9 * 2 / 3 / 4e12 + 0.02))
+    for method in ("pg", "irecgan_nod", "irecgan"):   # U and D cost nothing here
+        assert cost["methods"][method]["seconds"] == pytest.approx(lstm["seconds"])
+    assert cost["run_seconds_total"] == pytest.approx(5 * 4 * lstm["seconds"])
+    assert cost["wall_2_cores_s"] == pytest.approx(5 * 4 * lstm["seconds"] / 2)
+    assert cost["wall_2_cores_idle_estimate_s"] == pytest.approx(5 * 4 * lstm["cpu_seconds"] / 2)
