@@ -13,9 +13,10 @@
 # Killing it and running it again finishes only what is missing.
 #
 #   scripts/objectives_study.sh                     advantage, slate, topk_correction; irecgan_true
-#   scripts/objectives_study.sh --objectives="slate+paper_logged"
-#                                                   slate with the paper's term on logged sessions
-#                                                   (--logged_term=paper; also advantage+paper_logged)
+#   scripts/objectives_study.sh --objectives="slate+paper_logged+paper_own paper+T0.5"
+#                                                   variants: NAME[+MOD...], MOD paper_logged
+#                                                   (--logged_term=paper), paper_own
+#                                                   (--own_clicks=paper), T<t> (--gen_temperature)
 #   scripts/objectives_study.sh --objectives=slate --methods="pg irecgan_nod irecgan irecgan_seq irecgan_true"
 #                                                   the decomposition for one objective
 # Options: --objectives="advantage slate topk_correction"  --methods="irecgan_true"
@@ -52,11 +53,33 @@ for arg in "$@"; do
     *) echo "objectives_study.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
+# an objective is NAME[+MOD...]: NAME paper, advantage, slate or topk_correction; MOD
+# paper_logged (--logged_term=paper; advantage, slate), paper_own (--own_clicks=paper; slate) or
+# T<t> (--gen_temperature=t);
+# `paper` alone is PAPER_RUNS's runs. objective_flags prints the training flags, or fails.
+objective_flags() {
+  local name=${1%%+*} rest flags mod
+  case "$name" in paper|advantage|slate|topk_correction) ;; *) return 1 ;; esac
+  [ "$1" != paper ] || return 1
+  flags="--agent_objective=$name"
+  rest=${1#"$name"}
+  IFS=+ read -r -a mods <<< "${rest#+}"
+  for mod in ${mods[@]+"${mods[@]}"}; do
+    case "$mod" in
+      paper_logged) case "$name" in advantage|slate) ;; *) return 1 ;; esac
+                    flags="$flags --logged_term=paper" ;;
+      paper_own) [ "$name" = slate ] || return 1; flags="$flags --own_clicks=paper" ;;
+      T[0-9]*) flags="$flags --gen_temperature=${mod#T}" ;;
+      *) return 1 ;;
+    esac
+  done
+  echo "$flags"
+}
 for objective in $OBJECTIVES; do
-  case "$objective" in
-    advantage|slate|topk_correction|advantage+paper_logged|slate+paper_logged) ;;
-    *) echo "objectives_study.sh: unknown objective $objective (advantage slate topk_correction advantage+paper_logged slate+paper_logged; paper's runs are $PAPER_RUNS's)" >&2; exit 2 ;;
-  esac
+  if ! objective_flags "$objective" > /dev/null; then
+    echo "objectives_study.sh: unknown objective $objective (NAME[+MOD...]: NAME advantage, slate, topk_correction or paper, MOD paper_logged, paper_own or T<t>; paper alone is $PAPER_RUNS's runs)" >&2
+    exit 2
+  fi
 done
 LOGS=""
 for dataset in $DATASETS; do
@@ -69,13 +92,6 @@ done
 [ -n "$LOGS" ] || { echo "objectives_study.sh: no log with a converged preset in --datasets=$DATASETS" >&2; exit 2; }
 start=$(date +%s)
 
-# an objective X+paper_logged is X with the paper's per-click term on logged sessions
-objective_flags() {
-  case "$1" in
-    *+paper_logged) echo "--agent_objective=${1%+paper_logged} --logged_term=paper" ;;
-    *) echo "--agent_objective=$1" ;;
-  esac
-}
 for objective in $OBJECTIVES; do
   bash ./run_sim.sh --preset=converged --runs="$RUNS/$objective" --out="$OUT/sim/$objective" \
       --methods="$METHODS" --datasets="$LOGS" --seeds="$SEEDS" \

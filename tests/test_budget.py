@@ -291,26 +291,32 @@ def test_objectives_study_runs_each_objective_at_the_converged_preset(tmp_path):
     script = os.path.join(ROOT, "scripts", "objectives_study.sh")
     proc = subprocess.run(["bash", script, "--dry_run", "--runs=" + str(tmp_path / "runs"),
                            "--out=" + str(tmp_path / "out"), "--datasets=mdp_sharp mdp_max",
-                           "--objectives=slate advantage slate+paper_logged", "--seeds=1 2"],
+                           "--objectives=slate advantage slate+paper_logged+paper_own+T0.5 "
+                           "paper+T0.25", "--seeds=1 2"],
                           cwd=ROOT, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "mdp_max left out: no converged preset" in proc.stdout
     jobs = [l for l in proc.stdout.splitlines() if "-m irecgan.cli.train" in l]
-    assert len(jobs) == 3 * 2   # objectives x seeds, irecgan_true only
+    assert len(jobs) == 4 * 2   # objectives x seeds, irecgan_true only
     for objective, flags in (("slate", "--agent_objective=slate"),
                              ("advantage", "--agent_objective=advantage"),
-                             ("slate+paper_logged", "--agent_objective=slate --logged_term=paper")):
+                             ("slate+paper_logged+paper_own+T0.5",
+                              "--agent_objective=slate --logged_term=paper --own_clicks=paper "
+                              "--gen_temperature=0.5"),
+                             ("paper+T0.25", "--agent_objective=paper --gen_temperature=0.25")):
         # SMOKE: run_sim.sh's toy sizes, 2 seeds, each objective's tree RUNS/<objective>_smoke
         mine = [j for j in jobs if "/%s_smoke/runs/mdp_sharp/irecgan_true/seed" % objective in j]
         assert len(mine) == 2 and all(" %s > " % flags in j for j in mine)
         assert all("--flagfile=configs/converged/mdp_sharp.cfg --method=irecgan_true " in j
                    for j in mine)
-    bad = subprocess.run(["bash", script, "--objectives=paper"], cwd=ROOT, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         universal_newlines=True, timeout=60)
-    assert bad.returncode == 2 and "unknown objective paper" in bad.stderr
+    for wrong in ("paper", "advantage+paper_own", "topk_correction+paper_logged", "slate+T",
+                  "ppo"):
+        bad = subprocess.run(["bash", script, "--objectives=slate " + wrong], cwd=ROOT,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, timeout=60)
+        assert bad.returncode == 2 and "unknown objective %s " % wrong in bad.stderr, wrong
 
 
 def test_decomposition_at_the_converged_preset_reads_each_logs_preset(tmp_path):

@@ -59,6 +59,7 @@ BAD = {
     "topk_propensity": ["known"],
     "topk_weight_cap": [0.0, -1.0, NAN],
     "logged_term": ["advantage", 1],
+    "own_clicks": ["all", 1],
     "aux_lr": [0.0, NAN],
     "gen_temperature": [0.0, -0.5, NAN],
     "d_heldout_sessions": [-1],

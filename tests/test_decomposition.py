@@ -417,6 +417,13 @@ def test_method_labels_of_the_variants():
                          "logged_term": "paper"}) == "irecgan_true@slate+paper_logged"
     assert method_label({"method": "pg", "agent_objective": "advantage",
                          "logged_term": "objective"}) == "pg@advantage"
+    assert method_label({"method": "irecgan_true", "agent_objective": "slate",
+                         "logged_term": "paper", "own_clicks": "paper",
+                         "gen_temperature": 0.5}) == (
+        "irecgan_true@slate+paper_logged+paper_own+T0.5")
+    assert method_label({"method": "irecgan_true", "agent_objective": "paper",
+                         "gen_temperature": 0.25}) == "irecgan_true@T0.25"
+    assert method_label({"method": "irecgan_true", "gen_temperature": 1.0}) == "irecgan_true"
     assert method_label({"method": "irecgan_true", "offline_ratio": 2.0}) == "irecgan_true"
     assert method_label({"method": "irecgan_nod", "offline_ratio": 0.1}) == "irecgan_nod"
 

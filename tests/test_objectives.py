@@ -139,14 +139,16 @@ def test_slate_term_reads_the_plackett_luce_log_prob_of_the_shown_list():
     assert checked == int(batch["lengths"][1])
 
 
-@pytest.mark.parametrize("objective", ["advantage", "slate"])
+@pytest.mark.parametrize("objective,own_clicks", [("advantage", "none"), ("slate", "none"),
+                                                  ("slate", "paper")])
 @pytest.mark.parametrize("logged_term", ["objective", "paper"])
-def test_logged_rows_carry_the_advantage_or_the_paper_return(objective, logged_term):
+def test_logged_rows_carry_the_advantage_or_the_paper_return(objective, own_clicks, logged_term):
     """The per-click factor of -log pi: on logged rows R_t - V(s_t) (logged_term objective) or
-    R_t (paper); on own rows the advantage (advantage objective) or 0 (slate: its list term);
-    the policy loss is the mean of factor * nll (+ slate's -A * log PL on own rows)."""
-    models = ModelGraph(V, agent_options=dict(objective=objective, logged_term=logged_term),
-                        **SMALL)
+    R_t (paper); on own rows the advantage (advantage objective), 0 (slate: its list term) or
+    R_t (slate with own_clicks paper: the list term and the paper's click term); the policy
+    loss is the mean of factor * nll (+ slate's -A * log PL on own rows)."""
+    models = ModelGraph(V, agent_options=dict(objective=objective, logged_term=logged_term,
+                                              own_clicks=own_clicks), **SMALL)
     a, h = models.agent, models.agent.objective_heads
     batch = hand_batch(np.random.RandomState(4))
     feed = own_feed(models, batch, [1])
@@ -159,7 +161,10 @@ def test_logged_rows_carry_the_advantage_or_the_paper_return(objective, logged_t
     own = out["real"][:, 0] == 1
     advantage = returns - out["v"]
     logged = advantage if logged_term == "objective" else returns
-    on_own = advantage if objective == "advantage" else np.zeros_like(advantage)
+    if objective == "advantage":
+        on_own = advantage
+    else:
+        on_own = returns if own_clicks == "paper" else np.zeros_like(advantage)
     expected = np.where(own, on_own, logged)
     np.testing.assert_allclose(out["w"], expected, rtol=1e-5, atol=1e-6)
     terms = expected * out["nll"]
@@ -177,6 +182,12 @@ def test_logged_term_paper_needs_advantage_or_slate():
         resolve(dict(data="x.log", logged_term="paper"))
     assert resolve(dict(data="x.log", agent_objective="slate", logged_term="paper"))[
         "logged_term"] == "paper"
+    with pytest.raises(ValueError, match="own_clicks='paper' needs the slate objective"):
+        ModelGraph(V, agent_options=dict(objective="advantage", own_clicks="paper"), **SMALL)
+    with pytest.raises(UserError, match="--own_clicks=paper needs --agent_objective=slate"):
+        resolve(dict(data="x.log", agent_objective="topk_correction", own_clicks="paper"))
+    assert resolve(dict(data="x.log", agent_objective="slate", own_clicks="paper"))[
+        "own_clicks"] == "paper"
 
 
 # -- gradient isolation ------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from irecgan.data.splits import ratios_ok
 from irecgan.data.vocab import N_SPECIAL
 from irecgan.errors import UserError
 from irecgan.models.discriminator import D_HEADS
-from irecgan.models.objectives import LOGGED_TERMS, OBJECTIVES, PROPENSITIES
+from irecgan.models.objectives import LOGGED_TERMS, OBJECTIVES, OWN_CLICKS, PROPENSITIES
 from irecgan.rundir.runner import CONFIG, read_json
 from irecgan.sim.registry import item_count
 from irecgan.training.adversarial import D_DATA, SCHEDULES
@@ -239,6 +239,9 @@ TABLE = (
     Key("logged_term", "objective", Choice(LOGGED_TERMS),
         "advantage / slate: the per-click term on logged (not the agent's own) sessions: the "
         "objective's (the advantage) or the paper's (the return R_t, no baseline)."),
+    Key("own_clicks", "none", Choice(OWN_CLICKS),
+        "slate: the agent's own sessions carry the list term only (none) or also the paper's "
+        "per-click term R_t * -log pi(click) (paper)."),
     Key("aux_lr", 1e-3, Float(gt=0.0),
         "Learning rate (Adam) of the objective's value / behaviour head."),
     Key("gen_temperature", 1.0, Float(gt=0.0),
@@ -315,7 +318,8 @@ RULES = dict((key.name, key.rule) for key in TABLE)
 # changed the objective).
 ADDED_KEYS = dict(d_head="authors", agent_objective="paper", normalize_advantage=False,
                   topk_propensity="estimated", topk_weight_cap=10.0, aux_lr=1e-3,
-                  gen_temperature=1.0, pretrain_cache="", logged_term="objective")
+                  gen_temperature=1.0, pretrain_cache="", logged_term="objective",
+                  own_clicks="none")
 # Keys that change no number a run writes: a run directory is not bound to their value (it
 # resumes with another one; rundir.runner.config_diff).
 UNBOUND_KEYS = ("pretrain_cache",)
@@ -367,6 +371,9 @@ def check_combinations(config):
                                                                                  "slate"):
         raise UserError("--logged_term=%s needs --agent_objective=advantage or slate, got %s"
                         % (config["logged_term"], config["agent_objective"]))
+    if config["own_clicks"] != "none" and config["agent_objective"] != "slate":
+        raise UserError("--own_clicks=%s needs --agent_objective=slate, got %s"
+                        % (config["own_clicks"], config["agent_objective"]))
     if config["split"] == "file" and not config["split_file"]:
         raise UserError("--split=file needs --split_file")
     if config["n_items"] and k > config["n_items"]:

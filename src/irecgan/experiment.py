@@ -77,7 +77,7 @@ def agent_options(config):
                 normalize_advantage=config["normalize_advantage"],
                 propensity=config["topk_propensity"], weight_cap=config["topk_weight_cap"],
                 aux_lr=config["aux_lr"], gen_temperature=config["gen_temperature"],
-                logged_term=config["logged_term"])
+                logged_term=config["logged_term"], own_clicks=config["own_clicks"])
 
 
 def open_run(run_dir, config, log=None, read_only=False):

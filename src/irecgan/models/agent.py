@@ -33,11 +33,12 @@ class Agent(object):
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, k=10,
                  learning_rate=1e-4, clip_norm=5.0, objective="paper", normalize_advantage=False,
                  propensity="estimated", weight_cap=10.0, aux_lr=1e-3, gen_temperature=1.0,
-                 logged_term="objective"):
+                 logged_term="objective", own_clicks="none"):
         self.vocab_size = int(vocab_size)
         self.k = int(k)
         self.objective = objective
         self.logged_term = logged_term
+        self.own_clicks = own_clicks
         self.gen_temperature = float(gen_temperature)
         if not self.gen_temperature > 0.0:
             raise ValueError("gen_temperature must be > 0, got %r" % gen_temperature)
@@ -87,7 +88,7 @@ class Agent(object):
         heads = ObjectiveHeads(self, self.objective, normalize, propensity, cap,
                                n_items=self.vocab_size - N_SPECIAL,
                                temperature=self.gen_temperature,
-                               logged_term=self.logged_term)
+                               logged_term=self.logged_term, own_clicks=self.own_clicks)
         self.objective_heads = heads
         self.trainer = Trainer(heads.policy_loss, self.policy_vars, learning_rate, clip_norm)
         if heads.head_vars:   # topk_correction with a known propensity has no head

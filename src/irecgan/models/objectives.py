@@ -11,7 +11,8 @@ head's loss never moves the policy and the policy term never moves a head:
                    included; on logged sessions advantage's per-click term.
   With `logged_term="paper"` (advantage, slate) the logged (not own) sessions' per-click factor
   is the paper's R_t instead of the advantage: the baseline and the list term only where the
-  agent chose the list.
+  agent chose the list. With `own_clicks="paper"` (slate) the own sessions keep the paper's
+  per-click term R_t * -log pi(c_{t+1} | s_t) beside their list term (added, not replaced).
   topk_correction  Chen et al. (WSDM 2019): per click R_t * lambda_K(pi) * min(pi / beta, cap)
                    * -log pi(c_{t+1} | s_t), pi and beta of the clicked item; beta the logging
                    propensity (`propensity` uniform: 1 / n_items; estimated: a behaviour head
@@ -23,6 +24,7 @@ from irecgan.tfcompat import Dense, take_along_last_axis, tf
 OBJECTIVES = ("paper", "advantage", "slate", "topk_correction")
 PROPENSITIES = ("estimated", "uniform")
 LOGGED_TERMS = ("objective", "paper")
+OWN_CLICKS = ("none", "paper")
 NORM_EPS = 1e-6
 
 
@@ -85,7 +87,7 @@ class ObjectiveHeads(object):
     """
 
     def __init__(self, agent, objective, normalize=False, propensity="estimated", cap=10.0,
-                 n_items=None, temperature=1.0, logged_term="objective"):
+                 n_items=None, temperature=1.0, logged_term="objective", own_clicks="none"):
         if objective not in OBJECTIVES[1:]:
             raise ValueError("objective must be one of %s, got %r" % (OBJECTIVES[1:], objective))
         if logged_term not in LOGGED_TERMS:
@@ -94,6 +96,10 @@ class ObjectiveHeads(object):
         if logged_term == "paper" and objective not in ("advantage", "slate"):
             raise ValueError("logged_term='paper' needs the advantage or slate objective, got %r"
                              % objective)
+        if own_clicks not in OWN_CLICKS:
+            raise ValueError("own_clicks must be one of %s, got %r" % (OWN_CLICKS, own_clicks))
+        if own_clicks == "paper" and objective != "slate":
+            raise ValueError("own_clicks='paper' needs the slate objective, got %r" % objective)
         if propensity not in PROPENSITIES:
             raise ValueError("propensity must be one of %s, got %r" % (PROPENSITIES,
                                                                        propensity))
@@ -127,6 +133,8 @@ class ObjectiveHeads(object):
                     scores = scores / float(temperature)
                 self.pl_log_prob = plackett_luce_log_prob(scores, shown)
                 self.weights = (1.0 - own) * logged
+                if own_clicks == "paper":
+                    self.weights += own * returns
                 terms = (slate * -tf.stop_gradient(self.advantage) * self.pl_log_prob
                          + tf.stop_gradient(self.weights) * a.real_nll)
                 self.policy_loss = masked_mean(terms, ones)

@@ -96,8 +96,10 @@ def method_label(config, folder=None):
     `irecgan_true`: at a preset whose every method runs at 0.1 (`--preset=converged`) it is
     the plain control. An agent objective other than the paper's (issue 34) is appended,
     `irecgan_true@advantage`, so that runs of different objectives never share a row, with
-    `+paper_logged` when its logged sessions carry the paper's term (`logged_term=paper`):
-    `irecgan_true@slate+paper_logged`."""
+    `+paper_logged` when its logged sessions carry the paper's term (`logged_term=paper`),
+    `+paper_own` when its own sessions keep the paper's click term (`own_clicks=paper`), and a
+    generation temperature other than 1 as `T<t>`: `irecgan_true@slate+paper_logged+T0.5`,
+    `irecgan_true@T0.5` (the paper's objective at T = 0.5)."""
     method = str(config.get("method", "?"))
     head = config.get("d_head")
     if method == "irecgan" and head not in (None, "authors"):
@@ -107,12 +109,18 @@ def method_label(config, folder=None):
         label = "irecgan_true_r01"
     else:
         label = method
+    parts = []
     objective = config.get("agent_objective")
     if objective not in (None, "paper"):
-        label += "@%s" % objective
+        parts.append(str(objective))
         if config.get("logged_term", "objective") != "objective":
-            label += "+%s_logged" % config["logged_term"]
-    return label
+            parts.append("%s_logged" % config["logged_term"])
+        if config.get("own_clicks", "none") != "none":
+            parts.append("%s_own" % config["own_clicks"])
+    temperature = config.get("gen_temperature", 1.0)
+    if temperature not in (None, 1.0):
+        parts.append("T%g" % float(temperature))
+    return label + ("@" + "+".join(parts) if parts else "")
 
 
 def dataset_name(path):
