@@ -18,7 +18,8 @@ from irecgan.data.splits import ratios_ok
 from irecgan.data.vocab import N_SPECIAL
 from irecgan.errors import UserError
 from irecgan.models.discriminator import D_HEADS
-from irecgan.models.objectives import LOGGED_TERMS, OBJECTIVES, OWN_CLICKS, PROPENSITIES
+from irecgan.models.objectives import (LOGGED_TERMS, OBJECTIVES, OWN_CLICKS, PROPENSITIES,
+                                       option_conflict)
 from irecgan.rundir.runner import CONFIG, read_json
 from irecgan.sim.registry import item_count
 from irecgan.training.adversarial import D_DATA, SCHEDULES
@@ -237,11 +238,9 @@ TABLE = (
     Key("topk_weight_cap", 10.0, Float(gt=0.0),
         "topk_correction: the cap of the importance weight pi / beta."),
     Key("logged_term", "objective", Choice(LOGGED_TERMS),
-        "advantage / slate: the per-click term on logged (not the agent's own) sessions: the "
-        "objective's (the advantage) or the paper's (the return R_t, no baseline)."),
+        "advantage / slate: logged sessions' click term: the advantage or the paper's R_t."),
     Key("own_clicks", "none", Choice(OWN_CLICKS),
-        "slate: the agent's own sessions carry the list term only (none) or also the paper's "
-        "per-click term R_t * -log pi(click) (paper)."),
+        "slate: own sessions carry the list term only (none) or also the paper's click term."),
     Key("aux_lr", 1e-3, Float(gt=0.0),
         "Learning rate (Adam) of the objective's value / behaviour head."),
     Key("gen_temperature", 1.0, Float(gt=0.0),
@@ -295,10 +294,9 @@ TABLE = (
     # sharing pretraining between the runs of a sweep (issue 33; training/shared_pretrain.py)
     Key("pretrain_cache", "", Str(),
         "Directory of finished pretraining phases shared between runs ('': off). A run whose "
-        "pretraining (data, seed, sizes, learning rates, code, stack: everything it reads) "
-        "matches a stored one restores it instead of training (irecgan_nod and irecgan "
-        "share agent and U, pg and irecgan_true the agent); its metrics and results are the "
-        "same bytes as without."),
+        "pretraining (everything it reads: data, seed, sizes, rates, code, stack) matches a "
+        "stored one restores it (irecgan_nod and irecgan share agent and U, pg and "
+        "irecgan_true the agent); its metrics and results are the same bytes as without."),
 )
 
 DEFAULTS = dict((key.name, key.default) for key in TABLE)
@@ -306,22 +304,20 @@ DEFAULTS = dict((key.name, key.default) for key in TABLE)
 # Keys the pretraining phases (agent, U) do not read and that build nothing before the agent and
 # U in the graph: a shared pretraining's key leaves them out (training/shared_pretrain.py; the
 # method is replaced by what its pretraining does). Every other key is part of the key.
-NOT_PRETRAINING_KEYS = ("method", "pretrain_cache", "disc_lr", "schedule", "adv_epochs",
-                        "g_steps", "d_steps", "d_epochs", "d_head", "d_data",
-                        "d_heldout_sessions", "gen_sessions", "d_pretrain_sessions",
-                        "offline_ratio", "pool_size", "n_rollouts", "max_len")
+NOT_PRETRAINING_KEYS = ("method", "pretrain_cache", "disc_lr", "schedule", "adv_epochs", "g_steps",
+                        "d_steps", "d_epochs", "d_head", "d_data", "d_heldout_sessions",
+                        "gen_sessions", "d_pretrain_sessions", "offline_ratio", "pool_size",
+                        "n_rollouts", "max_len")
 RULES = dict((key.name, key.rule) for key in TABLE)
 
 # Keys added after run directories existed, with the value that reproduces what those runs did:
 # a run directory whose config.json lacks one opens (resumes, evaluates) as if it held it. Only
-# keys whose default IS the old behaviour belong here (not, e.g., batch_weighting, whose default
-# changed the objective).
+# keys whose default IS the old behaviour belong here (not batch_weighting: its default changed).
 ADDED_KEYS = dict(d_head="authors", agent_objective="paper", normalize_advantage=False,
                   topk_propensity="estimated", topk_weight_cap=10.0, aux_lr=1e-3,
                   gen_temperature=1.0, pretrain_cache="", logged_term="objective",
                   own_clicks="none")
-# Keys that change no number a run writes: a run directory is not bound to their value (it
-# resumes with another one; rundir.runner.config_diff).
+# Keys that change no number a run writes: a run directory is not bound to them (config_diff).
 UNBOUND_KEYS = ("pretrain_cache",)
 
 
@@ -367,13 +363,10 @@ def check_combinations(config):
         raise UserError("--agent_objective=%s needs returns: --method=lstm trains by MLE "
                         "(use pg, irecgan_nod, irecgan or irecgan_true)"
                         % config["agent_objective"])
-    if config["logged_term"] != "objective" and config["agent_objective"] not in ("advantage",
-                                                                                 "slate"):
-        raise UserError("--logged_term=%s needs --agent_objective=advantage or slate, got %s"
-                        % (config["logged_term"], config["agent_objective"]))
-    if config["own_clicks"] != "none" and config["agent_objective"] != "slate":
-        raise UserError("--own_clicks=%s needs --agent_objective=slate, got %s"
-                        % (config["own_clicks"], config["agent_objective"]))
+    conflict = option_conflict(config["agent_objective"], config)
+    if conflict:
+        raise UserError("--%s=%s needs --agent_objective=%s, got %s"
+                        % (conflict + (config["agent_objective"],)))
     if config["split"] == "file" and not config["split_file"]:
         raise UserError("--split=file needs --split_file")
     if config["n_items"] and k > config["n_items"]:

@@ -25,6 +25,18 @@ OBJECTIVES = ("paper", "advantage", "slate", "topk_correction")
 PROPENSITIES = ("estimated", "uniform")
 LOGGED_TERMS = ("objective", "paper")
 OWN_CLICKS = ("none", "paper")
+# (option, its default, the objectives that read it when it is set otherwise)
+OPTION_NEEDS = (("logged_term", "objective", ("advantage", "slate")),
+                ("own_clicks", "none", ("slate",)))
+
+
+def option_conflict(objective, options):
+    """(option, value, "the objectives that read it") for the first of OPTION_NEEDS set away
+    from its default in `options` (a dict) while `objective` does not read it; None if none."""
+    for key, default, readers in OPTION_NEEDS:
+        if options.get(key, default) != default and objective not in readers:
+            return key, options[key], " or ".join(readers)
+    return None
 NORM_EPS = 1e-6
 
 
@@ -93,16 +105,12 @@ class ObjectiveHeads(object):
         if logged_term not in LOGGED_TERMS:
             raise ValueError("logged_term must be one of %s, got %r" % (LOGGED_TERMS,
                                                                         logged_term))
-        if logged_term == "paper" and objective not in ("advantage", "slate"):
-            raise ValueError("logged_term='paper' needs the advantage or slate objective, got %r"
-                             % objective)
         if own_clicks not in OWN_CLICKS:
             raise ValueError("own_clicks must be one of %s, got %r" % (OWN_CLICKS, own_clicks))
-        if own_clicks == "paper" and objective != "slate":
-            raise ValueError("own_clicks='paper' needs the slate objective, got %r" % objective)
-        if propensity not in PROPENSITIES:
-            raise ValueError("propensity must be one of %s, got %r" % (PROPENSITIES,
-                                                                       propensity))
+        conflict = option_conflict(objective, dict(logged_term=logged_term,
+                                                   own_clicks=own_clicks))
+        if conflict:
+            raise ValueError("%s=%r needs the %s objective, got %r" % (conflict + (objective,)))
         a = agent
         ones = tf.ones_like(a.real_nll)
         returns = tf.gather_nd(a.returns, a.real)
