@@ -1,7 +1,6 @@
 """The benchmark scripts still run (smoke runs at tiny sizes: the figures are not checked, only
 that each script finishes, prints its last line and records what it promises), and the
 benchmark's length matching computes what its docstring says."""
-import importlib.util
 import json
 import os
 import re
@@ -9,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+
+from bench_import import load_benchmark
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "benchmarks")
@@ -77,13 +78,7 @@ def test_model_steps_benchmark_quick_prints_its_last_line_and_records(tmp_path):
 
 @pytest.fixture(scope="module")
 def bench_generation():
-    if BENCH not in sys.path:
-        sys.path.insert(0, BENCH)  # its `from _common import ...`
-    spec = importlib.util.spec_from_file_location("bench_generation",
-                                                  os.path.join(BENCH, "generation.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("generation")
 
 
 def test_reference_rate_is_taken_at_the_batched_length_mix(bench_generation):
@@ -145,16 +140,8 @@ def test_profile_quick_records_the_phases_and_leaves_the_run_byte_identical(tmp_
     assert phases["d-steps: D updates"]["ops_per_call"] > 0
 
 
-def load_common():
-    spec = importlib.util.spec_from_file_location("_bench_common", os.path.join(BENCH,
-                                                                                "_common.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_records_hold_no_absolute_path_of_the_machine_that_made_them():
-    common = load_common()
+    common = load_benchmark("_common")
     cut = common.without_machine_paths
     assert cut("/work/x/.venv/bin/python -m a --data=/tmp/y/z.log b/c") == (
         ".../python -m a --data=.../z.log b/c")

@@ -1,20 +1,13 @@
 """benchmarks/phase_model.py (the FLOP counts and the run_cikm.sh cost model of
 benchmarks/phases.py) on hand-computed cases. Pure Python: no TensorFlow, milliseconds."""
-import importlib.util
-import os
-
 import pytest
 
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+from bench_import import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def pm():
-    spec = importlib.util.spec_from_file_location("bench_phase_model",
-                                                  os.path.join(BENCH, "phase_model.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("phase_model")
 
 
 def test_lstm_and_training_flops_by_hand(pm):
