@@ -378,9 +378,9 @@ def test_decomposition_script_links_run_sim_runs_and_writes_the_report(sim_smoke
         assert g["kind"] == ("welch" if g["gap"] in ("a", "a+b") else "paired")
     with open(os.path.join(out, "table.csv")) as handle:
         table = [(r["log"], r["method"]) for r in csv.DictReader(handle)]
-    assert table == [("mdp_sharp", m) for m in ("random", "belief", "lstm", "pg", "irecgan_nod",
-                                                 "irecgan", "irecgan_seq", "irecgan_true",
-                                                 "irecgan_true_r01")]
+    assert table == [("mdp_sharp", m) for m in ("random", "belief", "imitation", "lstm", "pg",
+                                                 "irecgan_nod", "irecgan", "irecgan_seq",
+                                                 "irecgan_true", "irecgan_true_r01")]
     with open(os.path.join(tree, "irecgan_true_r01", "seed1", "config.json")) as handle:
         assert json.load(handle)["offline_ratio"] == 0.1
     assert "* mdp_sharp: the largest gap is" in open(os.path.join(out, "gaps.md")).read()

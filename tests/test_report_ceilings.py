@@ -45,7 +45,8 @@ def test_rows_are_labelled_and_headroom_uses_the_history_based_ceiling():
         "history-based", "history-based", "state-aware", "history-based"]
     assert (rs["posterior"]["role"], rs["oracle"]["role"]) == (R.CEILING, R.STATE_CEILING)
     assert md["max"]["knows"] == "state-aware" and md["imitation"]["knows"] == "history-based"
-    assert nn["oracle_train"]["knows"] == "history-based" and nn["oracle_train"]["role"] is None
+    assert nn["oracle_train"]["knows"] == "history-based" and nn["oracle_train"]["role"] == R.BOUND
+    assert md["imitation"]["role"] == R.BOUND and md["mix"]["role"] is None
     assert done["rs"] == ("random", 7.0, "posterior", 20.5)
     assert done["nn"] == ("logging", 1.8, "oracle", 3.8)
     assert done["md"] == ("random", 2.0, "belief", 5.7)
@@ -86,6 +87,23 @@ def test_decomposition_legends_and_budget_lines_use_the_labelled_ceiling():
     assert reference_label("ceiling", ceiling) == "ceiling: posterior, history-based (20.500)"
     assert budget.reference_lines(RECSIM, "rs", "random") == [
         ("ceiling: posterior, history-based", 20.5), ("logging policy: random", 7.0)]
+
+
+def test_the_bounds_are_shown_beside_the_ceiling_in_tables_legends_and_budget_lines():
+    rows, gaps, (done, _) = dec.decomposition([], MDP + NEURAL, {"md": "random", "nn": "logging"},
+                                              ["md", "nn"])
+    assert sorted((r["dataset"], r["method"]) for r in rows) == [
+        ("md", "belief"), ("md", "imitation"), ("md", "random"),
+        ("nn", "logging"), ("nn", "oracle"), ("nn", "oracle_train")]
+    assert done["md"][2] == "belief" and done["nn"][2] == "oracle"   # bounds are not the 100 %
+    assert by_method(rows, "md")["imitation"]["headroom"][0] == pytest.approx(
+        100.0 * (5.0 - 2.0) / (5.7 - 2.0))
+    assert [r["method"] for r in R.bound_rows(rows, "md")] == ["imitation"]
+    assert budget.reference_lines(MDP, "md", "random") == [
+        ("ceiling: belief, history-based", 5.7), ("bound: imitation, history-based", 5.0),
+        ("logging policy: random", 2.0)]
+    text = report.markdown(report.aggregate_rows([], MDP), [])
+    assert "`belief` (the ceiling), `imitation` (a bound)" in text
 
 
 def test_simulate_summary_notes_come_from_the_labels():

@@ -11,7 +11,7 @@ What the policy rows know (`label_rows`, SPEC 6): a dataset's policy rows are ma
 registered simulator whose labelled reference policies they name (`sim.registry.for_policies`),
 and each row of its references gets `knows` ("history-based" | "state-aware") and `role`
 ("ceiling": the simulator's history-based ceiling; "state ceiling": its state-aware fallback;
-None). Rows of no simulator found keep `knows` None, and a row named as some simulator's ceiling
+"bound": one of its `bounds`, shown beside the ceiling; None). Rows of no simulator found keep `knows` None, and a row named as some simulator's ceiling
 (`sim.registry.ceilings`) is then the ceiling, as before the labels.
 
 Headroom captured (`add_headroom`): per dataset, with L the online reward of the policy that
@@ -34,7 +34,8 @@ METHOD_ORDER = ("lstm", "pg", "irecgan_nod", "irecgan", "irecgan_seq", "irecgan_
                 "irecgan_true_r01")
 POLICY_ORDER = ("random", "max", "mix", "belief", "imitation", "logging", "quality", "oracle",
                 "oracle_train", "posterior", "bayes")
-CEILING, STATE_CEILING = "ceiling", "state ceiling"   # a policy row's `role`
+CEILING, STATE_CEILING, BOUND = "ceiling", "state ceiling", "bound"   # a policy row's `role`
+ROLE_NOTES = {CEILING: " (the ceiling)", BOUND: " (a bound)"}   # in `knows_notes`
 NONE = (float("nan"), float("nan"), 0)
 
 PUBLISHED = collections.OrderedDict([
@@ -198,7 +199,8 @@ def policy_label(simulators, dataset, method):
     if simulator is None:
         return None, CEILING if method in registry.ceilings() else None
     role = (CEILING if method == simulator.ceiling else
-            STATE_CEILING if method == simulator.state_ceiling else None)
+            STATE_CEILING if method == simulator.state_ceiling else
+            BOUND if method in simulator.bounds else None)
     return simulator.knows.get(method), role
 
 
@@ -256,12 +258,19 @@ def knows_notes(rows):
         for r in rows:
             if r["kind"] == "policy" and r["dataset"] == dataset and r.get("knows"):
                 labels.setdefault(r["knows"], []).append(
-                    "`%s`%s" % (r["method"], " (the ceiling)" if r.get("role") == CEILING
-                                else ""))
+                    "`%s`%s" % (r["method"], ROLE_NOTES.get(r.get("role"), "")))
         if labels:
             lines.append("* %s, what the reference rows know: %s." % (dataset, "; ".join(
                 "%s: %s" % (k, ", ".join(v)) for k, v in labels.items())))
     return lines
+
+
+def bound_rows(rows, dataset):
+    """The rows of `dataset`'s bounds among `rows` (policy rows with an online reward and the
+    role BOUND, `label_rows`), in the table's order."""
+    label_rows(rows)
+    return [r for r in rows if r["kind"] == "policy" and r["dataset"] == dataset
+            and r["reward"][2] and r.get("role") == BOUND]
 
 
 def reference_rows(rows, dataset, logging_name=None):

@@ -33,6 +33,7 @@ class MdpSimulator(_Builtin):
     policies = mdp_sim.POLICIES
     default_logging = "random"
     ceiling = "belief"
+    bounds = ("imitation",)
     knows = dict(mdp_sim.KNOWS, **{"bayes (offline)": KNOWS_HISTORY})
     notes = label_notes(mdp_sim.KNOWS, "belief")
     truth = "bayes"
@@ -80,6 +81,7 @@ class NeuralSimulator(_Builtin):
     policies = neural_sim.POLICIES
     default_logging = "logging"
     ceiling = "oracle"   # of the reported reward, purchases; oracle_train: of the agents' reward
+    bounds = ("oracle_train",)
     knows = neural_sim.KNOWS
     notes = label_notes(neural_sim.KNOWS, "oracle")
     truth = "oracle"

@@ -45,6 +45,9 @@ class Simulator(object):
         the headroom column (None: there is none).
       state_ceiling: the name of a state-aware reference policy that the headroom falls back to,
         saying so, when a table has no row of `ceiling` (None: no fallback).
+      bounds: reference policies every table shows beside the ceiling, as labelled bounds of
+        what a kind of agent can reach (MDP: `imitation`, the click-imitation bound; neural:
+        `oracle_train`, the oracle of the agents' training reward).
       knows: reference-policy name -> what it knows (SPEC 6): KNOWS_HISTORY ("history-based":
         what a recommender sees, clicks, shown lists, purchases, plus the simulator's
         parameters) or KNOWS_STATE ("state-aware": it reads the user's hidden state).
@@ -65,6 +68,7 @@ class Simulator(object):
     default_logging = None
     ceiling = None
     state_ceiling = None
+    bounds = ()
     knows = {}
     truth = "empirical"
     options = ()
