@@ -368,8 +368,12 @@ def test_decomposition_script_links_run_sim_runs_and_writes_the_report(sim_smoke
         assert json.load(handle)["d_head"] == "sequence"
     assert "every run with a user model has its fit" in text
     out = os.path.join(image, "results", "decomposition_smoke")
-    for name in ["table.md", "gaps.md", "table.csv", "gaps.csv", "mdp_sharp_decomposition.png"]:
+    for name in ["table.md", "gaps.md", "table.csv", "gaps.csv", "mdp_sharp_decomposition.png",
+                 "curves/budget.md", "curves/budget.csv", "curves/mdp_sharp_budget.png"]:
         assert os.path.getsize(os.path.join(out, name)) > 0, name
+    with open(os.path.join(out, "curves", "budget.csv")) as handle:   # every method's curve
+        assert set(r["method"] for r in csv.DictReader(handle)) >= set(
+            ["irecgan_nod", "irecgan", "irecgan_seq", "irecgan_true"])
     with open(os.path.join(out, "gaps.csv")) as handle:
         gaps = list(csv.DictReader(handle))
     assert [g["gap"] for g in gaps] == ["a", "b", "c", "c", "a+b", "w"]
