@@ -127,13 +127,16 @@ def main():
                                          f["sys_cpu_s"], f["wall_s"], f["load_average_start"],
                                          f["load_average_end"], f["sha256"]["metrics.jsonl"][:12],
                                          f["sha256"]["results.json"][:12]))
-    from irecgan.tfcompat import TF_VERSION
+    if args.engines:
+        tf_version = None   # numpy alone: not imported
+    else:
+        from irecgan.tfcompat import TF_VERSION as tf_version
     case.update({"label": args.label, "note": args.note,
                  "command": without_machine_paths("python benchmarks/recsim_cost.py " +
                                                   " ".join(sys.argv[1:])),
                  "code": {"this_checkout": src == SRC, "commit": commit,
                           "uncommitted_changes": dirty},
-                 "environment": environment(TF_VERSION), "machine_before": before,
+                 "environment": environment(tf_version), "machine_before": before,
                  "machine_after": machine_state()})
     if args.record:
         record = {"benchmark": "recsim_cost", "cases": []}

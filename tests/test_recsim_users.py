@@ -249,3 +249,26 @@ def test_engines_give_the_same_figures_and_logs(worlds, policy):
     assert figures["numpy"] == figures["recsim"]
     assert logs["numpy"] == logs["recsim"]
     assert figures["numpy"]["watch_time_mean"] > 0
+
+
+@needs_recsim
+def test_cost_benchmark_times_both_engines_and_finds_them_equal(worlds, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    params, record = str(tmp_path / "w.npz"), str(tmp_path / "cost.json")
+    worlds["numpy"].save(params)
+    out = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "recsim_cost.py"),
+                          "--engines", "--params=" + params, "--sessions=20", "--label=e",
+                          "--record=" + record], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, cwd=root, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    with open(record) as f:
+        case = json.load(f)["cases"][0]
+    assert case["figures_equal"] == {"random": True, "quality": True}
+    assert [(r["policy"], r["engine"]) for r in case["rows"]] == [
+        ("random", "recsim"), ("random", "numpy"), ("quality", "recsim"), ("quality", "numpy")]
+    assert all(r["sessions"] == 20 and r["cpu_s"] >= 0 for r in case["rows"])
+    assert str(tmp_path) not in json.dumps(case)

@@ -37,8 +37,9 @@ corpus)
   slate at a time (the definition; `ObjectUsers`). `engine="numpy"` computes the same for all
   users of a batch at once (`sim.recsim_users.ArrayUsers`: the same operations, the same draws,
   from a private `RandomState` seeded as above instead of the global one): equal to the last bit
-  and about 20 times cheaper. It needs one-hot document features (RecSim's video sampler makes
-  them); the default (`engine=None`) is numpy when they are, else recsim.
+  and 10-15 times cheaper (`benchmarks/recsim_cost.py`). It needs one-hot document features
+  (RecSim's video sampler makes them); the default (`engine=None`) is numpy when they are,
+  else recsim.
 
 Mapping onto the environment interface of `sim.online`
 ------------------------------------------------------
