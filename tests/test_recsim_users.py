@@ -223,7 +223,10 @@ def test_engines_step_alike(worlds):
     lists = online.RandomLists(100, 10, np.random.RandomState(2))
     for t in range(5):
         slates = lists([[0]] * len(states["numpy"].t))
+        kept = worlds["numpy"].policy_states(states["numpy"])   # read after the step below
+        then = [(v.interests.tolist(), v.time_budget) for v in kept]
         out = dict((n, w.step(states[n], slates)) for n, w in worlds.items())
+        assert [(v.interests.tolist(), v.time_budget) for v in kept] == then   # a snapshot
         for a, b in zip(out["numpy"][:3], out["recsim"][:3]):
             assert a.tolist() == b.tolist()
         states = dict((n, out[n][3]) for n in out)

@@ -178,23 +178,24 @@ class ObjectUsers(object):
 
 
 class _ArrayViews(collections.abc.Sequence):
-    """The `UserView`s of `ArrayUsers`, made when read (most policies never read them)."""
+    """The `UserView`s of `ArrayUsers` as of now (the arrays copied; a `UserView` is made when
+    read: most policies never read them)."""
 
     def __init__(self, users, settings):
-        self.users = users
+        self.interests = np.array(users.interests, dtype=np.float64)
+        self.budget = np.array(users.budget, dtype=np.float64)
         self.fixed = (-float(settings.min_normalizer),
                       float(settings.no_click_mass) - float(settings.min_normalizer),
                       float(settings.step_penalty), float(settings.update_alpha),
                       float(settings.document_quality_factor))
 
     def __len__(self):
-        return len(self.users)
+        return self.budget.shape[0]
 
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[x] for x in range(*i.indices(len(self)))]
-        return UserView(np.array(self.users.interests[i], dtype=np.float64),
-                        float(self.users.budget[i]), *self.fixed)
+        return UserView(self.interests[i].copy(), float(self.budget[i]), *self.fixed)
 
 
 # users: ObjectUsers or recsim_users.ArrayUsers; t: int [n], index of the next step; watch:
