@@ -164,6 +164,7 @@ class Recorder(object):
 
 @needs_recsim
 def test_item_ids_are_stable_across_sessions_and_logged_clicks_are_recsims(world, monkeypatch):
+    world = R.RecSimWorld(world.corpus, engine="recsim")   # RecSim's objects, recorded
     rec = Recorder(world, monkeypatch)
     policy = online.RandomLists(world.n_items, world.list_size, rs(3))
     sessions, _ = R.generate_log(world, policy, 12, rs(4), batch_size=5)
@@ -286,10 +287,11 @@ def test_same_seed_same_figures_other_seed_other_figures(world):
 
 
 @needs_recsim
-def test_session_ends_when_recsim_says_done(world):
+@pytest.mark.parametrize("engine", R.ENGINES)
+def test_session_ends_when_recsim_says_done(world, engine):
     # a 2-minute budget: a click watches min(budget, 4) minutes and gives back
     # alpha * watch * quality (< watch), an empty slate costs 0.5, so every session ends soon
-    small = R.RecSimWorld(world.corpus, time_budget=2.0)
+    small = R.RecSimWorld(world.corpus, time_budget=2.0, engine=engine)
     states, _ = small.start(20, rs(2))
     policy = online.RandomLists(small.n_items, 10, rs(1))
     ended_at = {}
@@ -303,7 +305,10 @@ def test_session_ends_when_recsim_says_done(world):
         if len(ended_at) == 20:
             break
     assert len(ended_at) == 20 and max(ended_at.values()) < 40
-    for session in states.sessions:
+    if engine == "numpy":
+        assert states.users.done.all() and (states.users.budget <= 0).all()
+        return
+    for session in states.users.sessions:
         assert session.model.is_terminal()
         assert R.RecSimWorld.user_state(session.model).time_budget <= 0
 

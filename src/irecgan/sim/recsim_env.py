@@ -33,6 +33,13 @@ corpus)
   (`randint(0, 2**31 - 1)`) of the session's stream, and after each `step` call the global
   generator is restored to what it was. So a session's outcome depends only on its seeds and the
   slates shown, and other code's use of the global generator is untouched.
+* Engines (issue 33). `engine="recsim"` calls RecSim's objects, one user and one repeat of the
+  slate at a time (the definition; `ObjectUsers`). `engine="numpy"` computes the same for all
+  users of a batch at once (`sim.recsim_users.ArrayUsers`: the same operations, the same draws,
+  from a private `RandomState` seeded as above instead of the global one): equal to the last bit
+  and 10-15 times cheaper (`benchmarks/recsim_cost.py`). It needs one-hot document features
+  (RecSim's video sampler makes them); the default (`engine=None`) is numpy when they are,
+  else recsim.
 
 Mapping onto the environment interface of `sim.online`
 ------------------------------------------------------
@@ -58,6 +65,7 @@ the parameter file in `sim.recsim_corpus`, the import of RecSim in `sim.recsim_i
 names are importable from here too.
 """
 import collections
+import collections.abc
 import contextlib
 
 import numpy as np
@@ -68,17 +76,19 @@ from irecgan.sim.recsim_corpus import KEYS, KIND, N_DOCS, Corpus, load_arrays, r
 from irecgan.sim.recsim_import import INSTALL, available, import_recsim
 from irecgan.sim.recsim_policies import (POLICIES, QUALITY_TEMPERATURE, OraclePolicy,
                                          QualityPolicy, logging_policy, reference_policies)
+from irecgan.sim.recsim_users import ArrayUsers, Settings, one_hot_columns
 
 __all__ = ["KEYS", "KIND", "N_DOCS", "Corpus", "load_arrays", "random_corpus", "INSTALL",
            "available", "import_recsim", "POLICIES", "QUALITY_TEMPERATURE", "OraclePolicy",
            "QualityPolicy", "logging_policy", "reference_policies", "LIST_SIZE", "MAX_STEPS",
-           "TIME_BUDGET", "NO_CLICK_MASS", "UserView", "RecSimState", "RecSimWorld",
-           "generate_log"]
+           "TIME_BUDGET", "NO_CLICK_MASS", "ENGINES", "UserView", "RecSimState", "ObjectUsers",
+           "RecSimWorld", "generate_log"]
 
 LIST_SIZE = 10
 MAX_STEPS = 40
 TIME_BUDGET = 30.0
 NO_CLICK_MASS = 1.0
+ENGINES = ("numpy", "recsim")
 
 # What a policy receives per session (`policy_states`): the user's true state (copies).
 UserView = collections.namedtuple("UserView", [
@@ -108,9 +118,90 @@ class _Session(object):
         self.done = False
 
 
-# sessions: list of _Session; t: int [n], index of the next step; watch: float [n], watch time of
-# the step just taken; idle: int [n], slates without a click in the step just taken.
-RecSimState = collections.namedtuple("RecSimState", ["sessions", "t", "watch", "idle"])
+class ObjectUsers(object):
+    """The users of a batch as RecSim's objects (`engine="recsim"`): a `_Session` per user.
+    The same interface as `recsim_users.ArrayUsers` (`take`, `step`, `views`)."""
+
+    __slots__ = ("sessions",)
+
+    def __init__(self, sessions):
+        self.sessions = sessions
+
+    def __len__(self):
+        return len(self.sessions)
+
+    def take(self, index):
+        return ObjectUsers([self.sessions[i] for i in np.asarray(index).tolist()])
+
+    def step(self, world, lists):
+        """RecSim's steps for each row until a click or the end (`RecSimWorld.step`)."""
+        n = lists.shape[0]
+        clicks = np.full(n, -1, dtype=np.int64)
+        watch = np.zeros(n)
+        idle = np.zeros(n, dtype=np.int64)
+        purchases = np.zeros(n, dtype=np.int64)
+        with _global_numpy_kept():
+            for j, (session, row) in enumerate(zip(self.sessions, lists.tolist())):
+                if session.done:
+                    continue
+                docs = world.documents(row)
+                np.random.seed(session.stream.randint(0, 2 ** 31 - 1))
+                while True:
+                    # = recsim.simulator.environment.SingleUserEnvironment.step on a fixed
+                    # candidate set (the document sampler's update_state is a no-op here)
+                    responses = session.model.simulate_response(docs)
+                    session.model.update_state(docs, responses)
+                    session.done = bool(session.model.is_terminal())
+                    hit = [i for i, r in enumerate(responses) if r.clicked]
+                    if hit:
+                        clicks[j] = row[hit[0]]
+                        watch[j] = float(responses[hit[0]].watch_time)
+                        purchases[j] = int(docs[hit[0]].quality > 0)
+                        break
+                    idle[j] += 1
+                    if session.done:
+                        break
+        return clicks, watch, idle, purchases
+
+    def views(self):
+        """A `UserView` per user, read off RecSim's user states."""
+        out = []
+        for session in self.sessions:
+            u = RecSimWorld.user_state(session.model)
+            cf = u.choice_features
+            out.append(UserView(np.array(u.user_interests, dtype=np.float64),
+                                float(u.time_budget), -float(cf["min_normalizer"]),
+                                float(cf["no_click_mass"]) - float(cf["min_normalizer"]),
+                                float(u.step_penalty), float(u.user_update_alpha),
+                                float(u.document_quality_factor)))
+        return out
+
+
+class _ArrayViews(collections.abc.Sequence):
+    """The `UserView`s of `ArrayUsers` as of now (the arrays copied; a `UserView` is made when
+    read: most policies never read them)."""
+
+    def __init__(self, users, settings):
+        self.interests = np.array(users.interests, dtype=np.float64)
+        self.budget = np.array(users.budget, dtype=np.float64)
+        self.fixed = (-float(settings.min_normalizer),
+                      float(settings.no_click_mass) - float(settings.min_normalizer),
+                      float(settings.step_penalty), float(settings.update_alpha),
+                      float(settings.document_quality_factor))
+
+    def __len__(self):
+        return self.budget.shape[0]
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[x] for x in range(*i.indices(len(self)))]
+        return UserView(self.interests[i].copy(), float(self.budget[i]), *self.fixed)
+
+
+# users: ObjectUsers or recsim_users.ArrayUsers; t: int [n], index of the next step; watch:
+# float [n], watch time of the step just taken; idle: int [n], slates without a click in the
+# step just taken.
+RecSimState = collections.namedtuple("RecSimState", ["users", "t", "watch", "idle"])
 
 
 class RecSimWorld(object):
@@ -122,10 +213,12 @@ class RecSimWorld(object):
       max_steps: session cap counting the start step (40).
       time_budget: minutes of each session's budget (30; RecSim's sampler: 200).
       no_click_mass: RecSim's `no_click_mass` of the user model (1).
+      engine: "numpy" (all users at once), "recsim" (RecSim's objects, user by user) or None
+        (numpy when the corpus' features are one-hot, else recsim); the same figures.
     """
 
     def __init__(self, corpus, list_size=LIST_SIZE, max_steps=MAX_STEPS,
-                 time_budget=TIME_BUDGET, no_click_mass=NO_CLICK_MASS):
+                 time_budget=TIME_BUDGET, no_click_mass=NO_CLICK_MASS, engine=None):
         self.recsim = import_recsim()
         ie = self.recsim["ie"]
         features = np.asarray(corpus.features, dtype=np.float64)
@@ -162,6 +255,14 @@ class RecSimWorld(object):
                 super(BudgetUserState, self).__init__(**features)
 
         self._user_ctor = BudgetUserState
+        self.columns = one_hot_columns(self.corpus.features)
+        if engine not in (None,) + ENGINES:
+            raise UserError("engine must be one of %s, got %r" % (", ".join(ENGINES), engine))
+        if engine == "numpy" and self.columns is None:
+            raise UserError("engine numpy needs one-hot document features")
+        self.engine = engine or ("recsim" if self.columns is None else "numpy")
+        self.settings = self.user_settings()
+        self._scratch = np.random.RandomState(0)   # the numpy engine's uniforms (reseeded)
 
     # ------------------------------------------------------------ construction and storage
     @classmethod
@@ -179,13 +280,13 @@ class RecSimWorld(object):
             "no_click_mass": np.float64(self.no_click_mass)})
 
     @classmethod
-    def load(cls, path, max_steps=MAX_STEPS):
+    def load(cls, path, max_steps=MAX_STEPS, engine=None):
         """A world from a file written by `save` (`UserError` when bad or RecSim is missing)."""
         a = load_arrays(path)
         return cls(Corpus(a["features"], a["cluster_id"], a["video_length"], a["quality"],
                           int(a["corpus_seed"])), list_size=int(a["list_size"]),
                    max_steps=max_steps, time_budget=float(a["time_budget"]),
-                   no_click_mass=float(a["no_click_mass"]))
+                   no_click_mass=float(a["no_click_mass"]), engine=engine)
 
     # ------------------------------------------------------------ RecSim objects
     def user_model(self, seed):
@@ -200,6 +301,17 @@ class RecSimWorld(object):
                                 no_click_mass=self.no_click_mass, seed=int(seed))
         model.reset()
         return model
+
+    def user_settings(self):
+        """The `recsim_users.Settings` of this world's users, read off one RecSim user model
+        (the same for every user; its sampled interests are not used)."""
+        model = self.user_model(0)
+        u = self.user_state(model)
+        cf = u.choice_features
+        return Settings(cf["min_normalizer"], cf["no_click_mass"], u.step_penalty,
+                        u.user_update_alpha, u.user_quality_factor, u.document_quality_factor,
+                        model._alpha_x_intercept,  # pylint: disable=protected-access
+                        model._alpha_y_intercept)  # pylint: disable=protected-access
 
     def documents(self, items):
         """RecSim document objects of the item ids `items`."""
@@ -224,66 +336,47 @@ class RecSimWorld(object):
         n uniforms for the start items (drawn from the choice weights of the whole corpus)."""
         seeds = rng.randint(0, 2 ** 31 - 1, size=(int(n), 2))
         u = rng.random_sample(int(n))
-        sessions = []
         weights = np.zeros((int(n), self.n_items))
-        for i, (user_seed, stream_seed) in enumerate(seeds.tolist()):
-            model = self.user_model(user_seed)
-            weights[i] = self.choice_weights(model)
-            sessions.append(_Session(model, np.random.RandomState(stream_seed)))
+        offset = float(self.settings.min_normalizer)
+        if self.engine == "numpy":
+            users = ArrayUsers.start(seeds[:, 0].tolist(), seeds[:, 1].tolist(),
+                                     self.corpus.features.shape[1], self.time_budget,
+                                     self._scratch)
+            for i in range(int(n)):   # as `choice_weights`, row by row
+                weights[i] = self.corpus.features.dot(users.interests[i]) - offset
+        else:
+            sessions = []
+            for i, (user_seed, stream_seed) in enumerate(seeds.tolist()):
+                model = self.user_model(user_seed)
+                weights[i] = self.choice_weights(model)
+                sessions.append(_Session(model, np.random.RandomState(stream_seed)))
+            users = ObjectUsers(sessions)
         first = online.draw_rows(weights, u).astype(np.int64)
-        return RecSimState(sessions, np.ones(int(n), dtype=np.int64), np.zeros(int(n)),
+        return RecSimState(users, np.ones(int(n), dtype=np.int64), np.zeros(int(n)),
                            np.zeros(int(n), dtype=np.int64)), first
 
     def step(self, states, lists, rng=None):
         """Show each row its slate until a click or the end (see the module docstring). The
         randomness is the sessions' own streams; `rng` is not drawn from."""
         lists = np.asarray(lists, dtype=np.int64)
-        n = lists.shape[0]
-        clicks = np.full(n, -1, dtype=np.int64)
-        watch = np.zeros(n)
-        idle = np.zeros(n, dtype=np.int64)
-        purchases = np.zeros(n, dtype=np.int64)
-        with _global_numpy_kept():
-            for j, (session, row) in enumerate(zip(states.sessions, lists.tolist())):
-                if session.done:
-                    continue
-                docs = self.documents(row)
-                np.random.seed(session.stream.randint(0, 2 ** 31 - 1))
-                while True:
-                    # = recsim.simulator.environment.SingleUserEnvironment.step on a fixed
-                    # candidate set (the document sampler's update_state is a no-op here)
-                    responses = session.model.simulate_response(docs)
-                    session.model.update_state(docs, responses)
-                    session.done = bool(session.model.is_terminal())
-                    hit = [i for i, r in enumerate(responses) if r.clicked]
-                    if hit:
-                        clicks[j] = row[hit[0]]
-                        watch[j] = float(responses[hit[0]].watch_time)
-                        purchases[j] = int(docs[hit[0]].quality > 0)
-                        break
-                    idle[j] += 1
-                    if session.done:
-                        break
+        if self.engine == "numpy":
+            clicks, watch, idle, purchases = states.users.step(
+                lists, self.corpus, self.columns, self.settings, self._scratch)
+        else:
+            clicks, watch, idle, purchases = states.users.step(self, lists)
         rewards = (clicks >= 0).astype(np.float64)
-        return clicks, rewards, purchases, RecSimState(states.sessions, states.t + 1, watch, idle)
+        return clicks, rewards, purchases, RecSimState(states.users, states.t + 1, watch, idle)
 
     def take(self, states, index):
         index = np.asarray(index, dtype=np.int64)
-        return RecSimState([states.sessions[i] for i in index.tolist()], states.t[index],
-                           states.watch[index], states.idle[index])
+        return RecSimState(states.users.take(index), states.t[index], states.watch[index],
+                           states.idle[index])
 
     def policy_states(self, states):
         """A `UserView` per session: the true interests and the budget rule's settings."""
-        out = []
-        for session in states.sessions:
-            u = self.user_state(session.model)
-            cf = u.choice_features
-            out.append(UserView(np.array(u.user_interests, dtype=np.float64),
-                                float(u.time_budget), -float(cf["min_normalizer"]),
-                                float(cf["no_click_mass"]) - float(cf["min_normalizer"]),
-                                float(u.step_penalty), float(u.user_update_alpha),
-                                float(u.document_quality_factor)))
-        return out
+        if self.engine == "numpy":
+            return _ArrayViews(states.users, self.settings)
+        return states.users.views()
 
     def log_states(self, states):
         """The index of the step about to be taken (1 for the first slate)."""
