@@ -218,11 +218,12 @@ TABLE = (
     Key("lambda_p", 1.0, Float(ge=0.0),
         "Weight of the purchase NLL in U's adversarial loss."),
     Key("purchase_weight", "reference", PurchaseWeight(),
-        "Weight of a purchase label in the user model's purchase cross-entropy: "
-        "reference (2^5.3 ~ 39, the authors'), auto ((1 - p) / p for the training "
-        "log's purchase rate p) or a positive number."),
+        "Weight of a purchase label in U's purchase cross-entropy: reference (2^5.3 "
+        "~ 39, the authors'), auto ((1 - p) / p, p the log's purchase rate) or a number."),
     Key("threads", 0, Int(0),   # a negative count aborts TF
         "TensorFlow threads (0: TensorFlow's default)."),
+    Key("fused_lstm", False, Bool(),   # issue 33, models.common.SequenceEncoder
+        "Whole-session LSTMs as fused BlockLSTM ops: faster; other last bits."),
     # the agent's objective (issue 34, docs/OBJECTIVES.md; pg, irecgan_nod, irecgan, irecgan_true)
     Key("agent_objective", "paper", Choice(OBJECTIVES),
         "The agent's loss. paper: R_t * -log pi(click) (SPEC 3.2); advantage: (R_t - V(s_t)) "
@@ -258,9 +259,8 @@ TABLE = (
     Key("d_epochs", 3, Int(0),
         "D epochs per d-step and in D pretraining."),
     Key("d_head", "authors", Choice(D_HEADS),
-        "The discriminator's head. authors: the paper's (SPEC 3.3); sequence: an LSTM "
-        "over clicks, purchases and positions whose per-step term also reads the "
-        "shown list and the clicked item's rank (not the paper's)."),
+        "D's head. authors: the paper's (SPEC 3.3); sequence: an LSTM over clicks, purchases, "
+        "positions whose per-step term also reads the shown list, the click's rank."),
     Key("d_data", "authors", Choice(D_DATA),
         "D's training data per D epoch. authors: every offline training session once, "
         "in batches of batch_size real + batch_size generated sessions from the "
@@ -316,7 +316,7 @@ RULES = dict((key.name, key.rule) for key in TABLE)
 ADDED_KEYS = dict(d_head="authors", agent_objective="paper", normalize_advantage=False,
                   topk_propensity="estimated", topk_weight_cap=10.0, aux_lr=1e-3,
                   gen_temperature=1.0, pretrain_cache="", logged_term="objective",
-                  own_clicks="none")
+                  own_clicks="none", fused_lstm=False)
 # Keys that change no number a run writes: a run directory is not bound to them (config_diff).
 UNBOUND_KEYS = ("pretrain_cache",)
 

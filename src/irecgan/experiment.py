@@ -65,7 +65,8 @@ def build_models(config, data):
                       agent_lr=config["agent_lr"], disc_lr=config["disc_lr"],
                       clip_norm=config["clip_norm"], lambda_p=config["lambda_p"], build=build,
                       purchase_weight=purchase_weight(config, data), d_head=config["d_head"],
-                      agent_options=agent_options(config))
+                      agent_options=agent_options(config),
+                      fused_lstm=config.get("fused_lstm", False))
 
 
 def agent_options(config):
