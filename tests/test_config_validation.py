@@ -56,6 +56,7 @@ BAD = {
     "d_head": ["seq", 1],
     "agent_objective": ["ppo", 1],
     "normalize_advantage": ["yes", 1],
+    "fused_lstm": ["yes", 1],
     "topk_propensity": ["known"],
     "topk_weight_cap": [0.0, -1.0, NAN],
     "logged_term": ["advantage", 1],
