@@ -52,6 +52,7 @@ BAD = {
     "g_steps": [-1],
     "d_steps": [-1],
     "d_epochs": [-1],
+    "d_bucket_window": [-1, 1.5],
     "d_data": ["n"],
     "d_head": ["seq", 1],
     "agent_objective": ["ppo", 1],
