@@ -5,7 +5,9 @@ Prints figures; it is not a test. The models are built as an irecgan run builds 
 configs/sim_cpu.cfg sizes (1 x 64 LSTM, 32-d embeddings) on a simulator log's vocabulary; a D
 batch is 64 + 64 training sessions of the log labelled real / generated (the authors' D batch
 shape; generated sessions are as long), fetched as the trainer fetches it ([loss, accuracy,
-train_op]). U's MLE and the agent's REINFORCE updates are counted alike (64 sessions). Ops are
+train_op]); `d_update_bucketed` feeds batches cut from windows of 20 batches sorted by length
+(what `--d_bucket_window=20` does to a d-step's batches, here on training sessions only). U's MLE
+and the agent's REINFORCE updates are counted alike (64 sessions). Ops are
 the nodes of a FULL_TRACE run's step_stats (a while loop's body counts once per iteration);
 regions by node name: the forward / backward while loops (dynamic_rnn), the rest of the forward
 and of the backward pass, Adam, the global-norm clip. CPU ms per update: process time over
@@ -90,13 +92,22 @@ def main(argv=None):
     before = machine_state()
     data = load_dataset(args.data, split="fold", seed=args.seed, n_items=args.n_items)
     rng = np.random.RandomState(args.seed)
-    batches = []
-    for _ in range(args.steps + args.traced):
-        idx = rng.permutation(len(data.train))[:128]
-        batches.append(make_batch([data.train[i] for i in idx], rng, data.vocab.size))
+    n = args.steps + args.traced
+    order = rng.permutation(len(data.train))[:128 * n]
+    batches = [make_batch([data.train[i] for i in order[j:j + 128]], rng, data.vocab.size)
+               for j in range(0, len(order), 128)]
+    buckets = []
+    for w in range(0, len(order), 128 * 20):
+        part = sorted(order[w:w + 128 * 20], key=lambda i: len(data.train[i].clicks))
+        buckets.extend(part[j:j + 128] for j in range(0, len(part), 128))
+    bucketed = [make_batch([data.train[i] for i in buckets[b]], rng, data.vocab.size)
+                for b in rng.permutation(len(buckets))]
     half = [dict((k, v[:64]) for k, v in b.items()) for b in batches]
     labels = np.array([1.0] * 64 + [0.0] * 64, np.float32)
-    figures = {"positions_per_d_batch": float(np.mean([b["mask"].shape[1] for b in batches]))}
+    figures = {"d_batch_time_axis": float(np.mean([b["mask"].shape[1] for b in batches])),
+               "d_batch_real_positions_share": float(np.mean([b["mask"].mean() for b in batches])),
+               "d_bucketed_batch_time_axis": float(np.mean([b["mask"].shape[1]
+                                                            for b in bucketed]))}
     for fused in (False, True):
         models = ModelGraph(data.vocab.size, embed_dim=args.embed, hidden=args.hidden,
                             layers=args.layers, k=10, seed=args.seed, fused_lstm=fused)
@@ -105,6 +116,8 @@ def main(argv=None):
         cases = {
             "d_update": ([d.loss, d.accuracy, d.trainer.train_op],
                          [models.disc_feed(b, labels) for b in batches]),
+            "d_update_bucketed": ([d.loss, d.accuracy, d.trainer.train_op],
+                                  [models.disc_feed(b, labels) for b in bucketed]),
             "u_mle_update": ([u.mle_loss, u.mle.train_op], [models.user_feed(b) for b in half]),
             "agent_update": ([a.loss, a.trainer.train_op], [models.agent_feed(b) for b in half])}
         name = "fused_lstm" if fused else "dynamic_rnn"
