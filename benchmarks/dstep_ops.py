@@ -93,7 +93,8 @@ def main(argv=None):
     data = load_dataset(args.data, split="fold", seed=args.seed, n_items=args.n_items)
     rng = np.random.RandomState(args.seed)
     n = args.steps + args.traced
-    order = rng.permutation(len(data.train))[:128 * n]
+    order = np.concatenate([rng.permutation(len(data.train))
+                            for _ in range(128 * n // len(data.train) + 1)])[:128 * n]
     batches = [make_batch([data.train[i] for i in order[j:j + 128]], rng, data.vocab.size)
                for j in range(0, len(order), 128)]
     buckets = []
