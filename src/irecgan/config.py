@@ -218,11 +218,12 @@ TABLE = (
     Key("lambda_p", 1.0, Float(ge=0.0),
         "Weight of the purchase NLL in U's adversarial loss."),
     Key("purchase_weight", "reference", PurchaseWeight(),
-        "Weight of a purchase label in the user model's purchase cross-entropy: "
-        "reference (2^5.3 ~ 39, the authors'), auto ((1 - p) / p for the training "
-        "log's purchase rate p) or a positive number."),
+        "Weight of a purchase label in U's purchase cross-entropy: reference (2^5.3 "
+        "~ 39, the authors'), auto ((1 - p) / p, p the log's purchase rate) or a number."),
     Key("threads", 0, Int(0),   # a negative count aborts TF
         "TensorFlow threads (0: TensorFlow's default)."),
+    Key("fused_lstm", False, Bool(),   # issue 33, models.common.SequenceEncoder
+        "Whole-session LSTMs as fused BlockLSTM ops: faster; other last bits."),
     # the agent's objective (issue 34, docs/OBJECTIVES.md; pg, irecgan_nod, irecgan, irecgan_true)
     Key("agent_objective", "paper", Choice(OBJECTIVES),
         "The agent's loss. paper: R_t * -log pi(click) (SPEC 3.2); advantage: (R_t - V(s_t)) "
@@ -258,13 +259,14 @@ TABLE = (
     Key("d_epochs", 3, Int(0),
         "D epochs per d-step and in D pretraining."),
     Key("d_head", "authors", Choice(D_HEADS),
-        "The discriminator's head. authors: the paper's (SPEC 3.3); sequence: an LSTM "
-        "over clicks, purchases and positions whose per-step term also reads the "
-        "shown list and the clicked item's rank (not the paper's)."),
+        "D's head. authors: the paper's (SPEC 3.3); sequence: an LSTM over clicks, purchases, "
+        "positions whose per-step term also reads the shown list, the click's rank."),
     Key("d_data", "authors", Choice(D_DATA),
         "D's training data per D epoch. authors: every offline training session once, "
         "in batches of batch_size real + batch_size generated sessions from the "
         "generated pool; m: m fresh generated vs m offline sessions (Algorithm 1)."),
+    Key("d_bucket_window", 0, Int(0),   # issue 33: data.batching.length_bucketed_pairs
+        "d_data=authors: pair reals and generated sorted by length per N batches (0: off)."),
     Key("d_heldout_sessions", 1000, Int(0),   # 0: no held-out scoring of D
         "Validation sessions (vs as many generated) for D's held-out accuracy/AUC."),
     Key("gen_sessions", 200, Int(1),
@@ -291,12 +293,10 @@ TABLE = (
         "Simulator seed of online evaluation."),
     Key("online_every", 1, Int(0),
         "Online evaluation every N agent-pretraining epochs (0: only at the end)."),
-    # sharing pretraining between the runs of a sweep (issue 33; training/shared_pretrain.py)
-    Key("pretrain_cache", "", Str(),
-        "Directory of finished pretraining phases shared between runs ('': off). A run whose "
-        "pretraining (everything it reads: data, seed, sizes, rates, code, stack) matches a "
-        "stored one restores it (irecgan_nod and irecgan share agent and U, pg and "
-        "irecgan_true the agent); its metrics and results are the same bytes as without."),
+    Key("pretrain_cache", "", Str(),   # issue 33, training/shared_pretrain.py
+        "Directory of finished pretraining phases shared between runs ('': off): a run whose "
+        "pretraining inputs (data, seed, sizes, rates, code, stack) match a stored one's "
+        "restores it (irecgan_nod/irecgan share A and U, pg/irecgan_true A); same bytes."),
 )
 
 DEFAULTS = dict((key.name, key.default) for key in TABLE)
@@ -307,7 +307,7 @@ DEFAULTS = dict((key.name, key.default) for key in TABLE)
 NOT_PRETRAINING_KEYS = ("method", "pretrain_cache", "disc_lr", "schedule", "adv_epochs", "g_steps",
                         "d_steps", "d_epochs", "d_head", "d_data", "d_heldout_sessions",
                         "gen_sessions", "d_pretrain_sessions", "offline_ratio", "pool_size",
-                        "n_rollouts", "max_len")
+                        "n_rollouts", "max_len", "d_bucket_window")
 RULES = dict((key.name, key.rule) for key in TABLE)
 
 # Keys added after run directories existed, with the value that reproduces what those runs did:
@@ -316,7 +316,7 @@ RULES = dict((key.name, key.rule) for key in TABLE)
 ADDED_KEYS = dict(d_head="authors", agent_objective="paper", normalize_advantage=False,
                   topk_propensity="estimated", topk_weight_cap=10.0, aux_lr=1e-3,
                   gen_temperature=1.0, pretrain_cache="", logged_term="objective",
-                  own_clicks="none")
+                  own_clicks="none", fused_lstm=False, d_bucket_window=0)
 # Keys that change no number a run writes: a run directory is not bound to them (config_diff).
 UNBOUND_KEYS = ("pretrain_cache",)
 

@@ -65,7 +65,8 @@ def build_models(config, data):
                       agent_lr=config["agent_lr"], disc_lr=config["disc_lr"],
                       clip_norm=config["clip_norm"], lambda_p=config["lambda_p"], build=build,
                       purchase_weight=purchase_weight(config, data), d_head=config["d_head"],
-                      agent_options=agent_options(config))
+                      agent_options=agent_options(config),
+                      fused_lstm=config.get("fused_lstm", False))
 
 
 def agent_options(config):
@@ -157,7 +158,8 @@ def evaluator(runner, models, data, config, batch_maker, log=None):
 # the configuration keys AdversarialTraining takes under their own names
 ADVERSARIAL_KEYS = ("schedule", "adv_epochs", "g_steps", "d_steps", "d_epochs", "d_data",
                     "gen_sessions", "d_pretrain_sessions", "d_heldout_sessions", "offline_ratio",
-                    "pool_size", "n_rollouts", "max_len", "batch_size", "bucket_window")
+                    "pool_size", "n_rollouts", "max_len", "batch_size", "bucket_window",
+                    "d_bucket_window")
 
 
 def adversarial_settings(config):

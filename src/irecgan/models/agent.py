@@ -33,7 +33,7 @@ class Agent(object):
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, k=10,
                  learning_rate=1e-4, clip_norm=5.0, objective="paper", normalize_advantage=False,
                  propensity="estimated", weight_cap=10.0, aux_lr=1e-3, gen_temperature=1.0,
-                 logged_term="objective", own_clicks="none"):
+                 logged_term="objective", own_clicks="none", fused_lstm=False):
         self.vocab_size = int(vocab_size)
         self.k = int(k)
         self.objective = objective
@@ -47,7 +47,8 @@ class Agent(object):
             self.scope_name = tf.get_variable_scope().name
             batch_placeholders(self, ["clicks", "lengths", "mask", "returns", "rec_lists"])
 
-            self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers)
+            self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers,
+                                           fused=fused_lstm)
             self.output_layer = Dense(hidden, vocab_size, name="policy")
 
             inputs = self.clicks[:, :-1]

@@ -1,5 +1,5 @@
 """Pieces shared by the three models: embeddings, sequence encoding, optimizer, masked softmax."""
-from irecgan.tfcompat import MultiLSTMCell, next_op_seed, take_along_last_axis, tf
+from irecgan.tfcompat import MultiLSTMCell, block_lstm, next_op_seed, take_along_last_axis, tf
 
 N_SPECIAL = 4  # _PAD, _UNK, _GO, _EOS
 NEG_INF = -1e9
@@ -43,9 +43,13 @@ class SequenceEncoder(object):
     Built once; `encode` (dynamic_rnn over [B, T] ids) and `step` (one [B] id with a fed state)
     share the same variables. `extra_inputs` > 0: the LSTM reads, beside each id's embedding,
     that many float features per step (`extra` [B, T, X] / [B, X] in `encode` / `step`).
+    `fused`: `encode` runs each layer as one fused op (`tfcompat.block_lstm`, an opt-in speed
+    lever, config `fused_lstm`) instead of dynamic_rnn's while loop: the same outputs, gradients
+    summed in another order (not the same bytes).
     """
 
-    def __init__(self, vocab_size, embed_dim, hidden, layers, extra_inputs=0):
+    def __init__(self, vocab_size, embed_dim, hidden, layers, extra_inputs=0, fused=False):
+        self.fused = bool(fused)
         self.vocab_size = int(vocab_size)
         self.embed_dim = int(embed_dim)
         self.hidden = int(hidden)
@@ -68,7 +72,9 @@ class SequenceEncoder(object):
 
     def encode(self, ids, lengths, extra=None):
         """ids [B, T] int32, lengths [B] (, extra [B, T, X]) -> outputs [B, T, H] (zero past the
-        length), final state."""
+        length), final state (None when fused: nothing reads it)."""
+        if self.fused:
+            return block_lstm(self.cell, self._inputs(ids, extra), lengths), None
         outputs, state = tf.nn.dynamic_rnn(self.cell, self._inputs(ids, extra),
                                            sequence_length=lengths, dtype=tf.float32,
                                            scope="rnn_unroll")

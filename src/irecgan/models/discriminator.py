@@ -52,7 +52,8 @@ class Discriminator(object):
     """
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, use_purchase=True,
-                 learning_rate=1e-4, clip_norm=5.0, small_table_rows=SMALL_TABLE_ROWS):
+                 learning_rate=1e-4, clip_norm=5.0, small_table_rows=SMALL_TABLE_ROWS,
+                 fused_lstm=False):
         self.use_purchase = bool(use_purchase)
         self.small_table_rows = int(small_table_rows)  # candidate_dots: whole table or gathered
         with tf.variable_scope(SCOPE):
@@ -60,7 +61,8 @@ class Discriminator(object):
                                       "target_index", "purchase"])
             self.labels = tf.placeholder(tf.float32, [None], name="labels")
 
-            self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers)
+            self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers,
+                                           fused=fused_lstm)
             # SPEC 3.3, as the reference builds its head: both projections map to the hidden
             # size and have biases (Glorot-uniform kernels, zero biases), and the scalar
             # purchase weight and bias are drawn from U(-sqrt 3, sqrt 3) (Glorot-uniform of a
@@ -158,7 +160,7 @@ class SequenceDiscriminator(object):
     reads_context = True   # `advance` reads the click's purchase flag and position
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, k=10,
-                 learning_rate=1e-4, clip_norm=5.0, mlp_hidden=None):
+                 learning_rate=1e-4, clip_norm=5.0, mlp_hidden=None, fused_lstm=False):
         self.k = int(k)
         self.embed_dim = int(embed_dim)
         mlp_hidden = int(mlp_hidden or hidden)
@@ -168,7 +170,7 @@ class SequenceDiscriminator(object):
             self.labels = tf.placeholder(tf.float32, [None], name="labels")
 
             self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers,
-                                           extra_inputs=2)
+                                           extra_inputs=2, fused=fused_lstm)
             features = hidden + 2 * self.embed_dim + (self.k + 2) + 1
             self.mlp_hidden = Dense(features, mlp_hidden, name="term_hidden",
                                     activation=tf.tanh)

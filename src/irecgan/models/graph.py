@@ -26,13 +26,16 @@ class ModelGraph(object):
     `agent_options`: the Agent's objective arguments (objective, normalize_advantage,
     propensity, weight_cap, aux_lr, gen_temperature, logged_term; irecgan.models.objectives);
     none: the paper's objective, today's graph.
+    `fused_lstm`: the three encoders run their whole sequences as fused BlockLSTM ops
+    (`common.SequenceEncoder`; an opt-in speed lever: the same forward values, other gradient
+    bits); off: dynamic_rnn, today's numbers.
     """
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, k=10,
                  purchase_head=False, seed=0, user_lr=5e-4, agent_lr=1e-4, disc_lr=1e-4,
                  clip_norm=5.0, lambda_p=1.0, build=SCOPES,
                  purchase_weight=REFERENCE_PURCHASE_WEIGHT, small_table_rows=SMALL_TABLE_ROWS,
-                 d_head="authors", agent_options=None):
+                 d_head="authors", agent_options=None, fused_lstm=False):
         unknown = set(build) - set(SCOPES)
         if unknown:
             raise ValueError("unknown model scopes %s" % sorted(unknown))
@@ -46,7 +49,8 @@ class ModelGraph(object):
                            lambda_p=float(lambda_p), build=list(build),
                            purchase_weight=float(purchase_weight),
                            small_table_rows=int(small_table_rows), d_head=d_head,
-                           agent_options=dict(agent_options or {}))
+                           agent_options=dict(agent_options or {}),
+                           fused_lstm=bool(fused_lstm))
         self.graph = tf.Graph()
         self.user = self.agent = self.disc = None
         with self.graph.as_default():
@@ -54,16 +58,18 @@ class ModelGraph(object):
             if "user" in build:
                 self.user = UserModel(vocab_size, embed_dim, hidden, layers, purchase_head,
                                       user_lr, clip_norm, lambda_p, purchase_weight,
-                                      small_table_rows)
+                                      small_table_rows, fused_lstm=fused_lstm)
             if "agent" in build:
                 self.agent = Agent(vocab_size, embed_dim, hidden, layers, k, agent_lr,
-                                   clip_norm, **dict(agent_options or {}))
+                                   clip_norm, fused_lstm=fused_lstm,
+                                   **dict(agent_options or {}))
             if "discriminator" in build and d_head == "sequence":
                 self.disc = SequenceDiscriminator(vocab_size, embed_dim, hidden, layers, k,
-                                                  disc_lr, clip_norm)
+                                                  disc_lr, clip_norm, fused_lstm=fused_lstm)
             elif "discriminator" in build:
                 self.disc = Discriminator(vocab_size, embed_dim, hidden, layers,
-                                          purchase_head, disc_lr, clip_norm, small_table_rows)
+                                          purchase_head, disc_lr, clip_norm, small_table_rows,
+                                          fused_lstm=fused_lstm)
             self.scopes = [s for s in SCOPES if s in build]
             self.scope_vars = dict((s, scope_variables(s)) for s in self.scopes)
             self.init_op = tf.global_variables_initializer()

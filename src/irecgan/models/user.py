@@ -25,7 +25,8 @@ class UserModel(object):
 
     def __init__(self, vocab_size, embed_dim=50, hidden=512, layers=2, purchase_head=True,
                  learning_rate=5e-4, clip_norm=5.0, lambda_p=1.0,
-                 purchase_weight=REFERENCE_PURCHASE_WEIGHT, small_table_rows=SMALL_TABLE_ROWS):
+                 purchase_weight=REFERENCE_PURCHASE_WEIGHT, small_table_rows=SMALL_TABLE_ROWS,
+                 fused_lstm=False):
         self.purchase_head = bool(purchase_head)
         self.small_table_rows = int(small_table_rows)  # candidate_dots: whole table or gathered
         # the purchase class's weight in the purchase cross-entropy (no-purchase weighs 1); the
@@ -36,7 +37,8 @@ class UserModel(object):
             batch_placeholders(self, ["clicks", "lengths", "mask", "rec_lists", "rec_mask",
                                       "target_index", "purchase", "q_d"])
 
-            self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers)
+            self.encoder = SequenceEncoder(vocab_size, embed_dim, hidden, layers,
+                                           fused=fused_lstm)
             self.pref_layer = Dense(hidden, embed_dim, name="preference")
             if self.purchase_head:
                 self.purchase_state = Dense(hidden, embed_dim, name="purchase_state",

@@ -99,7 +99,8 @@ def method_label(config, folder=None):
     `+paper_logged` when its logged sessions carry the paper's term (`logged_term=paper`),
     `+paper_own` when its own sessions keep the paper's click term (`own_clicks=paper`), and a
     generation temperature other than 1 as `T<t>`: `irecgan_true@slate+paper_logged+T0.5`,
-    `irecgan_true@T0.5` (the paper's objective at T = 0.5)."""
+    `irecgan_true@T0.5` (the paper's objective at T = 0.5). Fused LSTMs (`fused_lstm`, other
+    last bits) add `fused`: `irecgan@fused`."""
     method = str(config.get("method", "?"))
     head = config.get("d_head")
     if method == "irecgan" and head not in (None, "authors"):
@@ -120,6 +121,8 @@ def method_label(config, folder=None):
     temperature = config.get("gen_temperature", 1.0)
     if temperature not in (None, 1.0):
         parts.append("T%g" % float(temperature))
+    if config.get("fused_lstm"):
+        parts.append("fused")
     return label + ("@" + "+".join(parts) if parts else "")
 
 

@@ -31,7 +31,7 @@ With use_disc=False (irecgan_nod) q_D = 1 everywhere and there is no D.
 """
 import numpy as np
 
-from irecgan.data.batching import iterate_batches, position_scales
+from irecgan.data.batching import iterate_batches, length_bucketed_pairs, position_scales
 from irecgan.data.shown import shown_lists
 from irecgan.numeric import sigmoid
 from irecgan.training.generation import Generator
@@ -86,11 +86,8 @@ def roc_auc(scores, labels):
 
 
 class AdversarialTraining(object):
-    """Runs the adversarial phase of IRecGAN / IRecGAN-noD on an open runner.
-
-    evaluate_epoch(epoch) -> dict of metrics (offline valid P@k, online reward, ...), logged with
-    each epoch's record.
-    """
+    """Runs the adversarial phase of IRecGAN / IRecGAN-noD on an open runner. evaluate_epoch(epoch)
+    -> dict of metrics (offline valid P@k, online reward, ...), logged with each epoch's record."""
 
     trains_user = True  # the g-steps update U (TrueWorldTraining has no U)
 
@@ -98,7 +95,7 @@ class AdversarialTraining(object):
                  log=None, *, schedule, adv_epochs, g_steps, d_steps, d_epochs, d_data,
                  gen_sessions, d_pretrain_sessions, d_heldout_sessions, offline_ratio,
                  pool_size, n_rollouts, max_len, batch_size, bucket_window, position_weighted,
-                 heldout_seed):
+                 heldout_seed, d_bucket_window=0):
         """The keyword-only arguments are the configuration keys of the same names (module doc,
         irecgan.config), except: max_len 0 = 2 * floor(the data's mean session length), at
         least 2; position_weighted: batch_weighting=positions; heldout_seed: the run's seed,
@@ -124,6 +121,7 @@ class AdversarialTraining(object):
         self.n_rollouts = n_rollouts
         self.batch_size = batch_size
         self.bucket_window = bucket_window
+        self.d_bucket_window = d_bucket_window   # d_data=authors: D batches of similar lengths
         self.position_weighted = bool(position_weighted)
         self.heldout_seed = heldout_seed
         self.max_len = max_len or max(2, 2 * int(data.mean_length))
@@ -134,8 +132,7 @@ class AdversarialTraining(object):
     # -- building blocks --------------------------------------------------------------------
     def make_generator(self):
         """What `generate` draws sessions from: U and A (with D for q_D)."""
-        return Generator(self.models, self.session, self.max_len,
-                         n_rollouts=self.n_rollouts)
+        return Generator(self.models, self.session, self.max_len, n_rollouts=self.n_rollouts)
 
     def generate(self, n, rng, with_q_d):
         first = rng.choice(np.asarray(self.data.first_clicks), size=n)
@@ -228,8 +225,8 @@ class AdversarialTraining(object):
         """d_data=authors (the reference's D epoch): per epoch every offline training session
         once, shuffled, in batches of batch_size real sessions (label 1) each joined by as many
         generated sessions (label 0) taken in turn from `pool`, shuffled once per call and
-        cycled. Returns the last epoch's mean loss and accuracy (per batch, as the reference
-        reports) and the number of D updates."""
+        cycled (d_bucket_window > 0: `batching.length_bucketed_pairs`). Returns the last epoch's
+        mean loss and accuracy (per batch, as the reference reports) and the number of updates."""
         if not pool:
             raise ValueError("the generated pool is empty: nothing to train D against")
         train = self.data.train
@@ -239,9 +236,14 @@ class AdversarialTraining(object):
         for _ in range(epochs):
             order = rng.permutation(len(train))
             losses, accs = [], []
-            for start in range(0, len(order), size):
-                real = [train[i] for i in order[start:start + size]]
-                fake = [pool[pool_order[(start + j) % len(pool)]] for j in range(len(real))]
+            pairs = [(order[i:i + size], pool_order[np.arange(i, min(i + size, len(order)))
+                                                    % len(pool)])
+                     for i in range(0, len(order), size)]
+            if self.d_bucket_window:
+                pairs = length_bucketed_pairs(pairs, [len(s.clicks) for s in train], [
+                    len(s.clicks) for s in pool], self.d_bucket_window, rng)
+            for real_idx, fake_idx in pairs:
+                real, fake = [train[i] for i in real_idx], [pool[i] for i in fake_idx]
                 labels = np.array([1.0] * len(real) + [0.0] * len(fake), np.float32)
                 loss, acc = self._disc_step(real + fake, labels, rng)
                 losses.append(loss)
