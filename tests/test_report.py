@@ -142,6 +142,16 @@ def test_mean_std_sample_std_and_nan():
     assert n == 0 and math.isnan(mean) and math.isnan(std)
 
 
+def test_committed_tables_name_runs_relative_to_the_working_directory(runs_root, monkeypatch):
+    monkeypatch.chdir(str(runs_root.parent))
+    text = report.markdown(report.aggregate_rows(report.load_runs([str(runs_root)]), []),
+                           report.load_runs([str(runs_root)]))
+    line = [l for l in text.splitlines() if "pg seed 3:" in l]
+    assert len(line) == 1 and line[0].startswith(
+        "  * toy / pg seed 3: %s (" % os.path.join("runs", "toy", "pg", "seed3")), line
+    assert str(runs_root) not in text
+
+
 def test_aggregation_numbers_order_and_unfinished(runs_root):
     runs = report.load_runs([str(runs_root)])
     assert len(runs) == 10
@@ -186,6 +196,7 @@ def test_markdown_cells_and_notes(runs_root):
     assert "Unfinished runs (no results.json; listed, not averaged): 1." in text
     assert os.path.join("toy", "pg", "seed3") in text
     assert "99" not in text.split("Unfinished")[0]
+    assert str(runs_root) in text   # the folder given lies outside the working directory
     assert "NOT our runs" in text and "64.06" in text and "36.50" in text
     assert text.index("| toy | random (logging) |") < text.index("| toy | lstm |")
 

@@ -4,6 +4,7 @@ writing CSV files (`write_records`). Pure functions except the writers. No Tenso
 import csv
 import io
 import math
+import os
 
 from irecgan.report.rows import ceiling_note, knows_notes
 from irecgan.report.runs import RESULTS, unfinished_runs
@@ -216,7 +217,8 @@ def markdown(rows, runs, title="irecgan results", headroom=None):
     for r in main:
         for note in r["notes"]:
             lines.append("* %s / %s: %s%s." % (r["dataset"], r["method"], note,
-                                                " (%s)" % ", ".join(r["paths"]) if r["paths"]
+                                                " (%s)" % ", ".join(map(shown_path, r["paths"]))
+                                                if r["paths"]
                                                 else ""))
     lines += machine_notes(runs)
     unfinished = unfinished_runs(runs)
@@ -225,7 +227,8 @@ def markdown(rows, runs, title="irecgan results", headroom=None):
                                                                                len(unfinished)))
         for r in unfinished:
             lines.append("  * %s / %s seed %s: %s (%s)" % (r.dataset, r.method, r.seed,
-                                                            r.path, progress_text(r)))
+                                                            shown_path(r.path),
+                                                            progress_text(r)))
     pub = [r for r in rows if r["kind"] == "published"]
     if pub:
         lines += ["", "## Published figures (from the source documents, NOT our runs)", ""]
@@ -234,6 +237,13 @@ def markdown(rows, runs, title="irecgan results", headroom=None):
                             fmt_stat(r["P@1"]), r.get("P@10 text") or fmt_stat(r["P@10"]),
                             r["published_note"] or ""] for r in pub])
     return "\n".join(lines) + "\n"
+
+
+def shown_path(path):
+    """`path` relative to the working directory when it lies below it (a committed table names
+    no folder of the machine that made it), else as given."""
+    rel = os.path.relpath(os.path.abspath(path))
+    return path if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
 
 
 def progress_text(run):
