@@ -46,8 +46,10 @@
 #          --slurm_gres=...  --slurm_exec=...  --slurm_signal=N  --dry_run (see run_sim.sh).
 #          With --launcher=slurm the runs are submitted and the script stops; run it again
 #          when the array is done for the fits and the report.
-# Expected run time: not measured yet (the runs dominate: run_sim.sh's wall time per run
-# times the missing runs, over --jobs).
+# Expected run time: the runs dominate (run_sim.sh's wall time per run times the missing runs,
+# over --jobs). Measured on a loaded 2-core machine (upper bounds): cpu_short, 180 runs of 4 logs
+# in 64 min of wall time; converged, the sharp MDP's 60 runs ~5.2 core-hours (irecgan ~12 min,
+# irecgan_seq ~19 min per run, every other method under 3 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${PY:-}" ]; then
