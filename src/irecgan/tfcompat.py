@@ -19,7 +19,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep C++ info/warning line
 from irecgan import REPRODUCIBLE_CPU_ENV  # noqa: E402,F401 (set by the package, see there)
 
 import tensorflow.compat.v1 as tf  # noqa: E402
-from tensorflow.python.ops import rnn_grad  # noqa: E402,F401 (registers BlockLSTM's gradient)
 
 tf.logging.set_verbosity(tf.logging.ERROR)  # deprecation notices of compat.v1 symbols
 tf.disable_v2_behavior()
