@@ -108,3 +108,6 @@ def test_fused_runs_get_their_own_report_label():
     assert method_label({"method": "irecgan"}) == "irecgan"
     assert method_label({"method": "irecgan", "fused_lstm": False}) == "irecgan"
     assert method_label({"method": "irecgan", "fused_lstm": True}) == "irecgan@fused"
+    assert method_label({"method": "irecgan", "fused_lstm": True, "d_bucket_window": 20}) == (
+        "irecgan@fused+bucket20")
+    assert method_label({"method": "irecgan", "d_bucket_window": 0}) == "irecgan"

@@ -11,8 +11,9 @@ What the policy rows know (`label_rows`, SPEC 6): a dataset's policy rows are ma
 registered simulator whose labelled reference policies they name (`sim.registry.for_policies`),
 and each row of its references gets `knows` ("history-based" | "state-aware") and `role`
 ("ceiling": the simulator's history-based ceiling; "state ceiling": its state-aware fallback;
-"bound": one of its `bounds`, shown beside the ceiling; None). Rows of no simulator found keep `knows` None, and a row named as some simulator's ceiling
-(`sim.registry.ceilings`) is then the ceiling, as before the labels.
+"bound": one of its `bounds`, shown beside the ceiling; None). Rows of no simulator found keep
+`knows` None, and a row named as some simulator's ceiling (`sim.registry.ceilings`) is then the
+ceiling, as before the labels.
 
 Headroom captured (`add_headroom`): per dataset, with L the online reward of the policy that
 wrote the log and C that of the history-based ceiling (MDP: `belief`; neural oracle: `oracle`;

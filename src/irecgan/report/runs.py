@@ -100,7 +100,8 @@ def method_label(config, folder=None):
     `+paper_own` when its own sessions keep the paper's click term (`own_clicks=paper`), and a
     generation temperature other than 1 as `T<t>`: `irecgan_true@slate+paper_logged+T0.5`,
     `irecgan_true@T0.5` (the paper's objective at T = 0.5). Fused LSTMs (`fused_lstm`, other
-    last bits) add `fused`: `irecgan@fused`."""
+    last bits) add `fused`: `irecgan@fused`; length-bucketed D batches (`d_bucket_window=N`)
+    `bucketN`: `irecgan@fused+bucket20`."""
     method = str(config.get("method", "?"))
     head = config.get("d_head")
     if method == "irecgan" and head not in (None, "authors"):
@@ -123,6 +124,8 @@ def method_label(config, folder=None):
         parts.append("T%g" % float(temperature))
     if config.get("fused_lstm"):
         parts.append("fused")
+    if config.get("d_bucket_window"):
+        parts.append("bucket%d" % int(config["d_bucket_window"]))
     return label + ("@" + "+".join(parts) if parts else "")
 
 
