@@ -141,6 +141,20 @@ def write_record(path, benchmark, args, figures, before, env, note=""):
         f.write("\n")
 
 
+def put_case(path, benchmark, case):
+    """Add `case` to the record at `path` ({"benchmark", "cases": [...]}, created when missing),
+    in place of an earlier case with the same "label"."""
+    import json
+    record = {"benchmark": benchmark, "cases": []}
+    if os.path.exists(path):
+        with open(path) as f:
+            record = json.load(f)
+    record["cases"] = [c for c in record["cases"] if c["label"] != case["label"]] + [case]
+    with open(path, "w") as f:
+        json.dump(record, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 # ------------------------------------------------------------------------------------------------
 # Where a session.run's time goes
 

@@ -34,7 +34,7 @@ import tempfile
 import time
 
 from _common import (SRC, environment, git_commit, load_average, machine_state,  # noqa: E402
-                     without_machine_paths)
+                     put_case, without_machine_paths)
 
 
 def engines(params, sessions, seed):
@@ -139,14 +139,7 @@ def main():
                  "environment": environment(tf_version), "machine_before": before,
                  "machine_after": machine_state()})
     if args.record:
-        record = {"benchmark": "recsim_cost", "cases": []}
-        if os.path.exists(args.record):
-            with open(args.record) as f:
-                record = json.load(f)
-        record["cases"] = [c for c in record["cases"] if c["label"] != args.label] + [case]
-        with open(args.record, "w") as f:
-            json.dump(record, f, indent=1, sort_keys=True)
-            f.write("\n")
+        put_case(args.record, "recsim_cost", case)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 
-from _common import SRC, environment, load_average, machine_state  # noqa: E402
+from _common import SRC, environment, load_average, machine_state, put_case  # noqa: E402
 
 IMPORT_PROBE = r"""
 import json, os, sys, time
@@ -464,14 +464,7 @@ def main():
     if identical is not None:
         print("byte-identical to %s: %s" % (args.check_against, identical))
     if args.record:
-        record = {"benchmark": "profile", "cases": []}
-        if os.path.exists(args.record):
-            with open(args.record) as f:
-                record = json.load(f)
-        record["cases"] = [c for c in record["cases"] if c["label"] != args.label] + [case]
-        with open(args.record, "w") as f:
-            json.dump(record, f, indent=1, sort_keys=True)
-            f.write("\n")
+        put_case(args.record, "profile", case)
     print("profiled_run_cpu_s: %.1f" % cpu)
 
 

@@ -35,8 +35,9 @@ from irecgan.errors import UserError
 from irecgan.report.budget_plots import plot_budget
 from irecgan.report.plots import safe_file_name
 from irecgan.report.preset import choose_preset, preset_flags, preset_markdown
-from irecgan.report.rows import (bound_rows, ceiling_row, datasets_in_order, label_rows,
-                                 method_rank, policy_row, simulators_of)
+from irecgan.report.rows import (datasets_in_order, label_rows, method_rank, policy_row,
+                                 simulators_of)
+from irecgan.report.rows import reference_lines as labelled_reference_lines
 from irecgan.report.runs import method_label
 from irecgan.report.stats import (CONFIDENCE, as_number, get_nested, mean_ci, paired_ci,
                                    seed_key)
@@ -271,21 +272,16 @@ def curve_records(curves):
 
 
 def reference_lines(policy_entries, log, logging_name):
-    """`[(label, reward)]`: the log's ceiling (`rows.ceiling_row`, with what it knows), its
-    bounds (`rows.bound_rows`) and its logging policy `logging_name`, from irecgan-report's
-    policy rows."""
+    """`[(label, reward)]`: the log's ceiling and bounds (with what they know) and its logging
+    policy `logging_name` (`rows.reference_lines`), from irecgan-report's policy rows."""
     rows = dict((e.get("method"), policy_row(e)) for e in policy_entries
                 if isinstance(e, dict) and e.get("dataset") == log)
     rows = dict((k, v) for k, v in rows.items() if v["reward"][2])
     labelled = label_rows(list(rows.values()), simulators_of(policy_entries))
-    top = ceiling_row(labelled, log)
-    out = [("%s: %s%s" % (role, row["method"], ", %s" % row["knows"] if row["knows"] else ""),
-            row["reward"][0])
-           for role, row in [("ceiling", top)] + [("bound", r) for r in bound_rows(labelled, log)]
-           if row is not None]
-    if logging_name in rows:
-        out.append(("logging policy: %s" % logging_name, rows[logging_name]["reward"][0]))
-    return out
+    return [("%s: %s%s" % (role, row["method"], ", %s" % row["knows"]
+                           if row["knows"] and role != "logging policy" else ""),
+             row["reward"][0])
+            for role, row in labelled_reference_lines(labelled, log, logging_name)]
 
 
 def run_time_line(runs):

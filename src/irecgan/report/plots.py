@@ -5,8 +5,7 @@ import math
 
 import numpy as np
 
-from irecgan.report.rows import (POLICY_ORDER, bound_rows, method_curves, method_rank,
-                                  reference_rows)
+from irecgan.report.rows import POLICY_ORDER, method_curves, method_rank, reference_lines
 from irecgan.report.stats import (CONFIDENCE, COVERAGE_K, agent_epochs_of, mean_ci, mean_std,
                                    seed_key)
 
@@ -96,19 +95,15 @@ def reference_label(role, row):
 
 
 def draw_reference_lines(ax, policy, dataset, logging=None):
-    """The dataset's ceiling (`sim.registry.ceilings`), its bounds (`rows.bound_rows`) and, when
-    `logging` names it, its logging policy, from the policy rows `policy`, as labelled
-    horizontal lines (legend entries `reference_label`); returns the rows drawn."""
-    ceiling, logged = reference_rows(policy, dataset, logging)
-    lines = [("ceiling", ceiling, "-.")] + [("bound", row, (0, (5, 2, 1, 2, 1, 2)))
-                                            for row in bound_rows(policy, dataset)]
+    """The dataset's ceiling, its bounds and, when `logging` names it, its logging policy
+    (`rows.reference_lines`), from the policy rows `policy`, as labelled horizontal lines
+    (legend entries `reference_label`); returns the rows drawn."""
+    styles = {"ceiling": "-.", "bound": (0, (5, 2, 1, 2, 1, 2)), "logging policy": ":"}
     drawn = []
-    for role, row, style in lines + [("logging policy", logged, ":")]:
-        if row is not None:
-            ax.axhline(row["reward"][0], linestyle=style, linewidth=1.5,
-                       color=method_color(row["method"], "policy"),
-                       label=reference_label(role, row))
-            drawn.append(row)
+    for role, row in reference_lines(policy, dataset, logging):
+        ax.axhline(row["reward"][0], linestyle=styles[role], linewidth=1.5,
+                   color=method_color(row["method"], "policy"), label=reference_label(role, row))
+        drawn.append(row)
     return drawn
 
 

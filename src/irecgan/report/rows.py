@@ -274,6 +274,15 @@ def bound_rows(rows, dataset):
             and r["reward"][2] and r.get("role") == BOUND]
 
 
+def reference_lines(rows, dataset, logging_name=None):
+    """`[(role, row)]` of the reference lines a plot of `dataset` draws, in order: its ceiling
+    ("ceiling", `ceiling_row`), its bounds ("bound", `bound_rows`) and the logging policy
+    `logging_name` ("logging policy"), each when among `rows`."""
+    ceiling, logged = reference_rows(rows, dataset, logging_name)
+    lines = [("ceiling", ceiling)] + [("bound", r) for r in bound_rows(rows, dataset)]
+    return [(role, row) for role, row in lines + [("logging policy", logged)] if row is not None]
+
+
 def reference_rows(rows, dataset, logging_name=None):
     """`(ceiling row, logging-policy row)` of `dataset` among `rows` (policy rows with an online
     reward): `ceiling_row`, and the row named `logging_name`; either is None when absent."""
