@@ -98,7 +98,7 @@ case "$PRESET" in
   cpu) CFG=configs/sim_cpu.cfg ;;
   cpu_short) CFG=configs/sim_cpu_short.cfg ;;
   paper) CFG=configs/paper.cfg ;;
-  converged) CFG=configs/sim_cpu_short.cfg ;;
+  converged) CFG=configs/sim_cpu_short.cfg ;;  # plus configs/converged/<log>.cfg per log
   *) echo "run_sim.sh: unknown preset $PRESET (cpu, cpu_short, paper or converged)" >&2; exit 2 ;;
 esac
 # --preset=converged: each log's budget knobs, read after the base preset (configs/converged/)
@@ -257,7 +257,11 @@ for dataset in $DATASETS; do
     fi
   done
 done
-echo "run_sim.sh: $todo runs to do ($JOBS at a time), preset $CFG, seeds: $SEEDS"
+# the preset's name in messages and the table's title: converged is cpu_short's sizes plus each
+# log's budget knobs, so naming the base file alone would mislabel it
+PRESET_LABEL=$(basename "$CFG" .cfg)
+if [ "$PRESET" = converged ]; then PRESET_LABEL="converged ($PRESET_LABEL + configs/converged/<log>.cfg)"; fi
+echo "run_sim.sh: $todo runs to do ($JOBS at a time), preset $PRESET_LABEL, seeds: $SEEDS"
 launch_runs "$jobs_file" "$todo"  # local (xargs -P $JOBS, or one per --gpus device) or Slurm
 
 # -- 3. the table and the plots ------------------------------------------------------------------
@@ -278,5 +282,5 @@ done
 "$PY" -m irecgan.cli.report --out="$OUT" --published=sim \
     ${ENV_ROWS[@]+"${ENV_ROWS[@]}"} --policy_sessions=$POLICY_SESSIONS \
     --logging_policy="$LOGGING" \
-    --title="Simulators ($(basename "$CFG" .cfg), seeds: $SEEDS)" "$RUNS/runs"
+    --title="Simulators ($PRESET_LABEL, seeds: $SEEDS)" "$RUNS/runs"
 echo "run_sim.sh: finished in $(( $(date +%s) - start )) s; table in $OUT/table.md"

@@ -330,6 +330,8 @@ def test_decomposition_at_the_converged_preset_reads_each_logs_preset(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "mdp_max left out: no converged preset" in proc.stdout
     assert "0 finished runs of %s_smoke linked" % (tmp_path / "runs") in proc.stdout
+    # the preset is named as what it is (the base sizes plus each log's budget knobs)
+    assert "preset converged (smoke + configs/converged/<log>.cfg)" in proc.stdout
     jobs = [l for l in proc.stdout.splitlines() if "-m irecgan.cli.train" in l]
     assert len(jobs) == 2 * 2 and all(
         "--flagfile=configs/smoke.cfg --flagfile=configs/converged/mdp_sharp.cfg --method=" in j
