@@ -9,7 +9,13 @@
 #   2. the report (python -m irecgan.cli.decomposition) of those runs beside the paper
 #      objective's: per objective, gap (a) ceiling - irecgan_true@OBJ (Welch), and (o@OBJ)
 #      irecgan_true@OBJ - irecgan_true (paired by seed), with 95 % CIs and % of the headroom;
-#      with more methods (--methods), the decomposition's gaps among the methods trained with OBJ.
+#      with more methods (--methods), the decomposition's gaps among the methods trained with OBJ;
+#   3. every method's online reward per adversarial epoch (mean, 95 % CI) in OUT/curves
+#      (python -m irecgan.cli.budget), with the budget rule applied to each objective's own
+#      irecgan_true@OBJ as to the paper objective's irecgan_true (it never picks a preset).
+# --adv_epochs=N trains every run for N adversarial epochs instead of the preset's (a longer
+# budget: give its own --runs and --out); the paper objective is then run too (`paper`, in
+# RUNS/paper), as the preset's runs of PAPER_RUNS have the preset's budget.
 # Killing it and running it again finishes only what is missing.
 #
 #   scripts/objectives_study.sh                     advantage, slate, topk_correction; irecgan_true
@@ -19,10 +25,14 @@
 #                                                   (--own_clicks=paper), T<t> (--gen_temperature)
 #   scripts/objectives_study.sh --objectives=slate --methods="pg irecgan_nod irecgan irecgan_seq irecgan_true"
 #                                                   the decomposition for one objective
+#   scripts/objectives_study.sh --adv_epochs=200 --objectives="paper slate" --seeds="1 2 3 4 5" \
+#       --runs=runs/objectives_long --out=results/objectives_long
+#                                                   a longer budget, the paper objective's too
 # Options: --objectives="advantage slate topk_correction"  --methods="irecgan_true"
 #          --datasets="mdp_sharp neural recsim"  --seeds="1 2 ... 10"  --jobs=N
 #          --runs=DIR (default runs/objectives)  --out=DIR (default results/objectives)
-#          --paper_runs=DIR (default runs/decomposition_converged)  --report_only  --dry_run
+#          --paper_runs=DIR (default runs/decomposition_converged)  --adv_epochs=N
+#          --report_only  --dry_run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${PY:-}" ]; then
@@ -38,6 +48,7 @@ OUT=results/objectives
 PAPER_RUNS=runs/decomposition_converged
 PASS=()
 DRY_RUN=0
+ADV_EPOCHS=""
 for arg in "$@"; do
   case "$arg" in
     --objectives=*) OBJECTIVES=${arg#*=} ;;
@@ -47,6 +58,10 @@ for arg in "$@"; do
     --runs=*) RUNS=${arg#*=} ;;
     --out=*) OUT=${arg#*=} ;;
     --paper_runs=*) PAPER_RUNS=${arg#*=} ;;
+    --adv_epochs=*) ADV_EPOCHS=${arg#*=}
+                    case "$ADV_EPOCHS" in ''|*[!0-9]*|0)
+                      echo "objectives_study.sh: --adv_epochs must be a positive integer, got '$ADV_EPOCHS'" >&2; exit 2 ;;
+                    esac ;;
     --jobs=*|--report_only) PASS+=("$arg") ;;
     --dry_run) DRY_RUN=1; PASS+=("--launcher=slurm" "$arg") ;;
     -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
@@ -56,12 +71,13 @@ done
 # an objective is NAME[+MOD...]: NAME paper, advantage, slate or topk_correction; MOD
 # paper_logged (--logged_term=paper; advantage, slate), paper_own (--own_clicks=paper; slate) or
 # T<t> (--gen_temperature=t);
-# `paper` alone is PAPER_RUNS's runs. objective_flags prints the training flags, or fails.
+# `paper` alone is PAPER_RUNS's runs (at --adv_epochs=N it is run). objective_flags prints the
+# training flags, or fails.
 objective_flags() {
   local name=${1%%+*} rest flags mod
   case "$name" in paper|advantage|slate|topk_correction) ;; *) return 1 ;; esac
-  [ "$1" != paper ] || return 1
-  flags="--agent_objective=$name"
+  [ "$1" != paper ] || [ -n "$ADV_EPOCHS" ] || return 1
+  flags="--agent_objective=$name${ADV_EPOCHS:+ --adv_epochs=$ADV_EPOCHS}"
   rest=${1#"$name"}
   IFS=+ read -r -a mods <<< "${rest#+}"
   for mod in ${mods[@]+"${mods[@]}"}; do
@@ -107,7 +123,11 @@ LOGGING=""
 for dataset in $LOGS; do
   case "$dataset" in neural) logging=logging ;; *) logging=random ;; esac
   LOGGING=$LOGGING${LOGGING:+,}$dataset=$logging
-  [ -d "$PAPER_RUNS/runs/$dataset" ] && dirs+=("$PAPER_RUNS/runs/$dataset")
+  if [ -z "$ADV_EPOCHS" ]; then   # the paper objective's runs of the methods asked for
+    for method in $METHODS; do
+      [ -d "$PAPER_RUNS/runs/$dataset/$method" ] && dirs+=("$PAPER_RUNS/runs/$dataset/$method")
+    done
+  fi
   for objective in $OBJECTIVES; do
     [ -d "$RUNS/$objective/runs/$dataset" ] && dirs+=("$RUNS/$objective/runs/$dataset")
   done
@@ -117,4 +137,8 @@ first=${OBJECTIVES%% *}
     --logging_policy="$LOGGING" \
     --title="Agent objectives at the converged preset ($(echo $OBJECTIVES | tr ' ' ','); $(echo $METHODS | tr ' ' ','); seeds: $SEEDS)" \
     "${dirs[@]}"
+"$PY" -m irecgan.cli.budget --out="$OUT/curves" --policy_rows="$OUT/sim/$first/policy_rows.json" \
+    --logging_policy="$LOGGING" \
+    --title="Online reward per adversarial epoch, agent objectives ($(echo $METHODS | tr ' ' ','); seeds: $SEEDS)" \
+    "${dirs[@]}" > /dev/null
 echo "objectives_study.sh: finished in $(( $(date +%s) - start )) s; $OUT/gaps.md"

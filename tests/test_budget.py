@@ -168,6 +168,39 @@ def test_budget_md_and_csv_from_fake_runs(tmp_path):
         ("ceiling: belief, history-based", 6.0), ("logging policy: random", 2.0)]
 
 
+def test_each_objectives_control_gets_the_rule_and_never_picks_the_preset(tmp_path):
+    root = tmp_path / "runs"
+    for seed, bump in ((1, 0.0), (2, 0.2)):
+        write_run(root, "toy", "irecgan_true", seed, [1.0 + bump] * 50)
+        # an objective's irecgan_true: rising through epoch 51, flat after it; at E = 50 and
+        # at E = 60 (the last candidate) late - early is the same for both seeds and > 0
+        rising = [float(min(e, 51)) + bump for e in range(1, 61)]
+        write_run(root / "slate", "toy", "irecgan_true", seed, rising,
+                  config={"agent_objective": "slate"})
+        # a higher, flat slate curve at another variant must not become the preset either
+        write_run(root / "slate_fast", "toy", "irecgan_true", seed, [9.0 + bump] * 50,
+                  config={"agent_objective": "slate", "agent_lr": 0.001})
+    runs = report.load_runs([str(root)])
+    rows = budget.budget_rows(budget.group_curves(runs))
+    found = dict(((r["variant"], r["method"]), (r["budget"], r["verdict"])) for r in rows)
+    assert found == {("lr1e-4_r10", "irecgan_true"): (50, "flat at 50"),
+                     ("lr1e-4_r10", "irecgan_true@slate"): (None, "still rising at 60"),
+                     ("lr1e-3_r10", "irecgan_true@slate"): (50, "flat at 50")}
+    assert [budget.row_variant(r) for r in rows] == [
+        "lr1e-3_r10, irecgan_true@slate", "lr1e-4_r10", "lr1e-4_r10, irecgan_true@slate"]
+    chosen = budget.choose_preset(rows)["toy"]
+    assert (chosen["variant"], chosen["best"]) == ("lr1e-4_r10", "lr1e-4_r10")
+    assert [c["variant"] for c in chosen["candidates"]] == ["lr1e-4_r10"]
+    text, _ = budget.write_budget(str(tmp_path / "out"), runs)
+    assert "on irecgan_true only (each agent objective's on its own control, " \
+           "irecgan_true@OBJ): the smallest" in text
+    assert "| lr1e-3_r10, irecgan_true@slate | 50 | flat at 50 | 50 | 9.1000 | 9.1000 |" in text
+    # without objective runs the header reads as before (results/budget/budget.md unchanged)
+    plain = [r for r in runs if "@" not in budget.budget_method(r.config)]
+    assert "on irecgan_true only: the smallest" in budget.budget_markdown(
+        budget.budget_rows(budget.group_curves(plain)), {}, "t")
+
+
 def test_cli_writes_and_fails_in_one_line(tmp_path):
     fake_runs(tmp_path / "runs")
     env = dict(os.environ, PYTHONPATH=SRC)
@@ -317,6 +350,34 @@ def test_objectives_study_runs_each_objective_at_the_converged_preset(tmp_path):
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              universal_newlines=True, timeout=60)
         assert bad.returncode == 2 and "unknown objective %s " % wrong in bad.stderr, wrong
+
+
+def test_objectives_study_at_a_longer_budget_runs_the_paper_objective_too(tmp_path):
+    env = dict(os.environ, PY=sys.executable, PYTHONPATH=SRC, SMOKE="1")
+    script = os.path.join(ROOT, "scripts", "objectives_study.sh")
+    proc = subprocess.run(["bash", script, "--dry_run", "--runs=" + str(tmp_path / "runs"),
+                           "--out=" + str(tmp_path / "out"), "--datasets=mdp_sharp",
+                           "--objectives=paper slate+paper_logged", "--adv_epochs=200"],
+                          cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    jobs = [l for l in proc.stdout.splitlines() if "-m irecgan.cli.train" in l]
+    assert len(jobs) == 2 * 2   # SMOKE: 2 seeds
+    for objective, flags in (("paper", "--agent_objective=paper --adv_epochs=200"),
+                             ("slate+paper_logged",
+                              "--agent_objective=slate --adv_epochs=200 --logged_term=paper")):
+        mine = [j for j in jobs if "/%s_smoke/runs/mdp_sharp/irecgan_true/seed2 " % objective in j]
+        # the budget flag comes after the preset's flagfile, so it wins
+        assert len(mine) == 1 and " %s > " % flags in mine[0]
+        assert "--flagfile=configs/converged/mdp_sharp.cfg " in mine[0]
+    for wrong in ("--adv_epochs=0", "--adv_epochs=x", "--adv_epochs="):
+        bad = subprocess.run(["bash", script, wrong], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+        assert bad.returncode == 2 and "--adv_epochs must be a positive integer" in bad.stderr
+    alone = subprocess.run(["bash", script, "--dry_run", "--objectives=paper"], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=60)
+    assert alone.returncode == 2 and "unknown objective paper " in alone.stderr
 
 
 def test_decomposition_at_the_converged_preset_reads_each_logs_preset(tmp_path):

@@ -22,7 +22,12 @@ A variant is the agent learning rate and mixing of a run's configuration, named 
 metrics.jsonl's "online_reward_mean" per adversarial epoch, with epoch 0 the agent after
 pretraining (its last agent-phase record, when online evaluation ran there). pg has no
 adversarial phase: its curve is over its agent epochs (variant "pg"), and its final online
-reward is drawn as a reference line. Pure functions (`epoch_ci`, `window_test`,
+reward is drawn as a reference line.
+
+An agent objective other than the paper's (issue 34; runs labelled `irecgan_true@OBJ`) has its
+own perfect-model control: the rule is applied to each `irecgan_true@OBJ` group as to
+irecgan_true's, and its row names the objective. Presets are chosen from the paper
+objective's irecgan_true alone (`is_control`, `preset.choose_preset`). Pure functions (`epoch_ci`, `window_test`,
 `converged_budget`, `budget_curves`, `budget_rows`) and `write_budget` (budget.md, budget.csv,
 <log>_budget.png). numpy / scipy only; no TensorFlow, no absl.
 """
@@ -46,8 +51,9 @@ from irecgan.report.tables import csv_float, fmt_ci, write_records
 STEP = 10          # candidate budgets are multiples of this many adversarial epochs
 MIN_BUDGET = 50    # the smallest candidate budget (rule v2; v1 had 10: 2-epoch windows)
 MIN_SEEDS = 2      # a t interval needs two paired differences
-CONTROL = "irecgan_true"   # the method the rule looks at, and the only one
+CONTROL = "irecgan_true"   # the method the rule looks at (with each objective's irecgan_true@OBJ)
 PG = "pg"
+OBJECTIVE_CLAUSE = " (each agent objective's on its own control, irecgan_true@OBJ)"
 KEY = "online_reward_mean"
 CSV_COLUMNS = ["log", "variant", "method", "epoch", "mean", "ci_low", "ci_high", "n"]
 
@@ -161,6 +167,12 @@ def converged_budget(per_seed_curves, step=STEP, min_budget=MIN_BUDGET, confiden
     return None, test
 
 
+def is_control(method):
+    """Whether the rule reads a (budget report) method's curves: irecgan_true, the paper
+    objective's perfect-model control, or `irecgan_true@OBJ`, another objective's."""
+    return method == CONTROL or method.startswith(CONTROL + "@")
+
+
 def verdict(budget, test):
     """The table's words for `converged_budget`'s answer."""
     if budget is not None:
@@ -207,16 +219,24 @@ def pg_finals(runs):
 
 
 def budget_rows(groups, step=STEP, min_budget=MIN_BUDGET, confidence=CONFIDENCE):
-    """The rule per (log, variant) with irecgan_true runs: dicts log, variant, budget, test
+    """The rule per (log, variant, control) with the control's runs (`is_control`: irecgan_true
+    and each objective's irecgan_true@OBJ): dicts log, variant, method, budget, test
     (`converged_budget`), verdict."""
     rows = []
     for (log, variant, method), curves in groups.items():
-        if method != CONTROL:
+        if not is_control(method):
             continue
         budget, test = converged_budget(curves, step, min_budget, confidence)
-        rows.append({"log": log, "variant": variant, "budget": budget, "test": test,
-                     "verdict": verdict(budget, test)})
+        rows.append({"log": log, "variant": variant, "method": method, "budget": budget,
+                     "test": test, "verdict": verdict(budget, test)})
     return rows
+
+
+def row_variant(row):
+    """A rule row's variant as budget.md names it: the variant, with the objective's control
+    after it when it is not the paper objective's (`lr1e-3_r0.1, irecgan_true@slate`)."""
+    method = row.get("method", CONTROL)
+    return row["variant"] if method == CONTROL else "%s, %s" % (row["variant"], method)
 
 
 def _mean_of(values):
@@ -227,11 +247,12 @@ def budget_markdown(rows, finals, title, confidence=CONFIDENCE):
     """budget.md's text: per log, the budget the rule picks per variant and its measurement."""
     pct = int(round(confidence * 100))
     lines = ["# %s" % title, "",
-             "The rule (irecgan.report.budget, docs/RESULTS.md), on irecgan_true only: the "
+             "The rule (irecgan.report.budget, docs/RESULTS.md), on irecgan_true only%s: the "
              "smallest budget E (a multiple of %d adversarial epochs, E >= %d) at which the "
              "paired-by-seed difference of each seed's mean online reward over epochs "
              "(0.8E, E] and over (0.6E, 0.8E] has a %d %% CI containing 0." % (
-                 STEP, MIN_BUDGET, pct), ""]
+                 OBJECTIVE_CLAUSE if any(r.get("method", CONTROL) != CONTROL for r in rows)
+                 else "", STEP, MIN_BUDGET, pct), ""]
     for log in datasets_in_order([{"dataset": r["log"]} for r in rows] +
                                  [{"dataset": d} for d in finals]):
         lines += ["## %s" % log, ""]
@@ -254,7 +275,7 @@ def budget_markdown(rows, finals, title, confidence=CONFIDENCE):
                          "%.4f" % _mean_of(t["late"]), fmt_ci(t["ci"], 4),
                          str(len(t["ci"]["seeds"]))]
             lines.append("| %s | %s | %s | %s |" % (
-                r["variant"], r["budget"] if r["budget"] is not None else "-", r["verdict"],
+                row_variant(r), r["budget"] if r["budget"] is not None else "-", r["verdict"],
                 " | ".join(cells)))
         lines.append("")
     return "\n".join(lines)

@@ -14,7 +14,7 @@ REFERENCE_STYLES = ("-.", ":", "--")
 def budget_figure(log, curves, lines=(), rules=()):
     """The figure: `curves` (variant, method) -> [(epoch, interval)] (`budget.epoch_ci`);
     `lines` [(label, reward)]; `rules` the log's `budget.budget_rows` (the picked budget per
-    variant)."""
+    variant and control)."""
     plt = pyplot()
     variants = []
     for variant, _ in curves:
@@ -22,7 +22,7 @@ def budget_figure(log, curves, lines=(), rules=()):
             variants.append(variant)
     fig, axes = plt.subplots(1, len(variants), figsize=(5.0 * len(variants), 4.2),
                              sharey=True, squeeze=False)
-    picked = dict((r["variant"], r["budget"]) for r in rules)
+    picked = [(r["variant"], r.get("method", ""), r["budget"]) for r in rules]
     for ax, variant in zip(axes[0], variants):
         for (v, method), points in curves.items():
             if v != variant:
@@ -42,9 +42,15 @@ def budget_figure(log, curves, lines=(), rules=()):
                 ax.axhline(reward, linestyle=REFERENCE_STYLES[i % len(REFERENCE_STYLES)],
                            linewidth=1.2, color="black" if i == 0 else "dimgray",
                            label="%s (%.3f)" % (label, reward))
-        if picked.get(variant) is not None:
-            ax.axvline(picked[variant], color="grey", linestyle=":", linewidth=1,
-                       label="budget by the rule: %d" % picked[variant])
+        for v, method, budget in picked:
+            if v != variant or budget is None:
+                continue
+            if "@" not in method:   # the paper objective's irecgan_true
+                ax.axvline(budget, color="grey", linestyle=":", linewidth=1,
+                           label="budget by the rule: %d" % budget)
+            else:  # an agent objective's own control (issue 34), in its curve's colour
+                ax.axvline(budget, color=method_color(method), linestyle=":", linewidth=1,
+                           label="budget by the rule, %s: %d" % (method, budget))
         ax.set_title("%s, %s" % (log, variant))
         ax.set_xlabel("adversarial epoch (0: after pretraining)")
         ax.grid(True, alpha=0.3)

@@ -51,9 +51,11 @@ def variant_score(test, confidence=CONFIDENCE):
 
 def choose_preset(rows, confidence=CONFIDENCE):
     """log -> the preset (dict log, variant, budget, score, best, candidates) or None, from
-    `budget.budget_rows` (dicts log, variant, budget, test). Only rows with a budget take part;
+    `budget.budget_rows` (dicts log, variant, budget, test). Only the paper objective's rows
+    (method irecgan_true: irecgan_true@OBJ never picks a preset) with a budget take part;
     `candidates` lists (variant, budget, score, knobs changed, within reach of the best)."""
     out = {}
+    rows = [r for r in rows if r.get("method", "irecgan_true") == "irecgan_true"]
     for log in _logs(rows):
         mine = [r for r in rows if r["log"] == log and r["budget"] is not None]
         if not mine:
