@@ -37,6 +37,7 @@ import math
 import os
 
 from irecgan.errors import UserError
+from irecgan.report.at_budget import at_budget_markdown, at_budget_rows
 from irecgan.report.budget_plots import plot_budget
 from irecgan.report.plots import safe_file_name
 from irecgan.report.preset import choose_preset, preset_flags, preset_markdown
@@ -305,6 +306,15 @@ def reference_lines(policy_entries, log, logging_name):
             for role, row in labelled_reference_lines(labelled, log, logging_name)]
 
 
+def headroom_references(policy_entries, log, logging_name):
+    """`(logging policy's reward, ceiling's reward)` of `reference_lines`, or None without
+    either."""
+    lines = reference_lines(policy_entries, log, logging_name)
+    ceiling = [r for label, r in lines if label.startswith("ceiling")]
+    logged = [r for label, r in lines if label.startswith("logging policy")]
+    return (logged[0], ceiling[0]) if ceiling and logged else None
+
+
 def run_time_line(runs):
     """The study's cost: the runs' summed wall time (timing.json; one run per core)."""
     times = [as_number(r.wall_time) for r in runs]
@@ -337,8 +347,12 @@ def write_budget(out_dir, runs, policy_entries=(), logging=None, title="Budget c
     rows = budget_rows(groups, confidence=confidence)
     finals = pg_finals(runs)
     presets = choose_preset(rows, confidence)
-    text = budget_markdown(rows, finals, title, confidence) + "\n" + preset_markdown(
-        presets, confidence) + "\n" + run_time_line(runs) + "\n"
+    text = budget_markdown(rows, finals, title, confidence) + "\n"
+    if any(r["method"] != CONTROL for r in rows):   # agent objectives: each at its own budget
+        text += "\n".join(at_budget_markdown(at_budget_rows(groups, rows, confidence), dict(
+            (log, headroom_references(policy_entries, log, logging.get(log)))
+            for log in set(r["log"] for r in rows)), confidence)) + "\n"
+    text += preset_markdown(presets, confidence) + "\n" + run_time_line(runs) + "\n"
     try:
         if not os.path.isdir(out_dir):
             os.makedirs(out_dir)
