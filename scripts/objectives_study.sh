@@ -135,7 +135,7 @@ done
 first=${OBJECTIVES%% *}
 "$PY" -m irecgan.cli.decomposition --out="$OUT" --policy_rows="$OUT/sim/$first/policy_rows.json" \
     --logging_policy="$LOGGING" \
-    --title="Agent objectives at the converged preset ($(echo $OBJECTIVES | tr ' ' ','); $(echo $METHODS | tr ' ' ','); seeds: $SEEDS)" \
+    --title="Agent objectives at the converged preset ($(echo $OBJECTIVES | sed 's/ /, /g'); $(echo $METHODS | tr ' ' ','); seeds: $SEEDS)" \
     "${dirs[@]}"
 "$PY" -m irecgan.cli.budget --out="$OUT/curves" --policy_rows="$OUT/sim/$first/policy_rows.json" \
     --logging_policy="$LOGGING" \

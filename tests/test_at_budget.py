@@ -59,3 +59,23 @@ def test_headroom_needs_both_references_and_a_gap():
     assert at_budget.headroom_percent(3.0, (2.0, 6.0)) == 25.0
     for refs in (None, (2.0, 2.0), (float("nan"), 6.0)):
         assert math.isnan(at_budget.headroom_percent(3.0, refs))
+
+
+def test_objective_curves_get_distinct_colours_and_one_rule_line_per_budget():
+    from irecgan.report import budget_plots
+    from irecgan.report.plots import method_color
+    methods = ["irecgan_true", "irecgan_true@slate", "irecgan_true@advantage", "pg"]
+    colors = budget_plots.curve_colors(methods)
+    assert colors["irecgan_true"] == method_color("irecgan_true")
+    assert colors["pg"] == method_color("pg")
+    # objectives in sorted label order: advantage first, slate second
+    assert (colors["irecgan_true@advantage"], colors["irecgan_true@slate"]) == \
+        budget_plots.VARIANT_COLORS[:2]
+    rules = [{"variant": "v", "method": "irecgan_true", "budget": 50},
+             {"variant": "v", "method": "irecgan_true@slate", "budget": None},
+             {"variant": "v", "method": "irecgan_true@advantage", "budget": 50},
+             {"variant": "v", "method": "irecgan_true@T0.5", "budget": 120},
+             {"variant": "w", "method": "irecgan_true", "budget": 60}]
+    assert budget_plots.rule_lines(rules, "v") == [
+        (50, ["irecgan_true", "irecgan_true@advantage"]), (120, ["irecgan_true@T0.5"])]
+    assert budget_plots.rule_lines(rules, "w") == [(60, ["irecgan_true"])]

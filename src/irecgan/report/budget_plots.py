@@ -9,6 +9,35 @@ import numpy as np
 from irecgan.report.plots import method_color, pyplot, save_figure
 
 REFERENCE_STYLES = ("-.", ":", "--")
+# agent objectives' curves (labels with "@", issue 34): distinct colours, given in label order
+# within a figure (the plain methods keep plots.method_color's fixed colours)
+VARIANT_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
+                  "tab:pink", "tab:olive", "tab:gray", "black", "gold", "navy")
+MANY_CURVES = 4    # beyond this many curves in a panel the legend goes beside it
+
+
+def curve_colors(methods):
+    """method -> colour: `method_color` for plain methods, VARIANT_COLORS in sorted order for
+    labels with "@" (cycling when there are more)."""
+    variants = sorted(set(m for m in methods if "@" in m))
+    colors = dict((m, VARIANT_COLORS[i % len(VARIANT_COLORS)]) for i, m in enumerate(variants))
+    return dict((m, colors.get(m) or method_color(m)) for m in methods)
+
+
+def rule_lines(rules, variant):
+    """`[(budget, [control, ...])]` of one panel: each distinct budget the rule picked, with the
+    controls (budget.budget_rows' method) it picked it for, in order."""
+    out = []
+    for r in rules:
+        if r["variant"] != variant or r["budget"] is None:
+            continue
+        for budget, methods in out:
+            if budget == r["budget"]:
+                methods.append(r.get("method", "irecgan_true"))
+                break
+        else:
+            out.append((r["budget"], [r.get("method", "irecgan_true")]))
+    return out
 
 
 def budget_figure(log, curves, lines=(), rules=()):
@@ -20,9 +49,10 @@ def budget_figure(log, curves, lines=(), rules=()):
     for variant, _ in curves:
         if variant not in variants:
             variants.append(variant)
-    fig, axes = plt.subplots(1, len(variants), figsize=(5.0 * len(variants), 4.2),
+    wide = any(sum(1 for v, _ in curves if v == variant) > MANY_CURVES for variant in variants)
+    fig, axes = plt.subplots(1, len(variants), figsize=((9.5 if wide else 5.0) * len(variants), 4.2),
                              sharey=True, squeeze=False)
-    picked = [(r["variant"], r.get("method", ""), r["budget"]) for r in rules]
+    colors = curve_colors([m for _, m in curves])
     for ax, variant in zip(axes[0], variants):
         for (v, method), points in curves.items():
             if v != variant:
@@ -31,7 +61,7 @@ def budget_figure(log, curves, lines=(), rules=()):
             means = np.array([p[1]["mean"] for p in points])
             low = np.array([p[1]["low"] for p in points])
             high = np.array([p[1]["high"] for p in points])
-            color = method_color(method)
+            color = colors[method]
             ax.plot(xs, means, label=method, color=color, linewidth=1.5)
             band = np.isfinite(low) & np.isfinite(high)
             if band.any():
@@ -42,19 +72,21 @@ def budget_figure(log, curves, lines=(), rules=()):
                 ax.axhline(reward, linestyle=REFERENCE_STYLES[i % len(REFERENCE_STYLES)],
                            linewidth=1.2, color="black" if i == 0 else "dimgray",
                            label="%s (%.3f)" % (label, reward))
-        for v, method, budget in picked:
-            if v != variant or budget is None:
-                continue
-            if "@" not in method:   # the paper objective's irecgan_true
-                ax.axvline(budget, color="grey", linestyle=":", linewidth=1,
-                           label="budget by the rule: %d" % budget)
-            else:  # an agent objective's own control (issue 34), in its curve's colour
-                ax.axvline(budget, color=method_color(method), linestyle=":", linewidth=1,
-                           label="budget by the rule, %s: %d" % (method, budget))
+        for budget, methods in rule_lines(rules, variant):
+            if methods == ["irecgan_true"]:
+                label = "budget by the rule: %d" % budget
+            else:   # agent objectives' own controls too (issue 34): "@OBJ" for irecgan_true@OBJ
+                names = [m[m.index("@"):] if "@" in m else m for m in methods]
+                label = "budget by the rule: %d (%s)" % (budget, ",\n  ".join(
+                    ", ".join(names[i:i + 2]) for i in range(0, len(names), 2)))
+            ax.axvline(budget, color="grey", linestyle=":", linewidth=1, label=label)
         ax.set_title("%s, %s" % (log, variant))
         ax.set_xlabel("adversarial epoch (0: after pretraining)")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        if sum(1 for v, _ in curves if v == variant) > MANY_CURVES:
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        else:
+            ax.legend(fontsize=7, loc="best")
     axes[0][0].set_ylabel("online reward (mean, CI over seeds)")
     fig.tight_layout()
     return fig
