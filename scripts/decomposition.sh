@@ -17,9 +17,11 @@
 # made by run_sim.sh itself (same data folder and preset; it skips runs with results.json; a
 # linked run made with other settings is refused by the trainer, which names the difference).
 # Killing this script and running it again finishes only what is missing. Then, for each
-# finished run with a user model that has no fit yet (results.json["user_fit"] or
-# user_fit.json, e.g. runs made before the fit existed), `irecgan-evaluate --user_fit
-# --run_dir=RUN` writes it, and the report is made:
+# finished run with a user model that has no model_value.json yet, `irecgan-evaluate
+# --model_value --run_dir=RUN` writes it (U's and the simulator's answers to the agent's own
+# lists: gaps.md's "U's error on the agent's own lists"), and for each one that has no fit yet
+# (results.json["user_fit"] or user_fit.json, e.g. runs made before the fit existed),
+# `irecgan-evaluate --user_fit --run_dir=RUN` writes it; then the report is made:
 # OUT/table.md, table.csv (one row per log and method), gaps.md, gaps.csv (the gaps with their
 # CIs, the largest per log) and OUT/<log>_decomposition.png (python -m
 # irecgan.cli.decomposition); run_sim.sh's own table of these runs, with the policy rows the
@@ -163,23 +165,25 @@ if [ "$LAUNCHER" = slurm ] && [ "$REPORT_ONLY" = 0 ] && { [ "$DRY_RUN" = 1 ] || 
   exit 0
 fi
 
-# -- 2. the user model's fit of every run with U that lacks one ------------------------------
+# -- 2. U's fit and U's answers to the agent's own lists, for every run with U lacking them --
 report_dirs=()
 for dataset in $LOGS; do
   if [ -d "$RUNS_USED/runs/$dataset" ]; then report_dirs+=("$RUNS_USED/runs/$dataset"); fi
 done
 [ "${#report_dirs[@]}" -gt 0 ] || { echo "decomposition.sh: no runs in $RUNS_USED/runs of $LOGS" >&2; exit 1; }
-fits=$("$PY" -m irecgan.cli.decomposition --list_user_fit "${report_dirs[@]}")
-n_fits=$(printf '%s' "$fits" | grep -c . || true)
-if [ "$n_fits" -eq 0 ]; then
-  echo "decomposition.sh: every run with a user model has its fit"
-elif [ "$REPORT_ONLY" = 1 ]; then
-  echo "decomposition.sh: --report_only: $n_fits runs without a user fit, not made"
-else
-  echo "decomposition.sh: fitting the user model of $n_fits runs ($JOBS at a time)"
-  printf '%s\n' "$fits" | tr '\n' '\0' | xargs -0 -P "$JOBS" -I{} bash -c \
-    '"$0" -m irecgan.cli.evaluate --user_fit --run_dir="$1" > "$1/user_fit.log" 2>&1 || echo "user fit FAILED for $1, see $1/user_fit.log"' "$PY" {}
-fi
+for kind in user_fit model_value; do
+  todo_runs=$("$PY" -m irecgan.cli.decomposition --list_$kind "${report_dirs[@]}")
+  n_todo=$(printf '%s' "$todo_runs" | grep -c . || true)
+  if [ "$n_todo" -eq 0 ]; then
+    echo "decomposition.sh: every run with a user model has its $kind"
+  elif [ "$REPORT_ONLY" = 1 ]; then
+    echo "decomposition.sh: --report_only: $n_todo runs without a $kind, not made"
+  else
+    echo "decomposition.sh: the $kind of $n_todo runs ($JOBS at a time)"
+    printf '%s\n' "$todo_runs" | tr '\n' '\0' | xargs -0 -P "$JOBS" -I{} bash -c \
+      '"$0" -m irecgan.cli.evaluate --$2 --run_dir="$1" > "$1/$2.log" 2>&1 || echo "$2 FAILED for $1, see $1/$2.log"' "$PY" {} "$kind"
+  fi
+done
 
 # -- 3. the report ---------------------------------------------------------------------------
 LOGGING=""

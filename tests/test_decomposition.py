@@ -366,7 +366,15 @@ def test_decomposition_script_links_run_sim_runs_and_writes_the_report(sim_smoke
     assert not os.path.exists(os.path.join(runs + "_smoke", "runs", "mdp_sharp", "irecgan_seq"))
     with open(os.path.join(tree, "irecgan_seq", "seed1", "config.json")) as handle:
         assert json.load(handle)["d_head"] == "sequence"
-    assert "every run with a user model has its fit" in text
+    assert "every run with a user model has its user_fit" in text
+    # U's answers to each final agent's own lists: irecgan_nod, irecgan, irecgan_seq x 2 seeds
+    assert "decomposition.sh: the model_value of 6 runs (2 at a time)" in text
+    with open(os.path.join(tree, "irecgan_seq", "seed2", "model_value.json")) as handle:
+        value = json.load(handle)
+    with open(os.path.join(tree, "irecgan_seq", "seed2", "config.json")) as handle:
+        sessions = json.load(handle)["online_sessions"]   # the online evaluation's number
+    assert value["sessions"] == value["user"]["sessions"] == value["truth"]["sessions"] == sessions
+    assert value["difference"]["clicks"] == value["user"]["clicks"] - value["truth"]["clicks"]
     out = os.path.join(image, "results", "decomposition_smoke")
     for name in ["table.md", "gaps.md", "table.csv", "gaps.csv", "mdp_sharp_decomposition.png",
                  "curves/budget.md", "curves/budget.csv", "curves/mdp_sharp_budget.png"]:
@@ -387,7 +395,11 @@ def test_decomposition_script_links_run_sim_runs_and_writes_the_report(sim_smoke
                                                  "irecgan_true", "irecgan_true_r01")]
     with open(os.path.join(tree, "irecgan_true_r01", "seed1", "config.json")) as handle:
         assert json.load(handle)["offline_ratio"] == 0.1
-    assert "* mdp_sharp: the largest gap is" in open(os.path.join(out, "gaps.md")).read()
+    gaps_md = open(os.path.join(out, "gaps.md")).read()
+    assert "* mdp_sharp: the largest gap is" in gaps_md
+    assert "U's error on the agent's own lists" in gaps_md
+    for method in ("irecgan_nod", "irecgan", "irecgan_seq"):
+        assert "| mdp_sharp | %s | 2 | " % method in gaps_md
 
 
 def test_ablation_table_leaves_the_sequence_head_out_of_its_variants():

@@ -25,7 +25,9 @@ from irecgan.rundir.rundata import DATA, RunData, read_run_data, write_run_data
 from irecgan.rundir.runner import Runner
 from irecgan.sim import online
 from irecgan.sim.registry import load_environment
+from irecgan.training import model_value
 from irecgan.training.adversarial import AdversarialTraining
+from irecgan.training.generation import generation_cap
 from irecgan.training.offline import BatchMaker
 from irecgan.training import shared_pretrain
 from irecgan.training.pretrain import agent_task, evaluate, pretrain, user_task
@@ -145,6 +147,21 @@ def evaluate_log(run_dir, config, path):
         return metrics
     finally:
         runner.close()
+
+
+def model_value_of(runner, models, data, config):
+    """`training.model_value.model_value` of a run's restored agent and U: its sampled lists
+    answered by U and by the run's simulator (config env_params), at the adversarial phase's
+    length cap, with the online evaluation's number of sessions and seed."""
+    if models.user is None:
+        raise UserError("method %s has no user model" % config["method"])
+    if not config["env_params"]:
+        raise UserError("%s has no simulator (env_params): nothing to compare U with"
+                        % config["data"])
+    return model_value.model_value(
+        models, runner.session, data, load_environment(config["env_params"]),
+        generation_cap(config["max_len"], data), config["online_sessions"],
+        config["online_seed"], temperature=models.agent.gen_temperature)
 
 
 def evaluator(runner, models, data, config, batch_maker, log=None):

@@ -7,13 +7,17 @@ confidence intervals, and a bar plot (irecgan.report.decomposition).
         [--logging_policy=NAME=POLICY,...] [--datasets=a,b] [--confidence=0.95]
         [--title=TEXT] RUN_DIR_OR_GLOB...
     python -m irecgan.cli.decomposition --list_user_fit RUN_DIR_OR_GLOB...
+    python -m irecgan.cli.decomposition --list_model_value RUN_DIR_OR_GLOB...
     python -m irecgan.cli.decomposition --out=DIR --by_budget=LABEL=GAPS_CSV,LABEL=GAPS_CSV...
 
 Run directories as irecgan-report finds them. `--policy_rows`: the policy rows irecgan-report
 wrote (its policy_rows.json; run_sim.sh's report makes them, so they are computed once); the
 rows of each log's ceiling (`belief` / `oracle`) and of its logging policy are used.
 `--list_user_fit` prints, one per line, the finished runs with a user model whose fit
-(results.json["user_fit"] or user_fit.json) is missing, and writes nothing. `--by_budget`
+(results.json["user_fit"] or user_fit.json) is missing, and writes nothing;
+`--list_model_value` the same for model_value.json (U's error on the agent's own lists,
+`irecgan-evaluate --model_value`; runs with a simulator), which gaps.md reports where runs
+have it. `--by_budget`
 reads the gaps.csv of earlier reports, one per training budget (e.g.
 "cpu_short=results/decomposition/gaps.csv,converged=results/decomposition_converged/gaps.csv"),
 and writes DIR/gaps_by_budget.md and DIR/<log>_gaps_by_budget.png (irecgan.report.gap_budget):
@@ -44,6 +48,9 @@ flags.DEFINE_list("by_budget", [], "LABEL=GAPS_CSV pairs, one per training budge
                   "gap against the budget instead of a decomposition.")
 flags.DEFINE_bool("list_user_fit", False, "Print the finished runs with a user model whose fit "
                   "is missing, one per line; write nothing.")
+flags.DEFINE_bool("list_model_value", False, "Print the finished runs with a user model and a "
+                  "simulator without model_value.json (irecgan-evaluate --model_value), one "
+                  "per line; write nothing.")
 
 
 @guarded
@@ -53,9 +60,12 @@ def main(argv):
         return by_budget(args)
     if not args:
         raise UserError("give at least one run directory (or a folder or glob of them)")
-    if FLAGS.list_user_fit:
+    if FLAGS.list_user_fit or FLAGS.list_model_value:
+        if FLAGS.list_user_fit and FLAGS.list_model_value:
+            raise UserError("give one of --list_user_fit and --list_model_value")
+        needs = dec.needs_user_fit if FLAGS.list_user_fit else dec.needs_model_value
         for run in report.load_runs(args):
-            if dec.needs_user_fit(run):
+            if needs(run):
                 sys.stdout.write(run.path + "\n")
         return 0
     if not FLAGS.out:

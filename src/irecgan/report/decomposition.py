@@ -33,12 +33,13 @@ from irecgan.report.decomposition_tables import (GAP_CSV, TABLE_CSV, gap_records
 from irecgan.report.plots import plot_reward_bars, safe_file_name
 from irecgan.report.rows import (add_headroom, aggregate_rows, datasets_in_order, method_rank,
                                  policy_label, reference_rows, simulators_of)
-from irecgan.report.stats import (CONFIDENCE, NO_CI, excludes_zero, get_nested, magnitude,
-                                   mean_std, paired_ci, percent_of, welch_ci)
+from irecgan.report.stats import (CONFIDENCE, NO_CI, as_number, excludes_zero, get_nested,
+                                   magnitude, mean_ci, mean_std, paired_ci, percent_of, welch_ci)
 from irecgan.report.tables import write_records
 
 CEILING = "ceiling"  # the ceiling policy row of a log, in GAPS
 USER_METHODS = ("irecgan_nod", "irecgan")  # config methods with a user model U
+BASE = "irecgan_nod"   # U without D: what the D heads' U is compared with
 # (irecgan_true has none: the true simulator answers its agent)
 
 # (name, minuend, subtrahend): the differences of gaps.md, in this order
@@ -162,6 +163,36 @@ def needs_user_fit(run):
             and run.user_fit is None)
 
 
+def needs_model_value(run):
+    """A finished run with a user model and a simulator (config env_params) without
+    model_value.json (`Run.model_value`, `irecgan-evaluate --model_value`)."""
+    return (run.finished and str(run.config.get("method")) in USER_METHODS
+            and bool(run.config.get("env_params")) and run.model_value is None)
+
+
+def value_rows(runs, dataset, confidence=CONFIDENCE):
+    """U's error on the agent's own lists for `dataset` (model_value.json of each finished run):
+    per method with such runs, a dict dataset, method, user / truth (mean clicks per session
+    over seeds in each world), ci (`mean_ci` of U - truth over seeds) and vs_nod (`paired_ci`
+    of U - truth minus irecgan_nod's, by seed; None for irecgan_nod or without it)."""
+    per = collections.OrderedDict()
+    for run in sorted(runs, key=lambda r: method_rank(r.method)):
+        if run.finished and run.dataset == dataset and isinstance(run.model_value, dict):
+            per.setdefault(run.method, collections.OrderedDict())[run.seed] = (
+                as_number(get_nested(run.model_value, "user", "clicks")),
+                as_number(get_nested(run.model_value, "truth", "clicks")))
+    errors = dict((m, dict((s, u - t) for s, (u, t) in v.items())) for m, v in per.items())
+    out = []
+    for method, seeds in per.items():
+        base = errors.get(BASE) if method != BASE else None
+        out.append({"dataset": dataset, "method": method, "n": len(seeds),
+                    "user": mean_ci([u for u, _ in seeds.values()], confidence)["mean"],
+                    "truth": mean_ci([t for _, t in seeds.values()], confidence)["mean"],
+                    "ci": mean_ci(list(errors[method].values()), confidence),
+                    "vs_nod": paired_ci(errors[method], base, confidence) if base else None})
+    return out
+
+
 def rewards_by_method(runs, dataset):
     """method -> {seed: online reward} of the finished runs of `dataset`; a seed twice in one
     method is a `UserError` (pairing needs one run per seed)."""
@@ -213,7 +244,8 @@ def write_decomposition(out_dir, runs, policy_entries, logging, datasets=None,
     rows, gaps, headroom = decomposition(runs, policy_entries, logging, datasets, confidence)
     if not any(r["kind"] == "run" for r in rows):
         raise UserError("no finished run of %s" % ", ".join(datasets or ["any log"]))
-    gaps_text = gaps_markdown(gaps, largest_by_log(gaps), title, confidence)
+    values = [v for d in datasets_in_order(rows) for v in value_rows(runs, d, confidence)]
+    gaps_text = gaps_markdown(gaps, largest_by_log(gaps), title, confidence, values)
     try:
         if not os.path.isdir(out_dir):
             os.makedirs(out_dir)

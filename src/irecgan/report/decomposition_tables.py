@@ -71,9 +71,33 @@ GAP_COLUMNS = ("log", "gap", "difference", "meaning", "n", "mean [95 % CI]",
                "% of headroom [95 % CI]", "CI excludes 0")
 
 
-def gaps_markdown(gaps, findings, title, confidence=CONFIDENCE):
+def value_lines(values, confidence=CONFIDENCE):
+    """gaps.md's section on U's error on the agent's own lists (`decomposition.value_rows`)."""
+    pct = "%g %%" % (100 * confidence)
+    cells = []
+    for v in values:
+        if v["vs_nod"] is None:
+            vs = "-"
+        else:
+            d = v["vs_nod"]
+            vs = "%s (%d paired seeds)%s" % (fmt_ci(d), d["n"], "" if not math.isfinite(
+                d["half"]) else ": no evidence" if d["low"] <= 0.0 <= d["high"] else "")
+        cells.append([v["dataset"], v["method"], str(v["n"]), "%.3f" % v["user"],
+                      "%.3f" % v["truth"], fmt_ci(v["ci"]), vs])
+    return ["", "U's error on the agent's own lists (model_value.json, `irecgan-evaluate "
+            "--model_value`): the run's final agent's sampled lists answered by U and by the "
+            "true simulator, 1000 sessions each at the adversarial phase's length cap; clicks "
+            "per session after the start click, mean over seeds; U - truth with its %s CI over "
+            "seeds, and its difference to irecgan_nod's, paired by seed (a D head that "
+            "corrects U moves it toward 0)." % pct, ""] + md_table(
+        ("log", "method", "seeds", "U: clicks / session", "truth: clicks / session",
+         "U - truth [%s CI]" % pct, "(U - truth) - irecgan_nod's [%s CI]" % pct), cells)
+
+
+def gaps_markdown(gaps, findings, title, confidence=CONFIDENCE, values=()):
     """The text of gaps.md: the gap rows (`decomposition.gap_table`), the largest gap per log
-    (`findings`: `decomposition.largest_by_log`) and the notes."""
+    (`findings`: `decomposition.largest_by_log`), U's error on the agent's own lists when runs
+    have it (`values`: `decomposition.value_rows`) and the notes."""
     header = list(GAP_COLUMNS)
     pct = "%g %%" % (100 * confidence)
     header[5] = "mean [%s CI]" % pct
@@ -88,6 +112,8 @@ def gaps_markdown(gaps, findings, title, confidence=CONFIDENCE):
              "((a), (b), (c); by |mean|):", ""]
     for finding in findings:
         lines.append(largest_text(finding, confidence))
+    if values:
+        lines += value_lines(values, confidence)
     lines += ["", "Notes:", "",
               "* Online reward per session against the true simulator. (a) + (b) = ceiling - "
               "irecgan_nod, the last line of each log.",

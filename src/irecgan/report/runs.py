@@ -1,7 +1,9 @@
 """Reading run directories (made by `irecgan-train`): `config.json`, `metrics.jsonl` and, once
 the run has finished, `results.json` and `timing.json` (its wall time; runs made before
 timing.json kept it in results.json), and `user_fit.json` (U's fit, written by
-`irecgan-evaluate --user_fit` for runs whose results.json predates its "user_fit"); and the
+`irecgan-evaluate --user_fit` for runs whose results.json predates its "user_fit"),
+`model_value.json` (U's and the simulator's answers to the agent's own lists, written by
+`irecgan-evaluate --model_value`); and the
 `benchmark.json` files of `irecgan-benchmark` (a policy's row). No TensorFlow, no absl."""
 import glob
 import io
@@ -15,21 +17,25 @@ METRICS = "metrics.jsonl"
 RESULTS = "results.json"
 TIMING = "timing.json"
 USER_FIT = "user_fit.json"
+MODEL_VALUE = "model_value.json"
 BENCHMARK = "benchmark.json"
 BENCHMARK_FORMAT = "irecgan-benchmark"   # the "format" key of a benchmark.json
 
 
 class Run(object):
     """One run directory: its configuration, metrics records, results (None if unfinished),
-    timing (timing.json; None if absent) and user_fit.json (None if absent)."""
+    timing (timing.json; None if absent), user_fit.json and model_value.json (None if
+    absent)."""
 
-    def __init__(self, path, config, metrics, results, timing=None, user_fit_file=None):
+    def __init__(self, path, config, metrics, results, timing=None, user_fit_file=None,
+                 model_value=None):
         self.path = path
         self.config = config
         self.metrics = metrics
         self.results = results
         self.timing = timing
         self.user_fit_file = user_fit_file
+        self.model_value = model_value
 
     @property
     def user_fit(self):
@@ -215,7 +221,9 @@ def load_run(path):
     timing = read_json_object(timing_path) if os.path.exists(timing_path) else None
     fit_path = os.path.join(path, USER_FIT)
     fit = read_json_object(fit_path) if os.path.exists(fit_path) else None
-    return Run(path, config, metrics, results, timing, fit)
+    value_path = os.path.join(path, MODEL_VALUE)
+    value = read_json_object(value_path) if os.path.exists(value_path) else None
+    return Run(path, config, metrics, results, timing, fit, value)
 
 
 def find_inputs(args):

@@ -34,7 +34,7 @@ import numpy as np
 from irecgan.data.batching import iterate_batches, length_bucketed_pairs, position_scales
 from irecgan.data.shown import shown_lists
 from irecgan.numeric import sigmoid
-from irecgan.training.generation import Generator
+from irecgan.training.generation import Generator, generation_cap
 
 SCHEDULES = ("paper", "reference")
 D_DATA = ("authors", "m")
@@ -124,7 +124,7 @@ class AdversarialTraining(object):
         self.d_bucket_window = d_bucket_window   # d_data=authors: D batches of similar lengths
         self.position_weighted = bool(position_weighted)
         self.heldout_seed = heldout_seed
-        self.max_len = max_len or max(2, 2 * int(data.mean_length))
+        self.max_len = generation_cap(max_len, data)
         self.session = runner.session
         self.generator = self.make_generator()
         self.epoch_stats = {}

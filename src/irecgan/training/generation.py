@@ -21,6 +21,12 @@ from irecgan.models.step_graph import StepGraph
 from irecgan.numeric import new_seed, sigmoid
 
 
+def generation_cap(max_len, data):
+    """The longest generated session in clicks: `max_len`, or for 0 (the default) 2 *
+    floor(the training data's mean session length), at least 2 (SPEC 4)."""
+    return max_len or max(2, 2 * int(data.mean_length))
+
+
 def take_states(states, index):
     return [[a[index] for a in flat] for flat in states]
 
