@@ -55,13 +55,17 @@ def budget_figure(log, curves, lines=(), rules=()):
     colors = curve_colors([m for _, m in curves])
     for ax, variant in zip(axes[0], variants):
         for (v, method), points in curves.items():
-            if v != variant:
+            if v != variant or not points:
                 continue
             xs = np.array([p[0] for p in points], dtype=np.float64)
             means = np.array([p[1]["mean"] for p in points])
             low = np.array([p[1]["low"] for p in points])
             high = np.array([p[1]["high"] for p in points])
             color = colors[method]
+            if len(points) == 1:   # lstm: its final reward at epoch 0 (no adversarial phase)
+                ax.errorbar(xs, means, yerr=[means - low, high - means], fmt="o", color=color,
+                            label="%s (no adversarial phase)" % method, capsize=3)
+                continue
             ax.plot(xs, means, label=method, color=color, linewidth=1.5)
             band = np.isfinite(low) & np.isfinite(high)
             if band.any():
