@@ -65,6 +65,10 @@ def test_model_value_of_a_tiny_run_is_deterministic_and_written_by_the_cli(tiny_
         assert figures["purchases"] == 0.0   # the MDP has no purchases
     for key in ("clicks", "purchases", "cut"):
         assert first["difference"][key] == first["user"][key] - first["truth"][key]
+    # U's fit on the simulator's sessions of the agent's lists, beside the Bayes filter's
+    fit = first["fit"]
+    assert fit["n_steps"] > 0 and fit["truth"]["kind"] == "bayes"
+    assert fit["ll_click"] < 0.0 and fit["truth"]["ll_click"] < 0.0
     before = sorted(os.listdir(run_dir))
     proc = evaluate_cli(run_dir, "--model_value")
     assert proc.returncode == 0, proc.stderr
@@ -83,14 +87,16 @@ def test_model_value_of_a_tiny_run_is_deterministic_and_written_by_the_cli(tiny_
         "%s: method lstm has no user model; no model_value.json written" % lstm)
 
 
-def write_run(root, method, seed, user, truth, config=None):
+def write_run(root, method, seed, user, truth, config=None, ll=None):
     path = os.path.join(str(root), "mdp_sharp", method, "seed%d" % seed)
     os.makedirs(path)
     cfg = dict({"method": method, "data": "/d/mdp_sharp.log", "seed": seed,
                 "env_params": "/d/mdp_sharp.npz"}, **(config or {}))
     for name, content in (("config.json", cfg), ("results.json", {"online": {"reward_mean": 1.0}}),
-                          ("model_value.json", {"user": {"clicks": user},
-                                                "truth": {"clicks": truth}})):
+                          ("model_value.json", dict({"user": {"clicks": user},
+                                                     "truth": {"clicks": truth}},
+                                                    **({"fit": {"ll_click": ll[0], "truth": {
+                                                        "ll_click": ll[1]}}} if ll else {})))):
         with open(os.path.join(path, name), "w") as handle:
             json.dump(content, handle)
     open(os.path.join(path, "metrics.jsonl"), "w").close()
@@ -100,23 +106,30 @@ def test_report_section_pairs_each_heads_error_with_irecgan_nods(tmp_path):
     from irecgan import report
     from irecgan.report import decomposition as dec
     from irecgan.report.decomposition_tables import value_lines
-    write_run(tmp_path, "irecgan_nod", 1, 2.0, 3.0)
-    write_run(tmp_path, "irecgan_nod", 2, 2.5, 3.0)
-    write_run(tmp_path, "irecgan_seq", 1, 2.8, 3.0, {"method": "irecgan", "d_head": "sequence"})
-    write_run(tmp_path, "irecgan_seq", 2, 2.7, 3.0, {"method": "irecgan", "d_head": "sequence"})
+    seq = {"method": "irecgan", "d_head": "sequence"}
+    write_run(tmp_path, "irecgan_nod", 1, 2.0, 3.0, ll=(-2.5, -2.0))
+    write_run(tmp_path, "irecgan_nod", 2, 2.5, 3.0, ll=(-2.4, -2.1))
+    write_run(tmp_path, "irecgan_seq", 1, 2.8, 3.0, seq, ll=(-2.2, -2.0))
+    write_run(tmp_path, "irecgan_seq", 2, 2.7, 3.0, seq)   # made before the fit: no ll
     runs = report.load_runs([str(tmp_path)])
     rows = dec.value_rows(runs, "mdp_sharp")
     assert [(r["method"], r["n"]) for r in rows] == [("irecgan_nod", 2), ("irecgan_seq", 2)]
     nod, seq = rows
     # errors: nod -1.0, -0.5 (mean -0.75); seq -0.2, -0.3 (mean -0.25); paired seq - nod:
     # 0.8, 0.2 -> mean 0.5, sd 0.4243, half t_1 * 0.3
-    assert nod["vs_nod"] is None and nod["ci"]["mean"] == pytest.approx(-0.75)
-    assert (nod["user"], nod["truth"]) == (pytest.approx(2.25), pytest.approx(3.0))
-    assert seq["vs_nod"]["mean"] == pytest.approx(0.5)
-    assert seq["vs_nod"]["half"] == pytest.approx(T_975_1 * 0.3, rel=1e-9)
+    assert nod["clicks_vs_nod"] is None and nod["clicks_ci"]["mean"] == pytest.approx(-0.75)
+    assert (nod["clicks_user"], nod["clicks_truth"]) == (pytest.approx(2.25), pytest.approx(3.0))
+    assert seq["clicks_vs_nod"]["mean"] == pytest.approx(0.5)
+    assert seq["clicks_vs_nod"]["half"] == pytest.approx(T_975_1 * 0.3, rel=1e-9)
+    # ll: nod's U - truth -0.5, -0.3 (mean -0.4); seq's seed 1 only: -0.2, paired +0.3, 1 seed
+    assert nod["ll_ci"]["mean"] == pytest.approx(-0.4) and nod["ll_user"] == pytest.approx(-2.45)
+    assert seq["ll_ci"]["n"] == 1 and seq["ll_vs_nod"]["mean"] == pytest.approx(0.3)
+    assert seq["ll_vs_nod"]["seeds"] == [1]
     text = "\n".join(value_lines(rows))
-    assert "| mdp_sharp | irecgan_seq | 2 | 2.750 | 3.000 | -0.250 [" in text
-    assert "| 0.500 [-3.312, 4.312] (2 paired seeds): no evidence |" in text
+    assert "| mdp_sharp | irecgan_seq | 2 | 2.750 / 3.000 | -0.250 [" in text
+    assert "| 0.500 [-3.312, 4.312]: no evidence | -2.200 / -2.000 | -0.200 [n/a] | " \
+           "0.300 [n/a] |" in text
+    assert "| mdp_sharp | irecgan_nod | 2 | 2.250 / 3.000 | -0.750 [" in text
     # runs that need one: finished, with U and a simulator, without model_value.json
     os.remove(os.path.join(str(tmp_path), "mdp_sharp", "irecgan_nod", "seed1",
                            "model_value.json"))

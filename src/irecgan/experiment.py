@@ -150,18 +150,28 @@ def evaluate_log(run_dir, config, path):
 
 
 def model_value_of(runner, models, data, config):
-    """`training.model_value.model_value` of a run's restored agent and U: its sampled lists
-    answered by U and by the run's simulator (config env_params), at the adversarial phase's
-    length cap, with the online evaluation's number of sessions and seed."""
+    """`training.model_value.model_value`'s figures for a run's restored agent and U: its
+    sampled lists answered by U and by the run's simulator (config env_params), at the
+    adversarial phase's length cap, with the online evaluation's number of sessions and seed;
+    and "fit": U's next-click fit beside the truth's (`user_fit.user_fit`, as results.json's
+    "user_fit") on the simulator's sessions of those lists with a click after the start."""
     if models.user is None:
         raise UserError("method %s has no user model" % config["method"])
     if not config["env_params"]:
         raise UserError("%s has no simulator (env_params): nothing to compare U with"
                         % config["data"])
-    return model_value.model_value(
+    figures, sessions = model_value.model_value(
         models, runner.session, data, load_environment(config["env_params"]),
         generation_cap(config["max_len"], data), config["online_sessions"],
         config["online_seed"], temperature=models.agent.gen_temperature)
+    sessions = [s for s in sessions if len(s.clicks) >= 2]   # a next click to predict
+    batch_maker = batch_maker_of(config, data)
+    truth = user_fit.truth_model(config["env_params"], data)
+    figures["fit"] = user_fit.user_fit(
+        user_fit.user_figures(runner.session, models, sessions, config["batch_size"],
+                              batch_maker),
+        user_fit.truth_figures(truth, sessions, config["batch_size"], batch_maker))
+    return figures
 
 
 def evaluator(runner, models, data, config, batch_maker, log=None):

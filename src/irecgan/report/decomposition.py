@@ -40,6 +40,9 @@ from irecgan.report.tables import write_records
 CEILING = "ceiling"  # the ceiling policy row of a log, in GAPS
 USER_METHODS = ("irecgan_nod", "irecgan")  # config methods with a user model U
 BASE = "irecgan_nod"   # U without D: what the D heads' U is compared with
+# model_value.json's figures: (name, U's key path, the truth's key path)
+VALUE_FIGURES = (("clicks", ("user", "clicks"), ("truth", "clicks")),
+                 ("ll", ("fit", "ll_click"), ("fit", "truth", "ll_click")))
 # (irecgan_true has none: the true simulator answers its agent)
 
 # (name, minuend, subtrahend): the differences of gaps.md, in this order
@@ -172,24 +175,32 @@ def needs_model_value(run):
 
 def value_rows(runs, dataset, confidence=CONFIDENCE):
     """U's error on the agent's own lists for `dataset` (model_value.json of each finished run):
-    per method with such runs, a dict dataset, method, user / truth (mean clicks per session
-    over seeds in each world), ci (`mean_ci` of U - truth over seeds) and vs_nod (`paired_ci`
-    of U - truth minus irecgan_nod's, by seed; None for irecgan_nod or without it)."""
+    per method with such runs, a dict dataset, method, n, and for each figure F of VALUE_FIGURES
+    (clicks per session; U's log-likelihood per step given a click, "ll") F_user / F_truth
+    (means over seeds in each world), F_ci (`mean_ci` of U - truth over seeds) and F_vs_nod
+    (`paired_ci` of U - truth minus irecgan_nod's, by seed; None for irecgan_nod or without
+    it)."""
     per = collections.OrderedDict()
     for run in sorted(runs, key=lambda r: method_rank(r.method)):
         if run.finished and run.dataset == dataset and isinstance(run.model_value, dict):
-            per.setdefault(run.method, collections.OrderedDict())[run.seed] = (
-                as_number(get_nested(run.model_value, "user", "clicks")),
-                as_number(get_nested(run.model_value, "truth", "clicks")))
-    errors = dict((m, dict((s, u - t) for s, (u, t) in v.items())) for m, v in per.items())
+            per.setdefault(run.method, collections.OrderedDict())[run.seed] = dict(
+                (figure, (as_number(get_nested(run.model_value, *user)),
+                          as_number(get_nested(run.model_value, *truth))))
+                for figure, user, truth in VALUE_FIGURES)
     out = []
     for method, seeds in per.items():
-        base = errors.get(BASE) if method != BASE else None
-        out.append({"dataset": dataset, "method": method, "n": len(seeds),
-                    "user": mean_ci([u for u, _ in seeds.values()], confidence)["mean"],
-                    "truth": mean_ci([t for _, t in seeds.values()], confidence)["mean"],
-                    "ci": mean_ci(list(errors[method].values()), confidence),
-                    "vs_nod": paired_ci(errors[method], base, confidence) if base else None})
+        row = {"dataset": dataset, "method": method, "n": len(seeds)}
+        for figure, _, _ in VALUE_FIGURES:
+            pairs = [(s, v[figure]) for s, v in seeds.items()]
+            errors = dict((s, u - t) for s, (u, t) in pairs)
+            base = (dict((s, v[figure][0] - v[figure][1]) for s, v in per[BASE].items())
+                    if method != BASE and BASE in per else None)
+            row.update({figure + "_user": mean_ci([u for _, (u, _) in pairs])["mean"],
+                        figure + "_truth": mean_ci([t for _, (_, t) in pairs])["mean"],
+                        figure + "_ci": mean_ci(list(errors.values()), confidence),
+                        figure + "_vs_nod": paired_ci(errors, base, confidence) if base
+                        else None})
+        out.append(row)
     return out
 
 

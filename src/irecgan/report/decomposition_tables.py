@@ -74,24 +74,32 @@ GAP_COLUMNS = ("log", "gap", "difference", "meaning", "n", "mean [95 % CI]",
 def value_lines(values, confidence=CONFIDENCE):
     """gaps.md's section on U's error on the agent's own lists (`decomposition.value_rows`)."""
     pct = "%g %%" % (100 * confidence)
-    cells = []
-    for v in values:
-        if v["vs_nod"] is None:
-            vs = "-"
-        else:
-            d = v["vs_nod"]
-            vs = "%s (%d paired seeds)%s" % (fmt_ci(d), d["n"], "" if not math.isfinite(
-                d["half"]) else ": no evidence" if d["low"] <= 0.0 <= d["high"] else "")
-        cells.append([v["dataset"], v["method"], str(v["n"]), "%.3f" % v["user"],
-                      "%.3f" % v["truth"], fmt_ci(v["ci"]), vs])
+
+    def versus(d):
+        if d is None:
+            return "-"
+        return "%s%s" % (fmt_ci(d), "" if not math.isfinite(d["half"]) else
+                         ": no evidence" if d["low"] <= 0.0 <= d["high"] else "")
+
+    def pair(user, truth):
+        return "-" if not math.isfinite(user) else "%.3f / %.3f" % (user, truth)
+
+    cells = [[v["dataset"], v["method"], str(v["n"]),
+              pair(v["clicks_user"], v["clicks_truth"]), fmt_ci(v["clicks_ci"]),
+              versus(v["clicks_vs_nod"]), pair(v["ll_user"], v["ll_truth"]),
+              fmt_ci(v["ll_ci"]), versus(v["ll_vs_nod"])] for v in values]
     return ["", "U's error on the agent's own lists (model_value.json, `irecgan-evaluate "
             "--model_value`): the run's final agent's sampled lists answered by U and by the "
-            "true simulator, 1000 sessions each at the adversarial phase's length cap; clicks "
-            "per session after the start click, mean over seeds; U - truth with its %s CI over "
-            "seeds, and its difference to irecgan_nod's, paired by seed (a D head that "
-            "corrects U moves it toward 0)." % pct, ""] + md_table(
-        ("log", "method", "seeds", "U: clicks / session", "truth: clicks / session",
-         "U - truth [%s CI]" % pct, "(U - truth) - irecgan_nod's [%s CI]" % pct), cells)
+            "true simulator (the online evaluation's number of sessions in each, at the "
+            "adversarial phase's length cap): clicks per session after the start click, and "
+            "U's next-click log-likelihood per step given a click on the simulator's sessions "
+            "of those lists beside the truth's (irecgan.evaluation.user_fit); means over "
+            "seeds, U - truth with its %s CI over seeds, and its change against "
+            "irecgan_nod's, paired by seed (a D head that corrects U moves U - truth toward "
+            "0)." % pct, ""] + md_table(
+        ("log", "method", "seeds", "clicks: U / truth", "U - truth [%s CI]" % pct,
+         "change vs irecgan_nod [%s CI]" % pct, "LL / step given a click: U / truth",
+         "U - truth [%s CI]" % pct, "change vs irecgan_nod [%s CI]" % pct), cells)
 
 
 def gaps_markdown(gaps, findings, title, confidence=CONFIDENCE, values=()):

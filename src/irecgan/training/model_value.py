@@ -9,6 +9,8 @@ included): U starts from first clicks drawn from the training sessions' (the sta
 of generated sessions, SPEC 4), the simulator from its own start distribution. The figures per
 world: sessions, mean clicks after the start click, mean purchases, and the share of sessions
 cut at the cap. Their difference (U - truth) is U's error in the quantity the agent maximises.
+`model_value` also returns the simulator's sessions, on which irecgan.experiment measures U's
+next-click fit (irecgan.evaluation.user_fit) on the agent's own lists.
 """
 import numpy as np
 
@@ -31,10 +33,11 @@ def session_figures(sessions, max_len):
 
 
 def model_value(models, session, data, env, max_len, n_sessions, seed, temperature=1.0):
-    """{"user": figures, "truth": figures, "difference": user - truth per figure, "max_len",
-    "sessions", "seed"} (`session_figures`) of `n_sessions` sessions in each world for the
-    agent in `session`. `seed` seeds both worlds' draws (first clicks, list noise, the
-    simulator), the same for every run given the same seed."""
+    """`(figures, truth sessions)`: figures {"user", "truth", "difference": user - truth per
+    figure, "max_len", "sessions", "seed"} (`session_figures`) of `n_sessions` sessions in
+    each world for the agent in `session`, and the simulator's encoded sessions. `seed` seeds
+    both worlds' draws (first clicks, list noise, the simulator), the same for every run given
+    the same seed."""
     rng = np.random.RandomState(seed)
     first = rng.choice(np.asarray(data.first_clicks), size=int(n_sessions))
     generated = Generator(models, session, max_len, n_rollouts=0).generate(first, rng,
@@ -42,6 +45,6 @@ def model_value(models, session, data, env, max_len, n_sessions, seed, temperatu
     policy = AgentPolicy(models, session, data.vocab, sample=True, temperature=temperature)
     truth = TrueWorldGenerator(env, policy, data.vocab, max_len).generate(int(n_sessions), rng)
     user, real = session_figures(generated, max_len), session_figures(truth, max_len)
-    return {"user": user, "truth": real,
-            "difference": dict((k, user[k] - real[k]) for k in ("clicks", "purchases", "cut")),
-            "max_len": int(max_len), "sessions": int(n_sessions), "seed": int(seed)}
+    return ({"user": user, "truth": real,
+             "difference": dict((k, user[k] - real[k]) for k in ("clicks", "purchases", "cut")),
+             "max_len": int(max_len), "sessions": int(n_sessions), "seed": int(seed)}, truth)
