@@ -8,7 +8,8 @@ from irecgan.config import resolve
 from irecgan.data.batching import discounted_returns
 from irecgan.data.dataset import purchase_rate
 from irecgan.data.types import encoded
-from irecgan.training.adversarial import AdversarialTraining, plan, roc_auc
+from irecgan.evaluation.metrics import roc_auc
+from irecgan.training.adversarial import AdversarialTraining, plan
 
 from test_adversarial import _config, _metrics, _run_killed_at, sim_data  # noqa: F401
 
@@ -96,6 +97,31 @@ def test_q_d_reaches_the_agent_and_user_updates(sim_data, tmp_path, captured, me
     # the share of the REINFORCE weight on generated sessions is logged per epoch
     record = [m for m in _metrics(str(tmp_path / "r")) if m["phase"] == "adversarial"][0]
     assert 0.0 < record["gen_weight_share"] < 1.0
+
+
+def test_without_agent_q_d_only_u_sees_q_d(sim_data, tmp_path, captured):
+    # the ablation agent_q_d=False: the agent's returns on generated sessions carry no q_D
+    # (q_D = 1, as irecgan_nod's), while U's adversarial update still weighs them by q_D
+    config = _config(sim_data, "irecgan", adv_epochs=1, agent_q_d=False)
+    experiment.run(str(tmp_path / "r"), config, show_progress=False, log=lambda msg: None)
+    adv = captured[0]
+    models = adv.models
+    train_ids = set(id(s) for s in adv.data.train)
+    agent_calls = [c for c in adv.session.calls
+                   if _fetches_op(c[0], models.agent.trainer.train_op)]
+    user_calls = [c for c in adv.session.calls if _fetches_op(c[0], models.user.adv.train_op)]
+    generated = 0
+    for _, feed, chunk in agent_calls:
+        returns = feed[models.agent.returns]
+        for row, s in enumerate(chunk):
+            assert s.q_d is None
+            generated += id(s) not in train_ids
+            np.testing.assert_allclose(returns[row, :len(s.clicks)], _expected_returns(s),
+                                       rtol=1e-5, atol=1e-6)
+    assert generated > 0
+    fed = [feed[models.user.q_d][row, :len(s.clicks)] for _, feed, chunk in user_calls
+           for row, s in enumerate(chunk)]
+    assert fed and all(0.0 < q < 1.0 for f in fed for q in f)
 
 
 def test_authors_d_epoch_sees_every_training_session_once_with_its_labels(

@@ -23,7 +23,7 @@ def parsed(*argv):
 
 def test_the_table_is_defaults_order_and_rules():
     assert list(config.DEFAULTS) == [key.name for key in config.TABLE]
-    assert len(config.TABLE) == len(config.DEFAULTS) == 56
+    assert len(config.TABLE) == len(config.DEFAULTS) == 57
     assert list(config.DEFAULTS)[:3] == ["method", "data", "split"]
     assert list(config.DEFAULTS)[-1] == "pretrain_cache"
     assert config.DEFAULTS["split_ratios"] == (0.8, 0.1, 0.1)

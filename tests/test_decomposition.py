@@ -427,6 +427,9 @@ def test_method_labels_of_the_variants():
     assert method_label({"method": "irecgan_true", "offline_ratio": 0.1},
                         "irecgan_true_r01") == "irecgan_true_r01"
     assert method_label({"method": "irecgan_true", "agent_objective": "paper"}) == "irecgan_true"
+    assert method_label({"method": "irecgan", "d_head": "sequence", "agent_q_d": False}) == \
+        "irecgan_seq@no_q_d"
+    assert method_label({"method": "irecgan", "agent_q_d": True}) == "irecgan"
     assert method_label({"method": "irecgan", "d_head": "sequence",
                          "agent_objective": "slate"}) == "irecgan_seq@slate"
     assert method_label({"method": "irecgan_true", "agent_objective": "slate",

@@ -19,7 +19,7 @@ from irecgan.data.types import encoded
 from irecgan.data.vocab import EOS, N_SPECIAL
 from irecgan.models.graph import ModelGraph
 from irecgan.tfcompat import flatten_state, tf
-from irecgan.training.adversarial import roc_auc
+from irecgan.evaluation.metrics import roc_auc
 from irecgan.training.generation import Generator
 from tiny_logs import train_tiny, write_mdp_log
 

@@ -267,6 +267,9 @@ TABLE = (
         "generated pool; m: m fresh generated vs m offline sessions (Algorithm 1)."),
     Key("d_bucket_window", 0, Int(0),   # issue 33: data.batching.length_bucketed_pairs
         "d_data=authors: pair reals and generated sorted by length per N batches (0: off)."),
+    Key("agent_q_d", True, Bool(),   # issue 32's ablation; False: D trains U only
+        "irecgan: the agent's returns on generated sessions carry D's q_D (the paper); "
+        "false: they do not (D still rewards U)."),
     Key("d_heldout_sessions", 1000, Int(0),   # 0: no held-out scoring of D
         "Validation sessions (vs as many generated) for D's held-out accuracy/AUC."),
     Key("gen_sessions", 200, Int(1),
@@ -307,7 +310,7 @@ DEFAULTS = dict((key.name, key.default) for key in TABLE)
 NOT_PRETRAINING_KEYS = ("method", "pretrain_cache", "disc_lr", "schedule", "adv_epochs", "g_steps",
                         "d_steps", "d_epochs", "d_head", "d_data", "d_heldout_sessions",
                         "gen_sessions", "d_pretrain_sessions", "offline_ratio", "pool_size",
-                        "n_rollouts", "max_len", "d_bucket_window")
+                        "n_rollouts", "max_len", "d_bucket_window", "agent_q_d")
 RULES = dict((key.name, key.rule) for key in TABLE)
 
 # Keys added after run directories existed, with the value that reproduces what those runs did:
@@ -316,7 +319,7 @@ RULES = dict((key.name, key.rule) for key in TABLE)
 ADDED_KEYS = dict(d_head="authors", agent_objective="paper", normalize_advantage=False,
                   topk_propensity="estimated", topk_weight_cap=10.0, aux_lr=1e-3,
                   gen_temperature=1.0, pretrain_cache="", logged_term="objective",
-                  own_clicks="none", fused_lstm=False, d_bucket_window=0)
+                  own_clicks="none", fused_lstm=False, d_bucket_window=0, agent_q_d=True)
 # Keys that change no number a run writes: a run directory is not bound to them (config_diff).
 UNBOUND_KEYS = ("pretrain_cache",)
 
@@ -324,17 +327,13 @@ UNBOUND_KEYS = ("pretrain_cache",)
 def run_config(run_dir):
     """The configuration a run directory was made with (its config.json), with ADDED_KEYS
     filled in where it predates them."""
-    config = read_json(os.path.join(run_dir, CONFIG))
-    for key, value in ADDED_KEYS.items():
-        config.setdefault(key, value)
-    return config
+    config = read_json(os.path.join(run_dir, CONFIG))   # its keys first, in their order
+    return dict(config, **dict((k, v) for k, v in ADDED_KEYS.items() if k not in config))
 
 
 def show(value):
     """A value as an error line shows it: a list comma-separated, anything else its repr."""
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(x) for x in value)
-    return repr(value)
+    return ",".join(str(x) for x in value) if isinstance(value, (list, tuple)) else repr(value)
 
 
 def validate(config):

@@ -186,7 +186,7 @@ def evaluator(runner, models, data, config, batch_maker, log=None):
 ADVERSARIAL_KEYS = ("schedule", "adv_epochs", "g_steps", "d_steps", "d_epochs", "d_data",
                     "gen_sessions", "d_pretrain_sessions", "d_heldout_sessions", "offline_ratio",
                     "pool_size", "n_rollouts", "max_len", "batch_size", "bucket_window",
-                    "d_bucket_window")
+                    "d_bucket_window", "agent_q_d")
 
 
 def adversarial_settings(config):

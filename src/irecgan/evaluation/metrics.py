@@ -1,4 +1,5 @@
-"""Offline reranking metrics, P@k (SPEC 7). Pure numpy: no TensorFlow.
+"""Offline reranking metrics, P@k (SPEC 7), and `roc_auc` (D's held-out AUC). Pure numpy: no
+TensorFlow.
 
 A position t of session i is *evaluated* when all of these hold:
 
@@ -138,3 +139,25 @@ class PrecisionAccumulator(object):
             ratios = self._batch_ratios[k]
             out["P@%d_batch_avg" % k] = float(np.mean(ratios)) if ratios else float("nan")
         return out
+
+
+def roc_auc(scores, labels):
+    """Area under the ROC curve of `scores` for binary `labels` (1 positive): the probability
+    that a random positive scores above a random negative, ties counting 1/2 (Mann-Whitney with
+    mid-ranks). 0.5 when one class is absent."""
+    scores = np.asarray(scores, np.float64)
+    labels = np.asarray(labels) > 0
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return 0.5
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), np.float64)
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):  # mid-ranks of tied runs
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i:j + 1]] = 0.5 * (i + j) + 1.0
+        i = j + 1
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))

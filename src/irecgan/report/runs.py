@@ -107,7 +107,8 @@ def method_label(config, folder=None):
     generation temperature other than 1 as `T<t>`: `irecgan_true@slate+paper_logged+T0.5`,
     `irecgan_true@T0.5` (the paper's objective at T = 0.5). Fused LSTMs (`fused_lstm`, other
     last bits) add `fused`: `irecgan@fused`; length-bucketed D batches (`d_bucket_window=N`)
-    `bucketN`: `irecgan@fused+bucket20`."""
+    `bucketN`: `irecgan@fused+bucket20`; the agent's returns without q_D (`agent_q_d=false`)
+    `no_q_d`: `irecgan_seq@no_q_d`."""
     method = str(config.get("method", "?"))
     head = config.get("d_head")
     if method == "irecgan" and head not in (None, "authors"):
@@ -132,6 +133,8 @@ def method_label(config, folder=None):
         parts.append("fused")
     if config.get("d_bucket_window"):
         parts.append("bucket%d" % int(config["d_bucket_window"]))
+    if config.get("agent_q_d") is False:   # the ablation: D shapes U only
+        parts.append("no_q_d")
     return label + ("@" + "+".join(parts) if parts else "")
 
 

@@ -27,12 +27,15 @@ A d-step trains D for d_epochs epochs (`d_data`):
 After D pretraining and every d-step, D is measured on held-out data: validation sessions
 (label 1) against freshly generated ones (label 0), never its training batches
 (`d_heldout_accuracy`, `d_heldout_auc`).
-With use_disc=False (irecgan_nod) q_D = 1 everywhere and there is no D.
+With use_disc=False (irecgan_nod) q_D = 1 everywhere and there is no D. With agent_q_d=False
+(an ablation, not the paper) the agent's returns on generated sessions carry no q_D while U's
+adversarial update and D keep it: D then shapes U only.
 """
 import numpy as np
 
 from irecgan.data.batching import iterate_batches, length_bucketed_pairs, position_scales
 from irecgan.data.shown import shown_lists
+from irecgan.evaluation.metrics import roc_auc
 from irecgan.numeric import sigmoid
 from irecgan.training.generation import Generator, generation_cap
 
@@ -63,28 +66,6 @@ def plan(schedule, epochs, g_steps=3, d_steps=1, use_disc=True, ref_inner=3, ref
     return units
 
 
-def roc_auc(scores, labels):
-    """Area under the ROC curve of `scores` for binary `labels` (1 positive): the probability
-    that a random positive scores above a random negative, ties counting 1/2 (Mann-Whitney with
-    mid-ranks). 0.5 when one class is absent."""
-    scores = np.asarray(scores, np.float64)
-    labels = np.asarray(labels) > 0
-    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
-    if n_pos == 0 or n_neg == 0:
-        return 0.5
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores), np.float64)
-    sorted_scores = scores[order]
-    i = 0
-    while i < len(scores):  # mid-ranks of tied runs
-        j = i
-        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
-            j += 1
-        ranks[order[i:j + 1]] = 0.5 * (i + j) + 1.0
-        i = j + 1
-    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-
-
 class AdversarialTraining(object):
     """Runs the adversarial phase of IRecGAN / IRecGAN-noD on an open runner. evaluate_epoch(epoch)
     -> dict of metrics (offline valid P@k, online reward, ...), logged with each epoch's record."""
@@ -95,7 +76,7 @@ class AdversarialTraining(object):
                  log=None, *, schedule, adv_epochs, g_steps, d_steps, d_epochs, d_data,
                  gen_sessions, d_pretrain_sessions, d_heldout_sessions, offline_ratio,
                  pool_size, n_rollouts, max_len, batch_size, bucket_window, position_weighted,
-                 heldout_seed, d_bucket_window=0):
+                 heldout_seed, d_bucket_window=0, agent_q_d=True):
         """The keyword-only arguments are the configuration keys of the same names (module doc,
         irecgan.config), except: max_len 0 = 2 * floor(the data's mean session length), at
         least 2; position_weighted: batch_weighting=positions; heldout_seed: the run's seed,
@@ -122,6 +103,7 @@ class AdversarialTraining(object):
         self.batch_size = batch_size
         self.bucket_window = bucket_window
         self.d_bucket_window = d_bucket_window   # d_data=authors: D batches of similar lengths
+        self.agent_q_d = bool(agent_q_d)   # False: the agent's returns without q_D
         self.position_weighted = bool(position_weighted)
         self.heldout_seed = heldout_seed
         self.max_len = generation_cap(max_len, data)
@@ -182,6 +164,11 @@ class AdversarialTraining(object):
         return total / max(weight, 1.0), (gen_w / all_w if all_w > 0 else 0.0)
 
     def update_agent(self, passes, rng, generated=()):
+        if not self.agent_q_d:   # the same sessions, their returns without D's q_D
+            plain = dict((id(s), s if s.q_d is None else s._replace(q_d=None))
+                         for p in passes for s in p)
+            passes = [[plain[id(s)] for s in p] for p in passes]
+            generated = [plain[id(s)] for s in generated]
         a = self.models.agent
         own = a.objective != "paper"   # the objectives beyond the paper's read the own lists
         feed = ((lambda b, lists: self.models.agent_feed(b, "returns", lists)) if own
