@@ -27,9 +27,10 @@ reward is drawn as a reference line.
 An agent objective other than the paper's (issue 34; runs labelled `irecgan_true@OBJ`) has its
 own perfect-model control: the rule is applied to each `irecgan_true@OBJ` group as to
 irecgan_true's, and its row names the objective. Presets are chosen from the paper
-objective's irecgan_true alone (`is_control`, `preset.choose_preset`). Pure functions (`epoch_ci`, `window_test`,
-`converged_budget`, `budget_curves`, `budget_rows`) and `write_budget` (budget.md, budget.csv,
-<log>_budget.png). numpy / scipy only; no TensorFlow, no absl.
+objective's irecgan_true alone (`is_control`, `preset.choose_preset`). Pure functions
+(`epoch_ci`, `window_test`, `converged_budget`, `budget_curves`, `budget_rows`) and
+`write_budget` (budget.md, budget.csv, <log>_budget.png). numpy / scipy only; no TensorFlow,
+no absl.
 """
 import collections
 import io

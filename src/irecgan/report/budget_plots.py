@@ -50,7 +50,8 @@ def budget_figure(log, curves, lines=(), rules=()):
         if variant not in variants:
             variants.append(variant)
     wide = any(sum(1 for v, _ in curves if v == variant) > MANY_CURVES for variant in variants)
-    fig, axes = plt.subplots(1, len(variants), figsize=((9.5 if wide else 5.0) * len(variants), 4.2),
+    width = 9.5 if wide else 5.0   # a legend beside a crowded panel takes room
+    fig, axes = plt.subplots(1, len(variants), figsize=(width * len(variants), 4.2),
                              sharey=True, squeeze=False)
     colors = curve_colors([m for _, m in curves])
     for ax, variant in zip(axes[0], variants):
