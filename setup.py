@@ -23,7 +23,9 @@ setup(
         "tf2": ["tensorflow>=2.12,<3"],
         # The paper-era target: the CUDA 10.0 Docker image for V100/P100 hosts (Python 3.6).
         "tf1": ["tensorflow-gpu==1.15.5", "numpy==1.18.5"],
-        "test": ["pytest>=6", "vermin>=1.5"],
+        # pytest-xdist runs the suite on every core (pytest.ini); 2.5.0 is the last for Python 3.6
+        # and the first with --dist loadgroup.
+        "test": ["pytest>=6", "pytest-xdist>=2.5", "vermin>=1.5"],
         # RecSim's interest-evolution user (irecgan-simulate --env=recsim, sim/recsim_env.py),
         # with the tf2 extra: ".[tf2,recsim]". Tested together on Python 3.11 / TF 2.21 /
         # numpy 2.4; not on the TF 1.15 image. dopamine-rl 2.0.5 is the lightest release that

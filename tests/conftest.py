@@ -11,6 +11,9 @@ if SRC not in sys.path:  # the tests also run from a checkout without `pip insta
 
 # no silent skips in CI: IRECGAN_STRICT_SKIPS=1 turns skips into failures (tests/strict_skips.py)
 from strict_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402,F401
+# the suite on all cores: which tests share a worker (tests/xdist_groups.py)
+from xdist_groups import (assign_groups, pytest_configure, pytest_runtest_setup,  # noqa
+                          pytest_xdist_make_scheduler)
 from irecgan.tfcompat import TF_VERSION  # noqa: E402
 
 # Resuming across the two stacks needs both: collected in the TF 1.15 suite, the README's second
@@ -21,7 +24,8 @@ collect_ignore = [] if TF_VERSION.startswith("1.") else ["test_cross_stack.py"]
 def pytest_collection_modifyitems(config, items):
     """Deselect (not skip) the tests marked `stack(major)` for the other stack: long tests whose
     subject does not depend on TensorFlow's version run in one suite only (CI's two suites
-    together stay under 30 minutes on 2 cores)."""
+    together stay under 30 minutes on 2 cores). Then checks and orders the groups of files that
+    pytest-xdist's workers run whole (tests/xdist_groups.py)."""
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("stack")
@@ -29,6 +33,7 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    assign_groups(config, items)
 
 
 def run_script(args, folder, name, env=None):
