@@ -78,4 +78,49 @@ def test_tfcompat_pins_the_cpu_kernel_choices_before_tensorflow_starts():
                          stderr=subprocess.PIPE, timeout=300).stdout.decode()
     assert out.strip() == str([("ONEDNN_MAX_CPU_ISA", "AVX2"),
                                ("TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL", "0"),
-                               ("TF_ENABLE_ONEDNN_OPTS", "0")])
+                               ("TF_ENABLE_ONEDNN_OPTS", "0"),
+                               ("TF_OVERRIDE_GLOBAL_THREADPOOL", "1")])
+
+
+SESSIONS_IN_ORDER = """
+import hashlib, sys
+import numpy as np
+from irecgan.rundir import machine
+from irecgan.tfcompat import tf
+
+
+def long_product(threads):  # a weight gradient's shape: Eigen splits k between the threads
+    rng = np.random.RandomState(1)
+    graph = tf.Graph()
+    with graph.as_default():
+        out = tf.matmul(tf.constant(rng.standard_normal((64, 4096)).astype(np.float32)),
+                        tf.constant(rng.standard_normal((4096, 64)).astype(np.float32)))
+    config = tf.ConfigProto(intra_op_parallelism_threads=threads,
+                            inter_op_parallelism_threads=threads)
+    with tf.Session(graph=graph, config=config) as session:
+        return hashlib.sha256(session.run(out).tobytes()).hexdigest()[:12]
+
+
+if sys.argv[1] == "fingerprint first":
+    print(machine.describe()["cpu_fingerprint"], long_product(4), long_product(1))
+else:
+    four = long_product(4)
+    print(machine.describe()["cpu_fingerprint"], four, long_product(1))
+"""
+
+
+def test_a_sessions_numbers_and_the_fingerprint_do_not_follow_earlier_sessions_threads():
+    # TensorFlow sizes one intra-op pool per process by its first session unless told otherwise
+    # (TF_OVERRIDE_GLOBAL_THREADPOOL, pinned by the package): then a 4-thread session first made
+    # the fingerprint (1 thread) that of 4 threads, and after the fingerprint a 4-thread session
+    # ran on 1 thread (seen under pytest-xdist: a worker's earlier test changed results.json)
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "src"))
+    out = {}
+    for order in ("fingerprint first", "4 threads first"):
+        proc = subprocess.run([sys.executable, "-c", SESSIONS_IN_ORDER, order], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+        out[order] = proc.stdout.decode().split()
+    assert len(out["fingerprint first"]) == 3 and out["fingerprint first"] == out[
+        "4 threads first"], out

@@ -18,8 +18,15 @@ __version__ = "0.1.0"
 # that still reach it. All are set here, whatever the environment says, before anything of the
 # package can import TensorFlow (tfcompat, or RecSim through sim/recsim_env). Tables made before
 # this pin (oneDNN's sgemm) are reproduced by the commit that made them, on their CPU kind.
+# TF_OVERRIDE_GLOBAL_THREADPOOL=1 gives every session's CPU device an intra-op thread pool of its
+# own, of the size its ConfigProto asks for. Without it TensorFlow makes one pool per process, as
+# large as the FIRST session asked, and ignores every later session's intra_op_parallelism_threads;
+# Eigen splits a long inner dimension between those threads, so a product's rounding (a run's
+# numbers, rundir/machine's fingerprint) followed what an earlier session of the process asked
+# (a sweep's earlier run, a test before it in the same process).
 REPRODUCIBLE_CPU_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2",
-                        "TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL": "0"}
+                        "TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL": "0",
+                        "TF_OVERRIDE_GLOBAL_THREADPOOL": "1"}
 os.environ.update(REPRODUCIBLE_CPU_ENV)
 
 # Import paths of release 0.1 (flat modules, now in subpackages) keep working for one release.

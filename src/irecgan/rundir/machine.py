@@ -7,7 +7,9 @@ with a short and a long inner dimension, tanh / sigmoid, log-softmax, a reductio
 inputs (numpy seed 0, one thread) and hashes each result's bytes: two machines whose
 `cpu_fingerprint`s differ round differently. `describe()` is what results.json records under
 "machine" and what `irecgan-report` prints beside a table (scripts/cpu_fingerprint.py prints the
-hashes). Computed once per process, in a graph and session of its own.
+hashes). Computed once per process, in a graph and session of its own, on one thread of its own
+(the package's TF_OVERRIDE_GLOBAL_THREADPOOL pin: not the thread pool of the process's first
+session, irecgan/__init__.py).
 """
 import collections
 import hashlib
