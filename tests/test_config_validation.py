@@ -58,6 +58,7 @@ BAD = {
     "agent_objective": ["ppo", 1],
     "normalize_advantage": ["yes", 1],
     "fused_lstm": ["yes", 1],
+    "agent_q_d": ["yes", 1],
     "topk_propensity": ["known"],
     "topk_weight_cap": [0.0, -1.0, NAN],
     "logged_term": ["advantage", 1],
