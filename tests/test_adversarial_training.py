@@ -61,16 +61,22 @@ def _expected_returns(session, gamma=0.9, lambda_r=3.0):
     return discounted_returns(reward[None], q[None], np.ones((1, L)), gamma)[0]
 
 
+def _update_calls(adv):
+    """(train ids, the agent's update calls, U's adversarial update calls) of a captured run."""
+    models = adv.models
+    calls = adv.session.calls
+    return (set(id(s) for s in adv.data.train),
+            [c for c in calls if _fetches_op(c[0], models.agent.trainer.train_op)],
+            [c for c in calls if _fetches_op(c[0], models.user.adv.train_op)])
+
+
 @pytest.mark.parametrize("method", ["irecgan", "irecgan_nod"])
 def test_q_d_reaches_the_agent_and_user_updates(sim_data, tmp_path, captured, method):
     config = _config(sim_data, method, adv_epochs=1)
     experiment.run(str(tmp_path / "r"), config, show_progress=False, log=lambda msg: None)
     adv = captured[0]
     models = adv.models
-    train_ids = set(id(s) for s in adv.data.train)
-    agent_calls = [c for c in adv.session.calls
-                   if _fetches_op(c[0], models.agent.trainer.train_op)]
-    user_calls = [c for c in adv.session.calls if _fetches_op(c[0], models.user.adv.train_op)]
+    train_ids, agent_calls, user_calls = _update_calls(adv)
     assert agent_calls and user_calls
     generated_rows, q_below_one = 0, 0
     for _, feed, chunk in agent_calls:
@@ -106,10 +112,7 @@ def test_without_agent_q_d_only_u_sees_q_d(sim_data, tmp_path, captured):
     experiment.run(str(tmp_path / "r"), config, show_progress=False, log=lambda msg: None)
     adv = captured[0]
     models = adv.models
-    train_ids = set(id(s) for s in adv.data.train)
-    agent_calls = [c for c in adv.session.calls
-                   if _fetches_op(c[0], models.agent.trainer.train_op)]
-    user_calls = [c for c in adv.session.calls if _fetches_op(c[0], models.user.adv.train_op)]
+    train_ids, agent_calls, user_calls = _update_calls(adv)
     generated = 0
     for _, feed, chunk in agent_calls:
         returns = feed[models.agent.returns]

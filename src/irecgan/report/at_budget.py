@@ -9,7 +9,7 @@ variant. Pure functions; numpy / scipy through irecgan.report.stats only.
 import math
 
 from irecgan.report.stats import CONFIDENCE, mean_ci, paired_ci, seed_key
-from irecgan.report.tables import fmt_ci
+from irecgan.report.tables import evidence, fmt_ci
 
 PAPER_CONTROL = "irecgan_true"   # budget.CONTROL: the paper objective's control
 
@@ -84,9 +84,8 @@ def at_budget_markdown(rows, references, confidence=CONFIDENCE):
             diff = "-"
         else:
             d = r["vs_paper"]
-            verdict = ("no evidence" if not math.isfinite(d["half"]) or d["low"] <= 0.0 <= d["high"]
-                       else "above" if d["low"] > 0.0 else "below")
-            diff = "%s (epoch %d): %s" % (fmt_ci(d), r["paper_epoch"], verdict)
+            diff = "%s (epoch %d)%s" % (fmt_ci(d), r["paper_epoch"],
+                                         ": " + evidence(d) if evidence(d) else "")
         lines.append("| %s | %s | %s | %d%s | %s | %s | %s | %d |" % (
             r["log"], r["variant"], r["method"], r["epoch"],
             "" if r["flat"] else " (still rising)", fmt_ci(r["ci"]),

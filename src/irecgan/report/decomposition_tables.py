@@ -6,8 +6,8 @@ import math
 
 from irecgan.report.rows import ceiling_note, knows_notes
 from irecgan.report.stats import CONFIDENCE, mean_ci
-from irecgan.report.tables import (csv_float, dash, fmt_ci, fmt_seconds, fmt_seeds, fmt_stat,
-                                   md_table)
+from irecgan.report.tables import (csv_float, dash, evidence, fmt_ci, fmt_seconds, fmt_seeds,
+                                   fmt_stat, md_table)
 
 TABLE_COLUMNS = ("log", "method", "seeds", "online reward", "headroom captured (%)",
                  "test P@1 (%)", "U P@1 (%), given a click: model / truth",
@@ -78,8 +78,7 @@ def value_lines(values, confidence=CONFIDENCE):
     def versus(d):
         if d is None:
             return "-"
-        return "%s%s" % (fmt_ci(d), "" if not math.isfinite(d["half"]) else
-                         ": no evidence" if d["low"] <= 0.0 <= d["high"] else "")
+        return fmt_ci(d) + (": no evidence" if evidence(d) == "no evidence" else "")
 
     def pair(user, truth):
         return "-" if not math.isfinite(user) else "%.3f / %.3f" % (user, truth)

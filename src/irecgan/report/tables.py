@@ -8,7 +8,7 @@ import os
 
 from irecgan.report.rows import ceiling_note, knows_notes
 from irecgan.report.runs import RESULTS, unfinished_runs
-from irecgan.report.stats import as_number
+from irecgan.report.stats import as_number, excludes_zero
 
 STD_NOTE = ("mean +- sample standard deviation over seeds (n - 1 denominator); a cell with a "
             "single value shows it alone")
@@ -28,6 +28,15 @@ def fmt_stat(stat, digits=2, total=None):
     if total is not None and n < total:
         text += " [%d/%d]" % (n, total)
     return text
+
+
+def evidence(ci):
+    """A difference's interval in words: "above" / "below" (it excludes 0), "no evidence" (it
+    holds 0), "" (unknown: no half-width)."""
+    out = excludes_zero(ci)
+    if out is None:
+        return ""
+    return ("above" if ci["low"] > 0.0 else "below") if out else "no evidence"
 
 
 def fmt_ci(ci, digits=3):
