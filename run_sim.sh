@@ -10,7 +10,8 @@
 # online reward (+ coverage@k on the MDP), and writes results/sim/table.md, table.csv and plots.
 #
 #   ./run_sim.sh                    CPU preset (configs/sim_cpu_short.cfg, = --preset=cpu_short),
-#                                   5 seeds: 1 D epoch per d-step; about 50 minutes on 2 cores
+#                                   5 seeds: 1 D epoch per d-step; ~27 min on 2 idle cores
+#                                   (an estimate from 3,264 CPU-s measured, README)
 #   ./run_sim.sh --preset=cpu       the same with the authors' 3 D epochs per d-step
 #                                   (configs/sim_cpu.cfg; longer, see docs/RESULTS.md)
 #   ./run_sim.sh --preset=paper     the paper's sizes (configs/paper.cfg), for GPU hosts
