@@ -27,7 +27,7 @@
 #          (also irecgan_true, and irecgan_seq: irecgan with --d_head=sequence, its runs in
 #          RUNS/runs/<log>/irecgan_seq/seed<N>)
 #          --datasets="mdp_random mdp_max mdp_sharp neural recsim" (default: all; recsim only
-#          where its extra imports)
+#          where its extra imports; the table shows these logs' runs only)
 #          --data_dir=DIR (logs and parameter files; default data/sim, SMOKE: RUNS/data)
 #          --report_only (make the table and plots from the finished runs, run nothing)
 #          --train_flags="--agent_lr=0.001 --adv_epochs=100" (irecgan-train flags appended to
@@ -266,10 +266,13 @@ echo "run_sim.sh: $todo runs to do ($JOBS at a time), preset $PRESET_LABEL, seed
 launch_runs "$jobs_file" "$todo"  # local (xargs -P $JOBS, or one per --gpus device) or Slurm
 
 # -- 3. the table and the plots ------------------------------------------------------------------
-# the policy rows of the logs of this invocation (each log's parameter file; mdp_max: mdp_random's)
+# the runs and the policy rows of the logs of this invocation (each log's parameter file;
+# mdp_max: mdp_random's); other logs' runs under $RUNS/runs stay out of the table
 ENV_ROWS=()
 LOGGING=""
+REPORT_DIRS=()
 for dataset in $DATASETS; do
+  if [ -d "$RUNS/runs/$dataset" ]; then REPORT_DIRS+=("$RUNS/runs/$dataset"); fi
   case "$dataset" in
     mdp_random) params=mdp_random; logging=random ;;
     mdp_max) params=mdp_random; logging=max ;;
@@ -283,5 +286,5 @@ done
 "$PY" -m irecgan.cli.report --out="$OUT" --published=sim \
     ${ENV_ROWS[@]+"${ENV_ROWS[@]}"} --policy_sessions=$POLICY_SESSIONS \
     --logging_policy="$LOGGING" \
-    --title="Simulators ($PRESET_LABEL, seeds: $SEEDS)" "$RUNS/runs"
+    --title="Simulators ($PRESET_LABEL, seeds: $SEEDS)" "${REPORT_DIRS[@]-$RUNS/runs}"
 echo "run_sim.sh: finished in $(( $(date +%s) - start )) s; table in $OUT/table.md"

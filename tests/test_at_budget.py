@@ -68,9 +68,15 @@ def test_objective_curves_get_distinct_colours_and_one_rule_line_per_budget():
     colors = budget_plots.curve_colors(methods)
     assert colors["irecgan_true"] == method_color("irecgan_true")
     assert colors["pg"] == method_color("pg")
-    # objectives in sorted label order: advantage first, slate second
+    # objectives in sorted label order (advantage, slate), skipping pg's orange
+    assert budget_plots.VARIANT_COLORS[:3] == ("tab:blue", "tab:orange", "tab:green")
     assert (colors["irecgan_true@advantage"], colors["irecgan_true@slate"]) == \
-        budget_plots.VARIANT_COLORS[:2]
+        ("tab:blue", "tab:green")
+    # beside irecgan_nod (tab:green) and irecgan_true, six objectives get six other colours
+    many = ["irecgan_nod", "irecgan_true"] + ["irecgan_true@o%d" % i for i in range(6)]
+    colors = budget_plots.curve_colors(many)
+    assert len(set(colors.values())) == len(many)
+    assert colors["irecgan_nod"] == method_color("irecgan_nod") == "tab:green"
     rules = [{"variant": "v", "method": "irecgan_true", "budget": 50},
              {"variant": "v", "method": "irecgan_true@slate", "budget": None},
              {"variant": "v", "method": "irecgan_true@advantage", "budget": 50},

@@ -91,6 +91,23 @@ def test_run_sim_smoke_then_rerun_does_only_what_is_missing(sim_smoke_local, tmp
     assert os.path.getmtime(other) == before
 
 
+def test_run_sim_report_of_some_logs_leaves_the_other_logs_runs_out(sim_smoke_local, tmp_path):
+    # the smoke runs hold every log; --datasets=mdp_sharp reports mdp_sharp's rows and plots only
+    runs, _, _ = sim_smoke_local
+    image = os.path.dirname(os.path.dirname(runs))
+    out = str(tmp_path / "one")
+    text = run_script(["run_sim.sh", "--report_only", "--datasets=mdp_sharp", "--out=" + out],
+                      tmp_path, "one_log", cwd=image)
+    assert "0 runs to do" in text
+    with open(os.path.join(out + "_smoke", "table.csv")) as handle:
+        rows = [r for r in csv.DictReader(handle) if r["source"] != "published"]
+    assert rows and set(r["dataset"] for r in rows) == {"mdp_sharp"}
+    assert set(r["method"] for r in rows) >= {"lstm", "pg", "irecgan_nod", "irecgan", "belief"}
+    plots = sorted(n for n in os.listdir(out + "_smoke") if n.endswith(".png"))
+    assert plots == ["mdp_sharp_coverage.png", "mdp_sharp_online_reward.png",
+                     "mdp_sharp_precision.png"]
+
+
 def run_script_status(args, tmp_path):
     """(exit status, stdout, stderr) of a script that is expected to stop early."""
     proc = subprocess.run(["bash", os.path.join(ROOT, args[0])] + args[1:], cwd=str(tmp_path),

@@ -17,10 +17,13 @@ MANY_CURVES = 4    # beyond this many curves in a panel the legend goes beside i
 
 
 def curve_colors(methods):
-    """method -> colour: `method_color` for plain methods, VARIANT_COLORS in sorted order for
-    labels with "@" (cycling when there are more)."""
+    """method -> colour: `method_color` for plain methods, and for labels with "@" in sorted
+    order the VARIANT_COLORS that no plain method of `methods` has (cycling when there are
+    more), so no two curves of a figure share a colour while the palette lasts."""
+    plain = set(method_color(m) for m in methods if "@" not in m)
+    palette = [c for c in VARIANT_COLORS if c not in plain]
     variants = sorted(set(m for m in methods if "@" in m))
-    colors = dict((m, VARIANT_COLORS[i % len(VARIANT_COLORS)]) for i, m in enumerate(variants))
+    colors = dict((m, palette[i % len(palette)]) for i, m in enumerate(variants))
     return dict((m, colors.get(m) or method_color(m)) for m in methods)
 
 
