@@ -54,6 +54,7 @@
 # irecgan_seq ~19 min per run, every other method under 3 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/user_figures.sh  # U's fit and model_value of finished runs
 if [ -z "${PY:-}" ]; then
   PY=python3
   if [ -x .venv/bin/python ] && [ -z "${VIRTUAL_ENV:-}" ]; then PY=.venv/bin/python; fi
@@ -171,19 +172,7 @@ for dataset in $LOGS; do
   if [ -d "$RUNS_USED/runs/$dataset" ]; then report_dirs+=("$RUNS_USED/runs/$dataset"); fi
 done
 [ "${#report_dirs[@]}" -gt 0 ] || { echo "decomposition.sh: no runs in $RUNS_USED/runs of $LOGS" >&2; exit 1; }
-for kind in user_fit model_value; do
-  todo_runs=$("$PY" -m irecgan.cli.decomposition --list_$kind "${report_dirs[@]}")
-  n_todo=$(printf '%s' "$todo_runs" | grep -c . || true)
-  if [ "$n_todo" -eq 0 ]; then
-    echo "decomposition.sh: every run with a user model has its $kind"
-  elif [ "$REPORT_ONLY" = 1 ]; then
-    echo "decomposition.sh: --report_only: $n_todo runs without a $kind, not made"
-  else
-    echo "decomposition.sh: the $kind of $n_todo runs ($JOBS at a time)"
-    printf '%s\n' "$todo_runs" | tr '\n' '\0' | xargs -0 -P "$JOBS" -I{} bash -c \
-      '"$0" -m irecgan.cli.evaluate --$2 --run_dir="$1" > "$1/$2.log" 2>&1 || echo "$2 FAILED for $1, see $1/$2.log"' "$PY" {} "$kind"
-  fi
-done
+user_figures decomposition.sh "$PY" "$JOBS" "$REPORT_ONLY" "${report_dirs[@]}"
 
 # -- 3. the report ---------------------------------------------------------------------------
 LOGGING=""

@@ -10,6 +10,9 @@
 #      objective's: per objective, gap (a) ceiling - irecgan_true@OBJ (Welch), and (o@OBJ)
 #      irecgan_true@OBJ - irecgan_true (paired by seed), with 95 % CIs and % of the headroom;
 #      with more methods (--methods), the decomposition's gaps among the methods trained with OBJ;
+#      before it, U's fit and U's answers to the agent's own lists (irecgan-evaluate --user_fit,
+#      --model_value, scripts/lib/user_figures.sh) for every finished run with U lacking them
+#      (not with --report_only), as decomposition.sh makes them;
 #   3. every method's online reward per adversarial epoch (mean, 95 % CI) in OUT/curves
 #      (python -m irecgan.cli.budget), with the budget rule applied to each objective's own
 #      irecgan_true@OBJ as to the paper objective's irecgan_true (it never picks a preset).
@@ -35,6 +38,7 @@
 #          --report_only  --dry_run
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/user_figures.sh  # U's fit and model_value of finished runs
 if [ -z "${PY:-}" ]; then
   PY=python3
   if [ -x .venv/bin/python ] && [ -z "${VIRTUAL_ENV:-}" ]; then PY=.venv/bin/python; fi
@@ -49,6 +53,8 @@ PAPER_RUNS=runs/decomposition_converged
 PASS=()
 DRY_RUN=0
 ADV_EPOCHS=""
+JOBS=$(nproc 2>/dev/null || echo 2)
+REPORT_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --objectives=*) OBJECTIVES=${arg#*=} ;;
@@ -62,7 +68,8 @@ for arg in "$@"; do
                     case "$ADV_EPOCHS" in ''|*[!0-9]*|0)
                       echo "objectives_study.sh: --adv_epochs must be a positive integer, got '$ADV_EPOCHS'" >&2; exit 2 ;;
                     esac ;;
-    --jobs=*|--report_only) PASS+=("$arg") ;;
+    --jobs=*) JOBS=${arg#*=}; PASS+=("$arg") ;;
+    --report_only) REPORT_ONLY=1; PASS+=("$arg") ;;
     --dry_run) DRY_RUN=1; PASS+=("--launcher=slurm" "$arg") ;;
     -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "objectives_study.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
@@ -132,6 +139,8 @@ for dataset in $LOGS; do
     [ -d "$RUNS/$objective/runs/$dataset" ] && dirs+=("$RUNS/$objective/runs/$dataset")
   done
 done
+[ "${#dirs[@]}" -gt 0 ] || { echo "objectives_study.sh: no runs of $OBJECTIVES in $RUNS" >&2; exit 1; }
+user_figures objectives_study.sh "$PY" "$JOBS" "$REPORT_ONLY" "${dirs[@]}"
 first=${OBJECTIVES%% *}
 "$PY" -m irecgan.cli.decomposition --out="$OUT" --policy_rows="$OUT/sim/$first/policy_rows.json" \
     --logging_policy="$LOGGING" \

@@ -5,6 +5,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -400,6 +401,41 @@ def test_decomposition_script_links_run_sim_runs_and_writes_the_report(sim_smoke
     assert "U's error on the agent's own lists" in gaps_md
     for method in ("irecgan_nod", "irecgan", "irecgan_seq"):
         assert "| mdp_sharp | %s | 2 | " % method in gaps_md
+
+
+@pytest.mark.stack("2")  # a shell function over finished runs: the same on both stacks
+def test_user_figures_makes_only_what_a_run_with_u_lacks(sim_smoke_local, tmp_path):
+    # scripts/lib/user_figures.sh, which decomposition.sh and objectives_study.sh call: a copy of
+    # a finished irecgan_nod run and of a pg run (no U) of the smoke sweep (conftest)
+    runs, _, _ = sim_smoke_local
+    image = os.path.dirname(os.path.dirname(runs))
+    tree = tmp_path / "tree"
+    for method in ("irecgan_nod", "pg"):
+        target = str(tree / method / "seed1")
+        shutil.copytree(os.path.join(runs + "_smoke", "runs", "mdp_sharp", method, "seed1"),
+                        target)
+        if os.path.exists(os.path.join(target, "model_value.json")):
+            os.remove(os.path.join(target, "model_value.json"))
+    value = str(tree / "irecgan_nod" / "seed1" / "model_value.json")
+
+    def user_figures(report_only):
+        proc = subprocess.run(
+            ["bash", "-c", '. scripts/lib/user_figures.sh && user_figures some.sh "$0" 1 %d "$1"'
+             % report_only, sys.executable, str(tree)], cwd=image,
+            env=dict(os.environ, PYTHONPATH=os.path.join(image, "src")), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, universal_newlines=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        return proc.stdout
+    text = user_figures(1)
+    assert "some.sh: every run with a user model has its user_fit" in text  # in results.json
+    assert "some.sh: --report_only: 1 runs without a model_value, not made" in text
+    assert not os.path.exists(value)
+    assert "some.sh: the model_value of 1 runs (1 at a time)" in user_figures(0)
+    with open(value) as handle:
+        made = json.load(handle)
+    assert made["difference"]["clicks"] == made["user"]["clicks"] - made["truth"]["clicks"]
+    assert not os.path.exists(str(tree / "pg" / "seed1" / "model_value.json"))
+    assert "some.sh: every run with a user model has its model_value" in user_figures(0)
 
 
 def test_ablation_table_leaves_the_sequence_head_out_of_its_variants():

@@ -3,6 +3,7 @@ hand, `irecgan-evaluate --model_value` on a tiny run (determinism, its file, its
 the decomposition report's section from hand-made runs."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -130,6 +131,20 @@ def test_report_section_pairs_each_heads_error_with_irecgan_nods(tmp_path):
     assert "| 0.500 [-3.312, 4.312]: no evidence | -2.200 / -2.000 | -0.200 [n/a] | " \
            "0.300 [n/a] |" in text
     assert "| mdp_sharp | irecgan_nod | 2 | 2.250 / 3.000 | -0.750 [" in text
+    # a head trained with an agent objective pairs with irecgan_nod of that objective:
+    # irecgan_nod@slate's errors -0.4, -0.6; irecgan@slate's -0.1, -0.2 -> +0.3, +0.4
+    slate = {"agent_objective": "slate"}
+    write_run(tmp_path, "irecgan_nod@slate", 1, 2.6, 3.0, dict(slate, method="irecgan_nod"))
+    write_run(tmp_path, "irecgan_nod@slate", 2, 2.4, 3.0, dict(slate, method="irecgan_nod"))
+    write_run(tmp_path, "irecgan@slate", 1, 2.9, 3.0, dict(slate, method="irecgan"))
+    write_run(tmp_path, "irecgan@slate", 2, 2.8, 3.0, dict(slate, method="irecgan"))
+    rows = dict((r["method"], r) for r in dec.value_rows(report.load_runs([str(tmp_path)]),
+                                                         "mdp_sharp"))
+    assert rows["irecgan_nod@slate"]["clicks_vs_nod"] is None
+    assert rows["irecgan@slate"]["clicks_vs_nod"]["mean"] == pytest.approx(0.35)
+    assert rows["irecgan_seq"]["clicks_vs_nod"]["mean"] == pytest.approx(0.5)  # unchanged
+    for method in ("irecgan_nod@slate", "irecgan@slate"):
+        shutil.rmtree(os.path.join(str(tmp_path), "mdp_sharp", method))
     # runs that need one: finished, with U and a simulator, without model_value.json
     os.remove(os.path.join(str(tmp_path), "mdp_sharp", "irecgan_nod", "seed1",
                            "model_value.json"))

@@ -178,8 +178,8 @@ def value_rows(runs, dataset, confidence=CONFIDENCE):
     per method with such runs, a dict dataset, method, n, and for each figure F of VALUE_FIGURES
     (clicks per session; U's log-likelihood per step given a click, "ll") F_user / F_truth
     (means over seeds in each world), F_ci (`mean_ci` of U - truth over seeds) and F_vs_nod
-    (`paired_ci` of U - truth minus irecgan_nod's, by seed; None for irecgan_nod or without
-    it)."""
+    (`paired_ci` of U - truth minus that of irecgan_nod trained with the same agent objective,
+    `irecgan_nod@X` for `method@X`, by seed; None for irecgan_nod@X itself or without it)."""
     per = collections.OrderedDict()
     for run in sorted(runs, key=lambda r: method_rank(r.method)):
         if run.finished and run.dataset == dataset and isinstance(run.model_value, dict):
@@ -193,8 +193,9 @@ def value_rows(runs, dataset, confidence=CONFIDENCE):
         for figure, _, _ in VALUE_FIGURES:
             pairs = [(s, v[figure]) for s, v in seeds.items()]
             errors = dict((s, u - t) for s, (u, t) in pairs)
-            base = (dict((s, v[figure][0] - v[figure][1]) for s, v in per[BASE].items())
-                    if method != BASE and BASE in per else None)
+            nod = BASE + method[len(method.split("@", 1)[0]):]   # irecgan_nod[@objective]
+            base = (dict((s, v[figure][0] - v[figure][1]) for s, v in per[nod].items())
+                    if method != nod and nod in per else None)
             row.update({figure + "_user": mean_ci([u for _, (u, _) in pairs])["mean"],
                         figure + "_truth": mean_ci([t for _, (_, t) in pairs])["mean"],
                         figure + "_ci": mean_ci(list(errors.values()), confidence),

@@ -94,7 +94,8 @@ def value_lines(values, confidence=CONFIDENCE):
             "U's next-click log-likelihood per step given a click on the simulator's sessions "
             "of those lists beside the truth's (irecgan.evaluation.user_fit); means over "
             "seeds, U - truth with its %s CI over seeds, and its change against "
-            "irecgan_nod's, paired by seed (a D head that corrects U moves U - truth toward "
+            "irecgan_nod's (trained with the same agent objective: irecgan_nod@X for a "
+            "method@X), paired by seed (a D head that corrects U moves U - truth toward "
             "0)." % pct, ""] + md_table(
         ("log", "method", "seeds", "clicks: U / truth", "U - truth [%s CI]" % pct,
          "change vs irecgan_nod [%s CI]" % pct, "LL / step given a click: U / truth",
