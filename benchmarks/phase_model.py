@@ -147,10 +147,12 @@ def run_seconds(counts, per):
     return parts, sum(parts.values())
 
 
-def run_cikm_cost(ph, config, gpu_tflops, gpu_call_ms, seeds=5, jobs=2):
+def run_cikm_cost(ph, config, gpu_tflops, gpu_call_ms, seeds=5, jobs=2, cores=2):
     """./run_cikm.sh at `config` (a resolved configuration: the preset's counts) from the CIKM
-    phases of phases.py (`ph`: {phase: figures}): 4 methods x `seeds`, `jobs` runs of 1 thread
-    at a time (run_cikm.sh's --jobs=2 on 2 cores: wall = run-seconds / 2), by wall and by CPU;
+    phases of phases.py (`ph`: {phase: figures}): 4 methods x `seeds`, `jobs` runs at a time
+    (run_cikm.sh's --jobs=2 on 2 cores with runs of 1 thread: wall = run-seconds / 2; runs
+    timed with several threads go one at a time, jobs=1), by wall; and an idle machine's wall
+    from CPU seconds (the runs' CPU seconds / `cores`, whatever the threads per run);
     and a GPU host's estimate, one device: each item's FLOPs at `gpu_tflops` plus `gpu_call_ms`
     per session.run (both assumed)."""
     per, per_cpu = {}, {}
@@ -187,6 +189,6 @@ def run_cikm_cost(ph, config, gpu_tflops, gpu_call_ms, seeds=5, jobs=2):
     return {"per_item_s": per, "per_item_cpu_s": per_cpu, "gpu_per_item_s": gpu,
             "methods": methods, "seeds": seeds, "run_seconds_total": wall_total,
             "wall_2_cores_s": wall_total / float(jobs), "run_cpu_seconds_total": cpu_total,
-            "wall_2_cores_idle_estimate_s": cpu_total / float(jobs),
+            "wall_2_cores_idle_estimate_s": cpu_total / float(cores), "jobs": jobs,
             "gpu_one_device_s": seeds * sum(m["gpu_seconds"] for m in methods.values()),
             "gpu_assumptions": {"tflops": gpu_tflops, "ms_per_call": gpu_call_ms}}

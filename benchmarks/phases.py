@@ -473,17 +473,23 @@ def main(argv=None):
     print("closest to its arithmetic limit: %s %s (%.0f%% of plain matmuls of its shapes, by "
           "CPU; %.0f%% by wall)" % (closest[0], closest[1], 100 * closest[7]["of_limit_cpu"],
                                     100 * closest[7]["of_limit"]))
+    # runs of one thread go 2 at a time on 2 cores (run_cikm.sh's --jobs=2); runs of more
+    # threads one at a time
+    jobs = 2 if args.threads == 1 else 1
+    threads = {0: "TF's default threads", 1: "1 thread"}.get(args.threads,
+                                                              "%d threads" % args.threads)
     cost = pm.run_cikm_cost(results["cikm"]["phases"], config, args.gpu_tflops,
-                            args.gpu_call_ms)
+                            args.gpu_call_ms, jobs=jobs)
     for method, m in cost["methods"].items():
-        print("  run_cikm.sh %-12s one run on 1 thread: %s (wall here), %s (CPU: idle estimate)"
-              "; GPU ESTIMATE %s" % (method, hours(m["seconds"]), hours(m["cpu_seconds"]),
-                                     hours(m["gpu_seconds"])))
-    print("./run_cikm.sh --preset=paper (20 runs, 2 jobs x 1 thread on 2 cores): %s at this load,"
-          " %s on an idle machine (from CPU seconds); GPU host ESTIMATE (%.1f TFLOP/s sustained "
-          "+ %.0f ms per call, one GPU): %s" % (
-              hours(cost["wall_2_cores_s"]), hours(cost["wall_2_cores_idle_estimate_s"]),
-              args.gpu_tflops, args.gpu_call_ms, hours(cost["gpu_one_device_s"])))
+        print("  run_cikm.sh %-12s one run on %s: %s (wall here), %s (CPU)"
+              "; GPU ESTIMATE %s" % (method, threads, hours(m["seconds"]),
+                                     hours(m["cpu_seconds"]), hours(m["gpu_seconds"])))
+    print("./run_cikm.sh --preset=paper (20 runs, %d at a time x %s on 2 cores): %s at this load,"
+          " %s on an idle machine (CPU seconds / 2 cores); GPU host ESTIMATE (%.1f TFLOP/s "
+          "sustained + %.0f ms per call, one GPU): %s" % (
+              jobs, threads, hours(cost["wall_2_cores_s"]),
+              hours(cost["wall_2_cores_idle_estimate_s"]), args.gpu_tflops, args.gpu_call_ms,
+              hours(cost["gpu_one_device_s"])))
     slowest = min(r[5] for r in rows)
     print("benchmark: %.0f s wall, %.0f s process CPU; load average now %s" % (
         total_wall, total_cpu, machine_state()["load_average"]))

@@ -82,3 +82,10 @@ def test_run_cikm_cost_by_hand(pm):
     assert cost["run_seconds_total"] == pytest.approx(5 * 4 * lstm["seconds"])
     assert cost["wall_2_cores_s"] == pytest.approx(5 * 4 * lstm["seconds"] / 2)
     assert cost["wall_2_cores_idle_estimate_s"] == pytest.approx(5 * 4 * lstm["cpu_seconds"] / 2)
+    # runs timed with both cores' threads go one at a time: the wall adds up, while the idle
+    # estimate still spreads the CPU seconds over the 2 cores
+    one = pm.run_cikm_cost(ph, config, gpu_tflops=4.0, gpu_call_ms=10.0, jobs=1)
+    assert one["wall_2_cores_s"] == pytest.approx(5 * 4 * lstm["seconds"])
+    assert one["wall_2_cores_idle_estimate_s"] == pytest.approx(
+        cost["wall_2_cores_idle_estimate_s"])
+    assert (one["jobs"], cost["jobs"]) == (1, 2)
