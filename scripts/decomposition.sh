@@ -26,7 +26,8 @@
 # CIs, the largest per log) and OUT/<log>_decomposition.png (python -m
 # irecgan.cli.decomposition); run_sim.sh's own table of these runs, with the policy rows the
 # report reads (policy_rows.json, computed there once), goes to OUT/sim; each method's online
-# reward per adversarial epoch (mean and 95 % CI over seeds; python -m irecgan.cli.budget,
+# reward per adversarial epoch (finished runs' only, as the tables; mean and 95 % CI over
+# seeds; python -m irecgan.cli.budget,
 # whose budget rule is then applied to these runs' irecgan_true) to OUT/curves.
 #
 #   scripts/decomposition.sh                 everything at the cpu_short preset
@@ -194,7 +195,7 @@ done
     "${report_dirs[@]}"
 # -- 4. each method's curve: online reward per adversarial epoch (mean, 95 % CI over seeds) ----
 "$PY" -m irecgan.cli.budget --out="$OUT/curves" --policy_rows="$SIM_OUT_USED/policy_rows.json" \
-    --logging_policy="$LOGGING" \
+    --logging_policy="$LOGGING" --finished_only \
     --title="Curves of the decomposition's runs ($(echo $RUN_METHODS | tr ' ' ','); seeds: $SEEDS)" \
     "${report_dirs[@]}" > /dev/null
 echo "decomposition.sh: finished in $(( $(date +%s) - start )) s; tables in $OUT/table.md and $OUT/gaps.md, curves in $OUT/curves"

@@ -13,7 +13,8 @@
 #      before it, U's fit and U's answers to the agent's own lists (irecgan-evaluate --user_fit,
 #      --model_value, scripts/lib/user_figures.sh) for every finished run with U lacking them
 #      (not with --report_only), as decomposition.sh makes them;
-#   3. every method's online reward per adversarial epoch (mean, 95 % CI) in OUT/curves
+#   3. every method's online reward per adversarial epoch (finished runs only; mean, 95 % CI)
+#      in OUT/curves
 #      (python -m irecgan.cli.budget), with the budget rule applied to each objective's own
 #      irecgan_true@OBJ as to the paper objective's irecgan_true (it never picks a preset).
 # --adv_epochs=N trains every run for N adversarial epochs instead of the preset's (a longer
@@ -147,7 +148,7 @@ first=${OBJECTIVES%% *}
     --title="Agent objectives at the converged preset ($(echo $OBJECTIVES | sed 's/ /, /g'); $(echo $METHODS | tr ' ' ','); seeds: $SEEDS)" \
     "${dirs[@]}"
 "$PY" -m irecgan.cli.budget --out="$OUT/curves" --policy_rows="$OUT/sim/$first/policy_rows.json" \
-    --logging_policy="$LOGGING" \
+    --logging_policy="$LOGGING" --finished_only \
     --title="Online reward per adversarial epoch, agent objectives ($(echo $METHODS | tr ' ' ','); seeds: $SEEDS)" \
     "${dirs[@]}" > /dev/null
 echo "objectives_study.sh: finished in $(( $(date +%s) - start )) s; $OUT/gaps.md"

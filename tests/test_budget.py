@@ -219,6 +219,38 @@ def test_cli_writes_and_fails_in_one_line(tmp_path):
         assert proc.returncode == 2 and says in lines[-1] and len(lines) == 1, proc.stderr
 
 
+def test_cli_finished_only_leaves_runs_in_progress_out(tmp_path):
+    fake_runs(tmp_path / "runs")
+    # a fourth seed in progress: no results.json yet, 10 epochs written, far above the others
+    path = write_run(tmp_path / "runs", "toy", "irecgan", 4, [50.0] * 10)
+    os.remove(os.path.join(path, "results.json"))
+    env = dict(os.environ, PYTHONPATH=SRC)
+
+    def irecgan_epoch1(*extra):
+        out = str(tmp_path / ("out%d" % len(extra)))
+        proc = subprocess.run([sys.executable, "-m", "irecgan.cli.budget", "--out=" + out]
+                              + list(extra) + [str(tmp_path / "runs")], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        with open(os.path.join(out, "budget.csv")) as handle:
+            return [(r["n"], float(r["mean"])) for r in csv.DictReader(handle)
+                    if r["method"] == "irecgan" and r["epoch"] == "1"]
+
+    assert irecgan_epoch1() == [("4", (3.0 + 4.0 + 5.0 + 50.0) / 4)]   # the budget study's view
+    assert irecgan_epoch1("--finished_only") == [("3", 4.0)]            # the tables' runs only
+    # nothing finished: one line on stderr, exit 2
+    path = write_run(tmp_path / "unfinished", "toy", "irecgan", 1, [1.0] * 5)
+    os.remove(os.path.join(path, "results.json"))
+    proc = subprocess.run([sys.executable, "-m", "irecgan.cli.budget", "--finished_only",
+                           "--out=" + str(tmp_path / "none"), str(tmp_path / "unfinished")],
+                          env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=300)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "no finished run" in lines[0], proc.stderr
+
+
 def dry_run(tmp_path, name, args):
     env = dict(os.environ, PY=sys.executable, PYTHONPATH=SRC, SMOKE="1")
     proc = subprocess.run(["bash", os.path.join(ROOT, "run_sim.sh"), "--launcher=slurm",
