@@ -483,6 +483,20 @@ def test_method_labels_of_the_variants():
     assert method_label({"method": "irecgan_nod", "offline_ratio": 0.1}) == "irecgan_nod"
 
 
+def test_split_label_inverts_the_variant_suffix():
+    from irecgan.report.runs import method_label, split_label
+    config = {"method": "irecgan", "d_head": "sequence", "agent_objective": "slate",
+              "logged_term": "paper", "own_clicks": "paper"}
+    assert split_label(method_label(config)) == ("irecgan_seq", "slate+paper_logged+paper_own")
+    assert split_label(method_label({"method": "irecgan_nod"})) == ("irecgan_nod", "")
+    assert split_label("irecgan_true@T0.5") == ("irecgan_true", "T0.5")
+    # the per-objective gaps pair each method@X with its plain method and with the others @X
+    gaps = dec.gaps_for(["irecgan_nod", "irecgan_true", "irecgan_true@slate",
+                         "irecgan_nod@slate"])
+    assert ("o@slate", "irecgan_true@slate", "irecgan_true") in gaps
+    assert ("b@slate", "irecgan_true@slate", "irecgan_nod@slate") in gaps
+
+
 def test_magnitude_and_percent_of_an_interval():
     def ci(low, high):
         return {"mean": (low + high) / 2.0, "low": low, "high": high, "half": (high - low) / 2.0}

@@ -31,6 +31,7 @@ from irecgan.errors import UserError
 from irecgan.report.decomposition_tables import (GAP_CSV, TABLE_CSV, gap_records,
                                                  gaps_markdown, table_markdown, table_records)
 from irecgan.report.plots import plot_reward_bars, safe_file_name
+from irecgan.report.runs import split_label
 from irecgan.report.rows import (add_headroom, aggregate_rows, datasets_in_order, method_rank,
                                  policy_label, reference_rows, simulators_of)
 from irecgan.report.stats import (CONFIDENCE, NO_CI, as_number, excludes_zero, get_nested,
@@ -66,15 +67,16 @@ def gaps_for(methods):
     gap "o@X" = method@X - method (the objective against the paper's, paired by seed)."""
     methods = list(methods)
     out = list(GAPS)
-    for objective in sorted(set(m.split("@", 1)[1] for m in methods if "@" in m)):
+    for objective in sorted(set(split_label(m)[1] for m in methods) - {""}):
         def tag(m):
             return m if m == CEILING else "%s@%s" % (m, objective)
         for gap, minuend, subtrahend in GAPS:
             if all(m == CEILING or tag(m) in methods for m in (minuend, subtrahend)):
                 out.append(("%s@%s" % (gap, objective), tag(minuend), tag(subtrahend)))
         for m in methods:
-            if m.endswith("@" + objective) and m.split("@", 1)[0] in methods:
-                out.append(("o@%s" % objective, m, m.split("@", 1)[0]))
+            plain, variant = split_label(m)
+            if variant == objective and plain in methods:
+                out.append(("o@%s" % objective, m, plain))
     return out
 
 
@@ -193,7 +195,8 @@ def value_rows(runs, dataset, confidence=CONFIDENCE):
         for figure, _, _ in VALUE_FIGURES:
             pairs = [(s, v[figure]) for s, v in seeds.items()]
             errors = dict((s, u - t) for s, (u, t) in pairs)
-            nod = BASE + method[len(method.split("@", 1)[0]):]   # irecgan_nod[@objective]
+            variant = split_label(method)[1]
+            nod = "%s@%s" % (BASE, variant) if variant else BASE   # irecgan_nod[@objective]
             base = (dict((s, v[figure][0] - v[figure][1]) for s, v in per[nod].items())
                     if method != nod and nod in per else None)
             row.update({figure + "_user": mean_ci([u for _, (u, _) in pairs])["mean"],

@@ -138,6 +138,13 @@ def method_label(config, folder=None):
     return label + ("@" + "+".join(parts) if parts else "")
 
 
+def split_label(label):
+    """`(method, variant)` of a `method_label`: `("irecgan_nod", "slate+paper_logged")` for
+    `irecgan_nod@slate+paper_logged`, `("irecgan", "")` for `irecgan`."""
+    method, _, variant = label.partition("@")
+    return method, variant
+
+
 def dataset_name(path):
     """Base name of a data path without its extension: `/x/mdp_random.log` -> `mdp_random`."""
     base = os.path.basename(str(path).rstrip("/\\"))
