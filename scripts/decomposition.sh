@@ -23,7 +23,8 @@
 # (results.json["user_fit"] or user_fit.json, e.g. runs made before the fit existed),
 # `irecgan-evaluate --user_fit --run_dir=RUN` writes it; then the report is made:
 # OUT/table.md, table.csv (one row per log and method), gaps.md, gaps.csv (the gaps with their
-# CIs, the largest per log) and OUT/<log>_decomposition.png (python -m
+# CIs, the largest per log), seeds.csv (each run's figures: pairing by seed stays possible after
+# the run folders are gone) and OUT/<log>_decomposition.png (python -m
 # irecgan.cli.decomposition); run_sim.sh's own table of these runs, with the policy rows the
 # report reads (policy_rows.json, computed there once), goes to OUT/sim; each method's online
 # reward per adversarial epoch (finished runs' only, as the tables; mean and 95 % CI over

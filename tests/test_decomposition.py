@@ -214,7 +214,8 @@ def test_write_decomposition_files(toy_runs, tmp_path):
     out = str(tmp_path / "out")
     text, written = dec.write_decomposition(out, runs, POLICIES, {"toy": "random"}, ["toy"])
     names = sorted(os.path.basename(p) for p in written)
-    assert names == ["gaps.csv", "gaps.md", "table.csv", "table.md", "toy_decomposition.png"]
+    assert names == ["gaps.csv", "gaps.md", "seeds.csv", "table.csv", "table.md",
+                     "toy_decomposition.png"]
     with open(os.path.join(out, "gaps.csv")) as handle:
         gaps = list(csv.DictReader(handle))
     b = [g for g in gaps if g["difference"] == "irecgan_true - irecgan_nod"][0]
@@ -231,9 +232,42 @@ def test_write_decomposition_files(toy_runs, tmp_path):
     assert float(table["lstm"]["wall_time_s_mean"]) == 30.0
     with open(os.path.join(out, "toy_decomposition.png"), "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    # seeds.csv: every finished run of the reported log ("other" left out), in table order
+    with open(os.path.join(out, "seeds.csv")) as handle:
+        seeds = list(csv.DictReader(handle))
+    assert [(r["method"], r["seed"]) for r in seeds] == [
+        (m, str(s)) for m in ("lstm", "irecgan_nod", "irecgan", "irecgan_seq", "irecgan_true")
+        for s in (1, 2, 3)]
+    by = dict(((r["method"], r["seed"]), r) for r in seeds)
+    assert float(by["irecgan_true", "2"]["online_reward"]) == 6.0
+    assert float(by["irecgan_seq", "3"]["test_P@1"]) == 13.0
+    # U's fit: seed 1 from results.json, seed 2 from user_fit.json, seed 3 has none
+    assert [by["irecgan_nod", s]["user_ll_click"] for s in "123"] == ["-2.0", "-1.5", ""]
+    assert by["irecgan_nod", "1"]["truth_ll_click"] == "-1.0"
+    assert by["irecgan", "1"]["d_heldout_auc_last"] == "0.7"      # the last adversarial epoch
+    assert by["lstm", "1"]["d_heldout_auc_last"] == "" and by["lstm", "1"]["wall_time_s"] == "30.0"
+    assert by["lstm", "1"]["cpu_fingerprint"] == "" and by["lstm", "1"]["value_clicks_user"] == ""
     with pytest.raises(UserError, match="seed 1 twice"):
         dec.decomposition(runs + [r for r in runs if r.dataset == "toy"][:1], POLICIES, {},
                           ["toy"])
+
+
+def test_seed_records_carry_model_value_and_the_machine(tmp_path):
+    machine = {"cpu_fingerprint": "abc123", "python": "3.6.15", "numpy": "1.18.5",
+               "tensorflow": "1.15.5"}
+    path = write_run(tmp_path, "toy", "irecgan_nod", 4, 3.25, results={"machine": machine})
+    with open(os.path.join(path, "model_value.json"), "w") as handle:
+        json.dump({"user": {"clicks": 2.0}, "truth": {"clicks": 2.5},
+                   "fit": {"ll_click": -2.25, "truth": {"ll_click": -1.75}}}, handle)
+    write_run(tmp_path, "toy", "pg", 4, 3.0)
+    (rec_pg, rec_nod) = dec_tables.seed_records(report.load_runs([str(tmp_path)]), ["toy"])
+    assert (rec_pg["method"], rec_nod["method"]) == ("pg", "irecgan_nod")
+    assert (rec_nod["value_clicks_user"], rec_nod["value_clicks_truth"]) == ("2.0", "2.5")
+    assert (rec_nod["value_ll_user"], rec_nod["value_ll_truth"]) == ("-2.25", "-1.75")
+    assert rec_nod["cpu_fingerprint"] == "abc123"
+    assert rec_nod["stack"] == "Python 3.6.15, numpy 1.18.5, TF 1.15.5"
+    assert rec_nod["online_reward"] == "3.25" and rec_nod["seed"] == 4
+    assert dec_tables.seed_records(report.load_runs([str(tmp_path)]), ["other"]) == []
 
 
 def _reference_lines(ax):
@@ -246,8 +280,10 @@ def test_reward_plots_draw_the_ceiling_and_the_logging_policy(toy_runs):
     runs = report.load_runs([str(toy_runs)])
     rows = report.aggregate_rows(runs, POLICIES)
     ceiling = [r for r in rows if r["method"] == "belief"][0]
-    logging = [r for r in rows if r["method"] == "random"][0]
+    logged = [r for r in rows if r["method"] == "random"][0]
     assert reference_label("ceiling", ceiling) == "ceiling: belief, history-based (6.000)"
+    assert reference_label("logging policy", logged) == (
+        "logging policy: random, history-based (2.000)")
     fig = reward_bars_figure("toy", rows, "random")
     try:
         lines = _reference_lines(fig.axes[0])

@@ -28,8 +28,9 @@ import math
 import os
 
 from irecgan.errors import UserError
-from irecgan.report.decomposition_tables import (GAP_CSV, TABLE_CSV, gap_records,
-                                                 gaps_markdown, table_markdown, table_records)
+from irecgan.report.decomposition_tables import (GAP_CSV, SEED_CSV, TABLE_CSV, gap_records,
+                                                 gaps_markdown, seed_records, table_markdown,
+                                                 table_records)
 from irecgan.report.plots import plot_reward_bars, safe_file_name
 from irecgan.report.runs import split_label
 from irecgan.report.rows import (add_headroom, aggregate_rows, datasets_in_order, method_rank,
@@ -254,8 +255,9 @@ def decomposition(runs, policy_entries, logging, datasets=None, confidence=CONFI
 
 def write_decomposition(out_dir, runs, policy_entries, logging, datasets=None,
                         title="Decomposition of the headroom gap", confidence=CONFIDENCE):
-    """Write table.md, table.csv, gaps.md, gaps.csv and `<log>_decomposition.png` into
-    `out_dir`; returns (gaps.md's text, written paths)."""
+    """Write table.md, table.csv, gaps.md, gaps.csv, seeds.csv (each finished run's figures,
+    `decomposition_tables.seed_records`) and `<log>_decomposition.png` into `out_dir`; returns
+    (gaps.md's text, written paths)."""
     rows, gaps, headroom = decomposition(runs, policy_entries, logging, datasets, confidence)
     if not any(r["kind"] == "run" for r in rows):
         raise UserError("no finished run of %s" % ", ".join(datasets or ["any log"]))
@@ -271,8 +273,10 @@ def write_decomposition(out_dir, runs, policy_entries, logging, datasets=None,
             with io.open(path, "w", encoding="utf-8") as handle:
                 handle.write(text)
             written.append(path)
-        for name, columns, records in (("table.csv", TABLE_CSV, table_records(rows, confidence)),
-                                       ("gaps.csv", GAP_CSV, gap_records(gaps, confidence))):
+        for name, columns, records in (
+                ("table.csv", TABLE_CSV, table_records(rows, confidence)),
+                ("gaps.csv", GAP_CSV, gap_records(gaps, confidence)),
+                ("seeds.csv", SEED_CSV, seed_records(runs, datasets_in_order(rows)))):
             path = os.path.join(out_dir, name)
             write_records(path, columns, records)
             written.append(path)

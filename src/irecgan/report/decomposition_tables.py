@@ -4,8 +4,8 @@ and gaps.md / gaps.csv, the gaps with their confidence intervals and the largest
 Pure functions. No TensorFlow, no absl."""
 import math
 
-from irecgan.report.rows import ceiling_note, knows_notes
-from irecgan.report.stats import CONFIDENCE, mean_ci
+from irecgan.report.rows import ceiling_note, heldout_d, knows_notes, method_rank
+from irecgan.report.stats import CONFIDENCE, get_nested, mean_ci
 from irecgan.report.tables import (csv_float, dash, evidence, fmt_ci, fmt_seconds, fmt_seeds,
                                    fmt_stat, md_table)
 
@@ -178,6 +178,18 @@ ROW_KEYS = (("online_reward", "reward"), ("headroom_pct", "headroom"), ("test_P@
             ("user_ll", "user_ll_click"), ("truth_ll", "true_ll_click"),
             ("d_heldout_acc_last", "d_heldout_last"),
             ("d_heldout_auc_last", "d_auc_last"))
+# seeds.csv: one record per finished run, so that a later report (or a scratch computation)
+# can pair by seed with these runs after their folders are gone; SEED_RESULTS: (column,
+# results.json key path), SEED_VALUE: (column, model_value.json key path)
+SEED_CSV = ["log", "method", "seed", "online_reward", "test_P@1", "user_ll_click",
+            "truth_ll_click", "d_heldout_auc_last", "value_clicks_user", "value_clicks_truth",
+            "value_ll_user", "value_ll_truth", "wall_time_s", "cpu_fingerprint", "stack", "path"]
+SEED_RESULTS = (("online_reward", ("online", "reward_mean")),
+                ("test_P@1", ("offline", "test", "P@1")))
+SEED_VALUE = (("value_clicks_user", ("user", "clicks")),
+              ("value_clicks_truth", ("truth", "clicks")),
+              ("value_ll_user", ("fit", "ll_click")),
+              ("value_ll_truth", ("fit", "truth", "ll_click")))
 GAP_CSV = ["log", "gap", "difference", "kind", "n", "df", "mean", "ci_low", "ci_high",
            "headroom_pct_mean", "headroom_pct_ci_low", "headroom_pct_ci_high", "ci_excludes_0",
            "confidence", "seeds", "missing"]
@@ -219,4 +231,31 @@ def gap_records(gaps, confidence=CONFIDENCE):
                     "confidence": confidence,
                     "seeds": " ".join(str(s) for s in ci.get("seeds", [])),
                     "missing": g["missing"] or ""})
+    return out
+
+
+def seed_records(runs, datasets):
+    """The records of seeds.csv (SEED_CSV): each finished run of `datasets`, ordered by log,
+    method (as in the tables) and seed; "" where a run has no such figure (no U, no D, no
+    model_value.json, made before results.json recorded the machine)."""
+    order = dict((d, i) for i, d in enumerate(datasets))
+    chosen = [r for r in runs if r.finished and r.dataset in order]
+    chosen.sort(key=lambda r: (order[r.dataset], method_rank(r.method), str(r.seed).zfill(9),
+                               r.path))
+    out = []
+    for run in chosen:
+        fit = run.user_fit if isinstance(run.user_fit, dict) else {}
+        value = run.model_value if isinstance(run.model_value, dict) else {}
+        machine = run.machine or ("", "")
+        rec = {"log": run.dataset, "method": run.method, "seed": run.seed,
+               "user_ll_click": csv_float(get_nested(fit, "ll_click")),
+               "truth_ll_click": csv_float(get_nested(fit, "truth", "ll_click")),
+               "d_heldout_auc_last": csv_float(heldout_d(run, "d_heldout_auc", False)),
+               "wall_time_s": csv_float(run.wall_time), "cpu_fingerprint": machine[1],
+               "stack": machine[0], "path": run.path}
+        for column, keys in SEED_RESULTS:
+            rec[column] = csv_float(get_nested(run.results, *keys))
+        for column, keys in SEED_VALUE:
+            rec[column] = csv_float(get_nested(value, *keys))
+        out.append(rec)
     return out
