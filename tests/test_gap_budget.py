@@ -61,7 +61,17 @@ def test_cli_writes_table_and_plots_and_refuses_bad_pairs(tmp_path):
     bad = subprocess.run(cmd[:4] + ["--by_budget=short"], env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
     assert bad.returncode == 2 and "is not LABEL=GAPS_CSV" in bad.stderr.strip().splitlines()[-1]
-    with pytest.raises(UserError, match="repeat"):
+    # one label may name several reports, of other logs: here "other" joins "short"
+    only_other = write(tmp_path / "other.csv", [
+        "other,c,irecgan - irecgan_nod,paired,10,9,0.25,0.1,0.4,,,,yes,0.95,,"])
+    text, _ = gap_budget.write_gap_budget(str(tmp_path / "joined"), [
+        ("short", short), ("long", long), ("short", only_other)])
+    assert "| gap | short | long |" in text
+    assert "| irecgan - irecgan_nod | 0.250 [0.100, 0.400] | 0.000 [-0.100, 0.100] " \
+           "(no evidence) |" in text
+    # ... but a log twice under one label is ambiguous
+    with pytest.raises(UserError, match="budget a: log toy is in both .*short.csv and "
+                                        ".*long.csv"):
         gap_budget.write_gap_budget(out, [("a", short), ("a", long)])
     with pytest.raises(UserError, match="cannot read"):
         gap_budget.read_gaps(str(tmp_path / "missing.csv"))

@@ -21,7 +21,8 @@ have it. `--by_budget`
 reads the gaps.csv of earlier reports, one per training budget (e.g.
 "cpu_short=results/decomposition/gaps.csv,converged=results/decomposition_converged/gaps.csv"),
 and writes DIR/gaps_by_budget.md and DIR/<log>_gaps_by_budget.png (irecgan.report.gap_budget):
-each gap against the budget; it takes no run directories. Exit status 0, or
+each gap against the budget; it takes no run directories. A label given twice joins reports
+of other logs (made apart) under one budget. Exit status 0, or
 2 on a user error (one line on stderr).
 """
 import sys

@@ -114,11 +114,20 @@ def plot_gaps_by_budget(path, log, gaps, labels):
 
 def write_gap_budget(out_dir, labelled, title="Gaps against the budget"):
     """gaps_by_budget.md and `<log>_gaps_by_budget.png` in `out_dir` from `[(label, gaps.csv
-    path)]`; returns (the markdown, written paths)."""
-    labels = [l for l, _ in labelled]
-    if len(set(labels)) != len(labels):
-        raise UserError("budget labels repeat: %s" % ", ".join(labels))
-    joined = gaps_by_budget([(l, read_gaps(p)) for l, p in labelled])
+    path)]`; returns (the markdown, written paths). A label may name several files (reports of
+    one budget made apart, e.g. on other machines) when no log is in two of them."""
+    labels, seen, read = [], {}, []
+    for label, path in labelled:
+        rows = read_gaps(path)
+        if label not in labels:
+            labels.append(label)
+        for log in sorted(set(r["log"] for r in rows)):
+            if (label, log) in seen:
+                raise UserError("budget %s: log %s is in both %s and %s" % (
+                    label, log, seen[label, log], path))
+            seen[label, log] = path
+        read.append((label, rows))
+    joined = gaps_by_budget(read)
     text = budget_gap_markdown(joined, labels, title)
     try:
         if not os.path.isdir(out_dir):
