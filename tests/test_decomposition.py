@@ -65,6 +65,36 @@ def test_mean_ci_and_welch_ci_hand_computed():
     assert ci["mean"] == 1.0 and ci["half"] == 0.0 and stats.excludes_zero(ci) is True
 
 
+def test_gap_table_adds_the_differences_asked_for():
+    rewards = {"irecgan_nod": {1: 2.0, 2: 3.0, 3: 4.0}, "pg": {1: 1.0, 2: 1.5, 3: 3.5}}
+    gaps = dec.gap_table("log", rewards, ("belief", [5.0, 6.0, 7.0]), ("random", [1.0, 3.0]),
+                         differences=[("irecgan_nod", "pg"), ("ceiling", "pg"), ("lstm", "pg")])
+    asked = [g for g in gaps if g["gap"] == "x"]
+    assert [g["label"] for g in asked] == ["irecgan_nod - pg", "ceiling (belief) - pg",
+                                           "lstm - pg"]
+    # paired: d = 1, 1.5, 0.5 -> mean 1, sd 0.5, half = t(2) * 0.5 / sqrt(3); C - L = 6 - 2
+    nod = asked[0]
+    assert nod["kind"] == "paired" and nod["ci"]["mean"] == pytest.approx(1.0)
+    assert nod["ci"]["half"] == pytest.approx(T_975_DF2 * 0.5 / math.sqrt(3.0))
+    assert nod["headroom"]["mean"] == pytest.approx(25.0)
+    assert nod["meaning"] == "a difference asked for (--differences)"
+    # against the ceiling: Welch, 6 - 2 = 4
+    assert asked[1]["kind"] == "welch" and asked[1]["ci"]["mean"] == pytest.approx(4.0)
+    assert asked[2]["missing"] == "no lstm runs"
+    # never ranked as the largest gap
+    assert all(g["gap"] != "x" for g in dec.largest_gap(gaps)[1] + [dec.largest_gap(gaps)[0]]
+               if g is not None)
+
+
+def test_cli_differences_parse_and_refuse_other_forms():
+    from irecgan.cli.decomposition import parse_differences
+    assert parse_differences(["irecgan_seq@no_q_d-irecgan_nod", " ceiling - pg "]) == [
+        ("irecgan_seq@no_q_d", "irecgan_nod"), ("ceiling", "pg")]
+    for bad in ("irecgan", "a-b-c", "-pg", "pg-"):
+        with pytest.raises(UserError, match="is not MINUEND-SUBTRAHEND"):
+            parse_differences([bad])
+
+
 def test_gap_table_paired_welch_headroom_and_missing():
     # ceiling 5, 6, 7 (mean 6); logging 1, 3 (mean 2): C - L = 4
     rewards = {"irecgan_nod": {1: 2.0, 2: 3.0, 3: 4.0},

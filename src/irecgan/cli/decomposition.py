@@ -5,7 +5,7 @@ confidence intervals, and a bar plot (irecgan.report.decomposition).
 
     python -m irecgan.cli.decomposition --out=DIR --policy_rows=FILE.json
         [--logging_policy=NAME=POLICY,...] [--datasets=a,b] [--confidence=0.95]
-        [--title=TEXT] RUN_DIR_OR_GLOB...
+        [--differences=A-B,...] [--title=TEXT] RUN_DIR_OR_GLOB...
     python -m irecgan.cli.decomposition --list_user_fit RUN_DIR_OR_GLOB...
     python -m irecgan.cli.decomposition --list_model_value RUN_DIR_OR_GLOB...
     python -m irecgan.cli.decomposition --out=DIR --by_budget=LABEL=GAPS_CSV,LABEL=GAPS_CSV...
@@ -13,6 +13,9 @@ confidence intervals, and a bar plot (irecgan.report.decomposition).
 Run directories as irecgan-report finds them. `--policy_rows`: the policy rows irecgan-report
 wrote (its policy_rows.json; run_sim.sh's report makes them, so they are computed once); the
 rows of each log's ceiling (`belief` / `oracle`) and of its logging policy are used.
+`--differences` adds gaps of your own to gaps.md / gaps.csv, gap "x", e.g.
+`irecgan_seq@no_q_d-irecgan_nod` (a method label minus another, paired by seed; `ceiling` as
+either side: Welch against the log's ceiling row), in every log reported.
 `--list_user_fit` prints, one per line, the finished runs with a user model whose fit
 (results.json["user_fit"] or user_fit.json) is missing, and writes nothing;
 `--list_model_value` the same for model_value.json (U's error on the agent's own lists,
@@ -45,6 +48,8 @@ flags.DEFINE_list("logging_policy", [], "NAME=POLICY pairs: the policy row of th
                   "wrote log NAME (the 0 %% of its headroom).")
 flags.DEFINE_list("datasets", [], "The logs to report (default: every log of the runs).")
 flags.DEFINE_float("confidence", dec.CONFIDENCE, "Confidence level of the intervals.")
+flags.DEFINE_list("differences", [], "MINUEND-SUBTRAHEND pairs of method labels (or "
+                  "'ceiling'): further gaps, 'x', in gaps.md / gaps.csv.")
 flags.DEFINE_list("by_budget", [], "LABEL=GAPS_CSV pairs, one per training budget: write each "
                   "gap against the budget instead of a decomposition.")
 flags.DEFINE_bool("list_user_fit", False, "Print the finished runs with a user model whose fit "
@@ -85,11 +90,25 @@ def main(argv):
             raise UserError("--datasets: no run of %s under %s" % (", ".join(unknown),
                                                                    ", ".join(args)))
     text, written = dec.write_decomposition(FLAGS.out, runs, entries, logging, datasets,
-                                            title=FLAGS.title, confidence=FLAGS.confidence)
+                                            title=FLAGS.title, confidence=FLAGS.confidence,
+                                            differences=parse_differences(FLAGS.differences))
     sys.stdout.write(text)
     sys.stdout.flush()
     sys.stderr.write("wrote %s\n" % ", ".join(written))
     return 0
+
+
+def parse_differences(items):
+    """[(minuend, subtrahend)] from `--differences`' "A-B" items; a `UserError` for any other
+    form (method labels hold no "-")."""
+    out = []
+    for item in items:
+        parts = [p.strip() for p in item.split("-")]
+        if len(parts) != 2 or not all(parts):
+            raise UserError("--differences: %r is not MINUEND-SUBTRAHEND (two method labels, "
+                            "e.g. irecgan-irecgan_nod)" % item)
+        out.append(tuple(parts))
+    return out
 
 
 def by_budget(args):

@@ -58,7 +58,8 @@ GAP_MEANING = {"a": "what the agent cannot find in the true world",
                "b": "what U's error costs", "c": "what D buys",
                "a+b": "the whole gap of model-based training without D",
                "w": "what training mostly on true-world sessions buys (10 : 1 instead of 1 : 10)",
-               "o": "what the agent objective buys over the paper's"}
+               "o": "what the agent objective buys over the paper's",
+               "x": "a difference asked for (--differences)"}
 RANKED = ("a", "b", "c")  # the gaps largest_gap ranks (the paper objective's)
 
 
@@ -88,8 +89,10 @@ def gap_label(minuend, subtrahend, ceiling_name=None):
     return "%s - %s" % (name(minuend), name(subtrahend))
 
 
-def gap_table(dataset, rewards, ceiling=None, logging=None, confidence=CONFIDENCE):
-    """The gaps of one log (GAPS, in order). `rewards`: method -> {seed: online reward};
+def gap_table(dataset, rewards, ceiling=None, logging=None, confidence=CONFIDENCE,
+              differences=()):
+    """The gaps of one log (`gaps_for`, in order), then one gap "x" per (minuend, subtrahend)
+    of `differences` (method labels, or CEILING). `rewards`: method -> {seed: online reward};
     `ceiling`, `logging`: (name, [reward per simulator seed]) or None. Each gap is a dict:
     dataset, gap, label, meaning, kind ("paired" | "welch"), ci (see `mean_ci`), headroom (the
     ci in % of C - L, or None), excludes_zero, missing (why it was not computed, or None)."""
@@ -99,7 +102,8 @@ def gap_table(dataset, rewards, ceiling=None, logging=None, confidence=CONFIDENC
         if math.isfinite(c_mean) and math.isfinite(l_mean) and c_mean > l_mean:
             span = c_mean - l_mean
     out = []
-    for gap, minuend, subtrahend in gaps_for(m for m in rewards if rewards[m]):
+    asked = [("x", minuend, subtrahend) for minuend, subtrahend in differences]
+    for gap, minuend, subtrahend in gaps_for(m for m in rewards if rewards[m]) + asked:
         kind = "welch" if CEILING in (minuend, subtrahend) else "paired"
         base, _, objective = gap.partition("@")
         meaning = GAP_MEANING[base] + (" (objective %s)" % objective if objective else "")
@@ -224,13 +228,14 @@ def rewards_by_method(runs, dataset):
     return out
 
 
-def decomposition(runs, policy_entries, logging, datasets=None, confidence=CONFIDENCE):
+def decomposition(runs, policy_entries, logging, datasets=None, confidence=CONFIDENCE,
+                  differences=()):
     """`(rows, gaps, headroom)` of the report: the table rows (`rows.aggregate_rows` of the runs
     and of each log's ceiling and logging-policy rows, with the headroom column and U's fit
     from `rows.add_user_fit`), the gap rows of every log (`gap_table`), and
     `rows.add_headroom`'s (done, skipped).
     `logging`: log -> the name of its logging policy's row; `datasets`: the logs (default:
-    those of the runs)."""
+    those of the runs); `differences`: further gaps (`gap_table`)."""
     if datasets is None:
         datasets = sorted(set(r.dataset for r in runs))
     datasets = list(datasets)
@@ -247,18 +252,20 @@ def decomposition(runs, policy_entries, logging, datasets=None, confidence=CONFI
         ref = [(r["method"], r["reward_values"]) if r is not None else None
                for r in (ceiling, logged)]
         gaps += gap_table(dataset, rewards_by_method(runs, dataset), ref[0], ref[1],
-                          confidence)
+                          confidence, differences)
     return rows, gaps, headroom
 
 
 # -- the files ------------------------------------------------------------------------------
 
 def write_decomposition(out_dir, runs, policy_entries, logging, datasets=None,
-                        title="Decomposition of the headroom gap", confidence=CONFIDENCE):
+                        title="Decomposition of the headroom gap", confidence=CONFIDENCE,
+                        differences=()):
     """Write table.md, table.csv, gaps.md, gaps.csv, seeds.csv (each finished run's figures,
     `decomposition_tables.seed_records`) and `<log>_decomposition.png` into `out_dir`; returns
-    (gaps.md's text, written paths)."""
-    rows, gaps, headroom = decomposition(runs, policy_entries, logging, datasets, confidence)
+    (gaps.md's text, written paths). `differences`: further gaps (`gap_table`)."""
+    rows, gaps, headroom = decomposition(runs, policy_entries, logging, datasets, confidence,
+                                         differences)
     if not any(r["kind"] == "run" for r in rows):
         raise UserError("no finished run of %s" % ", ".join(datasets or ["any log"]))
     values = [v for d in datasets_in_order(rows) for v in value_rows(runs, d, confidence)]
