@@ -277,6 +277,8 @@ def test_write_decomposition_files(toy_runs, tmp_path):
     assert by["irecgan", "1"]["d_heldout_auc_last"] == "0.7"      # the last adversarial epoch
     assert by["lstm", "1"]["d_heldout_auc_last"] == "" and by["lstm", "1"]["wall_time_s"] == "30.0"
     assert by["lstm", "1"]["cpu_fingerprint"] == "" and by["lstm", "1"]["value_clicks_user"] == ""
+    with open(os.path.join(out, "seeds.csv")) as handle:   # no machine's paths
+        assert "path" not in seeds[0] and str(tmp_path) not in handle.read()
     with pytest.raises(UserError, match="seed 1 twice"):
         dec.decomposition(runs + [r for r in runs if r.dataset == "toy"][:1], POLICIES, {},
                           ["toy"])

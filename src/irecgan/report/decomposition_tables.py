@@ -179,11 +179,12 @@ ROW_KEYS = (("online_reward", "reward"), ("headroom_pct", "headroom"), ("test_P@
             ("d_heldout_acc_last", "d_heldout_last"),
             ("d_heldout_auc_last", "d_auc_last"))
 # seeds.csv: one record per finished run, so that a later report (or a scratch computation)
-# can pair by seed with these runs after their folders are gone; SEED_RESULTS: (column,
-# results.json key path), SEED_VALUE: (column, model_value.json key path)
+# can pair by seed with these runs after their folders are gone (log, method and seed name a
+# run); SEED_RESULTS: (column, results.json key path), SEED_VALUE: (column, model_value.json
+# key path)
 SEED_CSV = ["log", "method", "seed", "online_reward", "test_P@1", "user_ll_click",
             "truth_ll_click", "d_heldout_auc_last", "value_clicks_user", "value_clicks_truth",
-            "value_ll_user", "value_ll_truth", "wall_time_s", "cpu_fingerprint", "stack", "path"]
+            "value_ll_user", "value_ll_truth", "wall_time_s", "cpu_fingerprint", "stack"]
 SEED_RESULTS = (("online_reward", ("online", "reward_mean")),
                 ("test_P@1", ("offline", "test", "P@1")))
 SEED_VALUE = (("value_clicks_user", ("user", "clicks")),
@@ -252,7 +253,7 @@ def seed_records(runs, datasets):
                "truth_ll_click": csv_float(get_nested(fit, "truth", "ll_click")),
                "d_heldout_auc_last": csv_float(heldout_d(run, "d_heldout_auc", False)),
                "wall_time_s": csv_float(run.wall_time), "cpu_fingerprint": machine[1],
-               "stack": machine[0], "path": run.path}
+               "stack": machine[0]}   # no folder: a committed file holds no machine's paths
         for column, keys in SEED_RESULTS:
             rec[column] = csv_float(get_nested(run.results, *keys))
         for column, keys in SEED_VALUE:
