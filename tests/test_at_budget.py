@@ -50,6 +50,13 @@ def test_each_control_at_its_own_epoch_and_paired_to_the_paper_objective():
     assert "| toy | lr1e-3_r0.1 | irecgan_true@slate | 120 | 5.467 [" in text
     assert "| 86.7 % | 0.600 [-0.671, 1.871] (epoch 50): no evidence | 3 |" in text
     assert "| irecgan_true@advantage | 200 (still rising) | 1.500 [" in text
+    # a control whose last test falls is read at that budget and called falling
+    falling = dict(rule_row("irecgan_true@advantage", None, 200),
+                   test={"budget": 200, "ci": {"low": -0.3, "high": -0.1}})
+    rows = at_budget.at_budget_rows(groups, [falling])
+    assert rows[0]["trend"] == "falling" and rows[0]["epoch"] == 200
+    assert "| irecgan_true@advantage | 200 (falling) | 1.500 [" in "\n".join(
+        at_budget.at_budget_markdown(rows, {}))
     # (1.5 - 2) / 4; differences -3.0, -2.2: sd 0.5657, half t_1 * 0.4 = 5.082
     assert "| -12.5 % | -2.600 [-7.682, 2.482] (epoch 50): no evidence | 2 |" in text
     assert "| irecgan_true | 50 | 4.100 [" in text and "| 52.5 % | - | 2 |" in text

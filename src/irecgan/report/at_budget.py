@@ -30,6 +30,14 @@ def reported_epoch(rule_row):
     return rule_row["test"]["budget"], False
 
 
+def trend(test):
+    """What a rule row's last test says of a control the rule found no budget for: "falling"
+    when its late - early interval lies below 0, else "still rising" (budget.verdict's words)."""
+    ci = (test or {}).get("ci") or {}
+    high = ci.get("high")
+    return "falling" if high is not None and high < 0.0 else "still rising"
+
+
 def at_budget_rows(groups, rule_rows, confidence=CONFIDENCE):
     """One dict per rule row (`budget.budget_rows`) with a reported epoch: log, variant, method,
     epoch, flat, values (seed -> value at epoch), ci (`mean_ci`), vs_paper (`paired_ci` of the
@@ -43,6 +51,7 @@ def at_budget_rows(groups, rule_rows, confidence=CONFIDENCE):
         values = values_at(groups[(row["log"], row["variant"], row["method"])], epoch)
         out.append({"log": row["log"], "variant": row["variant"], "method": row["method"],
                     "epoch": epoch, "flat": flat, "values": values,
+                    "trend": None if flat else trend(row["test"]),
                     "ci": mean_ci(list(values.values()), confidence), "vs_paper": None})
     for r in out:
         if r["method"] == PAPER_CONTROL:
@@ -72,7 +81,8 @@ def at_budget_markdown(rows, references, confidence=CONFIDENCE):
     pct = int(round(confidence * 100))
     lines = ["## Each objective at its own budget", "",
              "Every control's online reward at the epoch the rule picks from its own curve (the "
-             "evaluation after that epoch; 'still rising': the last budget tested), and its "
+             "evaluation after that epoch; 'still rising' or 'falling': the last budget "
+             "tested), and its "
              "difference to the paper objective's irecgan_true at that one's own budget, "
              "paired by seed (%d %% CIs)." % pct, "",
              "| log | variant | control | epoch | online reward (%d %% CI) | headroom | "
@@ -88,7 +98,7 @@ def at_budget_markdown(rows, references, confidence=CONFIDENCE):
                                          ": " + evidence(d) if evidence(d) else "")
         lines.append("| %s | %s | %s | %d%s | %s | %s | %s | %d |" % (
             r["log"], r["variant"], r["method"], r["epoch"],
-            "" if r["flat"] else " (still rising)", fmt_ci(r["ci"]),
+            "" if r["flat"] else " (%s)" % r["trend"], fmt_ci(r["ci"]),
             "%.1f %%" % share if math.isfinite(share) else "-", diff, len(r["values"])))
     lines.append("")
     return lines
