@@ -10,7 +10,8 @@ T_975_1 = 12.706204736174696  # scipy.stats.t.ppf(0.975, 1)
 
 
 def rule_row(method, budget, tested=None, variant="lr1e-3_r0.1"):
-    test = None if tested is None else {"budget": tested}
+    test = None if tested is None else {"budget": tested, "flat": budget is not None,
+                                        "ci": {"low": 0.01, "high": 0.2}}
     return {"log": "toy", "variant": variant, "method": method, "budget": budget, "test": test}
 
 
@@ -52,7 +53,7 @@ def test_each_control_at_its_own_epoch_and_paired_to_the_paper_objective():
     assert "| irecgan_true@advantage | 200 (still rising) | 1.500 [" in text
     # a control whose last test falls is read at that budget and called falling
     falling = dict(rule_row("irecgan_true@advantage", None, 200),
-                   test={"budget": 200, "ci": {"low": -0.3, "high": -0.1}})
+                   test={"budget": 200, "flat": False, "ci": {"low": -0.3, "high": -0.1}})
     rows = at_budget.at_budget_rows(groups, [falling])
     assert rows[0]["trend"] == "falling" and rows[0]["epoch"] == 200
     assert "| irecgan_true@advantage | 200 (falling) | 1.500 [" in "\n".join(

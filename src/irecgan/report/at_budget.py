@@ -30,12 +30,12 @@ def reported_epoch(rule_row):
     return rule_row["test"]["budget"], False
 
 
-def trend(test):
-    """What a rule row's last test says of a control the rule found no budget for: "falling"
-    when its late - early interval lies below 0, else "still rising" (budget.verdict's words)."""
-    ci = (test or {}).get("ci") or {}
-    high = ci.get("high")
-    return "falling" if high is not None and high < 0.0 else "still rising"
+def direction(test):
+    """A window test that is not flat (`window_test`): "unknown" (no interval), "falling" (it
+    lies below 0) or "still rising"."""
+    if test["flat"] is None:
+        return "unknown"
+    return "falling" if test["ci"]["high"] < 0.0 else "still rising"
 
 
 def at_budget_rows(groups, rule_rows, confidence=CONFIDENCE):
@@ -51,7 +51,7 @@ def at_budget_rows(groups, rule_rows, confidence=CONFIDENCE):
         values = values_at(groups[(row["log"], row["variant"], row["method"])], epoch)
         out.append({"log": row["log"], "variant": row["variant"], "method": row["method"],
                     "epoch": epoch, "flat": flat, "values": values,
-                    "trend": None if flat else trend(row["test"]),
+                    "trend": None if flat else direction(row["test"]),
                     "ci": mean_ci(list(values.values()), confidence), "vs_paper": None})
     for r in out:
         if r["method"] == PAPER_CONTROL:

@@ -38,7 +38,7 @@ import math
 import os
 
 from irecgan.errors import UserError
-from irecgan.report.at_budget import at_budget_markdown, at_budget_rows
+from irecgan.report.at_budget import at_budget_markdown, at_budget_rows, direction
 from irecgan.report.budget_plots import plot_budget
 from irecgan.report.plots import safe_file_name
 from irecgan.report.preset import choose_preset, preset_flags, preset_markdown
@@ -182,10 +182,7 @@ def verdict(budget, test):
     if test is None:
         return "no budget to test (fewer than %d seeds or curves shorter than %d epochs)" % (
             MIN_SEEDS, MIN_BUDGET)
-    ci = test["ci"]
-    if test["flat"] is None:
-        return "unknown at %d" % test["budget"]
-    return ("falling at %d" if ci["high"] < 0.0 else "still rising at %d") % test["budget"]
+    return "%s at %d" % (direction(test), test["budget"])
 
 
 def group_curves(runs):

@@ -28,9 +28,9 @@ import math
 import os
 
 from irecgan.errors import UserError
-from irecgan.report.decomposition_tables import (GAP_CSV, SEED_CSV, TABLE_CSV, gap_records,
-                                                 gaps_markdown, seed_records, table_markdown,
-                                                 table_records)
+from irecgan.report.decomposition_tables import (GAP_CSV, SEED_CSV, TABLE_CSV, VALUE_FIGURES,
+                                                 gap_records, gaps_markdown, seed_records,
+                                                 table_markdown, table_records)
 from irecgan.report.plots import plot_reward_bars, safe_file_name
 from irecgan.report.runs import split_label
 from irecgan.report.rows import (add_headroom, aggregate_rows, datasets_in_order, method_rank,
@@ -42,9 +42,6 @@ from irecgan.report.tables import write_records
 CEILING = "ceiling"  # the ceiling policy row of a log, in GAPS
 USER_METHODS = ("irecgan_nod", "irecgan")  # config methods with a user model U
 BASE = "irecgan_nod"   # U without D: what the D heads' U is compared with
-# model_value.json's figures: (name, U's key path, the truth's key path)
-VALUE_FIGURES = (("clicks", ("user", "clicks"), ("truth", "clicks")),
-                 ("ll", ("fit", "ll_click"), ("fit", "truth", "ll_click")))
 # (irecgan_true has none: the true simulator answers its agent)
 
 # (name, minuend, subtrahend): the differences of gaps.md, in this order

@@ -181,16 +181,17 @@ ROW_KEYS = (("online_reward", "reward"), ("headroom_pct", "headroom"), ("test_P@
 # seeds.csv: one record per finished run, so that a later report (or a scratch computation)
 # can pair by seed with these runs after their folders are gone (log, method and seed name a
 # run); SEED_RESULTS: (column, results.json key path), SEED_VALUE: (column, model_value.json
-# key path)
+# key path), from VALUE_FIGURES
 SEED_CSV = ["log", "method", "seed", "online_reward", "test_P@1", "user_ll_click",
             "truth_ll_click", "d_heldout_auc_last", "value_clicks_user", "value_clicks_truth",
             "value_ll_user", "value_ll_truth", "wall_time_s", "cpu_fingerprint", "stack"]
 SEED_RESULTS = (("online_reward", ("online", "reward_mean")),
                 ("test_P@1", ("offline", "test", "P@1")))
-SEED_VALUE = (("value_clicks_user", ("user", "clicks")),
-              ("value_clicks_truth", ("truth", "clicks")),
-              ("value_ll_user", ("fit", "ll_click")),
-              ("value_ll_truth", ("fit", "truth", "ll_click")))
+# model_value.json's figures: (name, U's key path, the truth's key path)
+VALUE_FIGURES = (("clicks", ("user", "clicks"), ("truth", "clicks")),
+                 ("ll", ("fit", "ll_click"), ("fit", "truth", "ll_click")))
+SEED_VALUE = tuple(pair for name, user, truth in VALUE_FIGURES
+                   for pair in (("value_%s_user" % name, user), ("value_%s_truth" % name, truth)))
 GAP_CSV = ["log", "gap", "difference", "kind", "n", "df", "mean", "ci_low", "ci_high",
            "headroom_pct_mean", "headroom_pct_ci_low", "headroom_pct_ci_high", "ci_excludes_0",
            "confidence", "seeds", "missing"]
