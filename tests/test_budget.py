@@ -168,6 +168,23 @@ def test_budget_md_and_csv_from_fake_runs(tmp_path):
         ("ceiling: belief, history-based", 6.0), ("logging policy: random", 2.0)]
 
 
+def test_pg_of_two_objectives_is_two_rows_not_one_mean(tmp_path):
+    root = tmp_path / "runs"
+    for seed in (1, 2):
+        write_run(root, "toy", "irecgan_true", seed, [1.0] * 50)
+        write_run(root / "pg", "toy", "pg", seed, [1.5, 2.5], config={"agent_epochs": 2},
+                  phase="agent", final=2.0 + seed)                   # 3.0, 4.0 -> 3.5
+        write_run(root / "adv", "toy", "pg", seed, [1.5, 2.5],
+                  config={"agent_epochs": 2, "agent_objective": "advantage"},
+                  phase="agent", final=5.0 + seed)                   # 6.0, 7.0 -> 6.5
+    runs = report.load_runs([str(root)])
+    assert budget.pg_finals(runs) == {"toy": {"pg": [3.0, 4.0], "pg@advantage": [6.0, 7.0]}}
+    text, _ = budget.write_budget(str(tmp_path / "out"), runs)
+    assert "pg (its own budget): final online reward 3.500 over 2 seeds.\n\n" \
+           "pg@advantage (its own budget): final online reward 6.500 over 2 seeds." in text
+    assert "over 4 seeds" not in text
+
+
 def test_each_objectives_control_gets_the_rule_and_never_picks_the_preset(tmp_path):
     root = tmp_path / "runs"
     for seed, bump in ((1, 0.0), (2, 0.2)):

@@ -207,13 +207,16 @@ def budget_curves(groups, confidence=CONFIDENCE):
 
 
 def pg_finals(runs):
-    """log -> [final online reward of each finished pg run] (results.json's online reward)."""
+    """log -> {pg's label: [final online reward of each finished run]} (results.json's online
+    reward), one label per agent objective (`pg`, `pg@advantage`): two objectives' runs are
+    two rows, never one mean."""
     out = collections.OrderedDict()
     for run in runs:
         if run.finished and str(run.config.get("method")) == PG:
             value = as_number(get_nested(run.results, "online", "reward_mean"))
             if math.isfinite(value):
-                out.setdefault(run.dataset, []).append(value)
+                labels = out.setdefault(run.dataset, collections.OrderedDict())
+                labels.setdefault(budget_method(run.config), []).append(value)
     return out
 
 
@@ -255,9 +258,10 @@ def budget_markdown(rows, finals, title, confidence=CONFIDENCE):
     for log in datasets_in_order([{"dataset": r["log"]} for r in rows] +
                                  [{"dataset": d} for d in finals]):
         lines += ["## %s" % log, ""]
-        if log in finals:
-            lines += ["pg (its own budget): final online reward %.3f over %d seeds." % (
-                _mean_of(dict(enumerate(finals[log]))), len(finals[log])), ""]
+        for label, values in sorted(finals.get(log, {}).items(),
+                                    key=lambda kv: (kv[0] != PG, kv[0])):
+            lines += ["%s (its own budget): final online reward %.3f over %d seeds." % (
+                label, _mean_of(dict(enumerate(values))), len(values)), ""]
         mine = [r for r in rows if r["log"] == log]
         if not mine:
             lines += ["No irecgan_true runs: no budget.", ""]
@@ -368,9 +372,10 @@ def write_budget(out_dir, runs, policy_entries=(), logging=None, title="Budget c
             if not mine:
                 continue
             lines = reference_lines(policy_entries, log, logging.get(log))
-            if log in finals:
-                lines.append(("pg, final (%d seeds)" % len(finals[log]),
-                              _mean_of(dict(enumerate(finals[log])))))
+            for label, values in sorted(finals.get(log, {}).items(),
+                                        key=lambda kv: (kv[0] != PG, kv[0])):
+                lines.append(("%s, final (%d seeds)" % (label, len(values)),
+                              _mean_of(dict(enumerate(values)))))
             path = os.path.join(out_dir, safe_file_name(log) + "_budget.png")
             plot_budget(path, log, mine, lines, [r for r in rows if r["log"] == log])
             written.append(path)
