@@ -593,6 +593,34 @@ def test_largest_by_log_one_finding_per_log_in_order():
     assert dec_tables.largest_text(found[1]) == "* x: no gap computed."
 
 
+def test_reward_bars_group_an_objectives_runs_after_the_papers_in_their_methods_colours():
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+    from irecgan.report.plots import bar_order, label_parts, method_color
+
+    def row(method, values):
+        return {"dataset": "toy", "kind": "run", "method": method, "reward_values": values,
+                "reward": (sum(values) / len(values), 0.0, len(values))}
+    rows = [row("irecgan_nod@advantage", [4.0, 4.0]), row("pg", [1.0, 1.0]),
+            row("pg@advantage", [3.0, 3.0]), row("irecgan_nod", [2.0, 2.0])]
+    assert label_parts("irecgan@slate+paper_own") == ("irecgan", "slate+paper_own")
+    assert label_parts("pg") == ("pg", "")
+    assert sorted(["pg@b", "irecgan_nod@a", "irecgan_nod", "pg@a", "pg"], key=bar_order) == [
+        "pg", "irecgan_nod", "pg@a", "irecgan_nod@a", "pg@b"]
+    fig = reward_bars_figure("toy", rows)
+    try:
+        ax = fig.axes[0]
+        assert [p.get_height() for p in ax.patches] == [1.0, 2.0, 3.0, 4.0]
+        assert [p.get_hatch() for p in ax.patches] == [None, None, "//", "//"]
+        for patch, method in zip(ax.patches, ["pg", "irecgan_nod", "pg", "irecgan_nod"]):
+            assert patch.get_facecolor()[:3] == pytest.approx(to_rgba(method_color(method))[:3])
+        assert [t.get_text() for t in ax.get_xticklabels()] == [
+            "pg\n(n=2)", "irecgan_nod\n(n=2)", "pg\n@advantage\n(n=2)",
+            "irecgan_nod\n@advantage\n(n=2)"]
+    finally:
+        plt.close(fig)
+
+
 def test_plot_reward_bars_without_runs_writes_nothing(tmp_path):
     from irecgan.report.plots import plot_reward_bars
     path = str(tmp_path / "bars.png")

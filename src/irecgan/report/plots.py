@@ -213,6 +213,20 @@ def plot_coverage(path, dataset, rows):
     return True
 
 
+def label_parts(method):
+    """(method, variant) of a run label: `irecgan@advantage` -> ("irecgan", "advantage"),
+    `pg` -> ("pg", "")."""
+    base, _, variant = str(method).partition("@")
+    return base, variant
+
+
+def bar_order(method):
+    """Sort key of the bars: the labels without a variant first, then each variant's (by name),
+    methods in `method_rank` order within each."""
+    base, variant = label_parts(method)
+    return (variant, method_rank(base))
+
+
 def plot_reward_bars(path, dataset, rows, logging=None, confidence=CONFIDENCE):
     """The bars of `reward_bars_figure` saved to `path`. False (no file) when no run row of
     `dataset` has a reward."""
@@ -224,25 +238,30 @@ def plot_reward_bars(path, dataset, rows, logging=None, confidence=CONFIDENCE):
 
 
 def reward_bars_figure(dataset, rows, logging=None, confidence=CONFIDENCE):
-    """Bars of the online reward per method (run rows of `dataset`) with `confidence` t
+    """Bars of the online reward per method (run rows of `dataset`, in `bar_order`: a variant's
+    bars, e.g. `pg@advantage`, in the colour of their method, hatched) with `confidence` t
     intervals over seeds (`stats.mean_ci`) as error bars; the ceiling and the logging policy as
     labelled horizontal lines (`draw_reference_lines`). None when no run row has a reward; the
     caller closes it."""
-    runs = [r for r in rows if r["dataset"] == dataset and r["kind"] == "run"
-            and r["reward"][2]]
+    runs = sorted([r for r in rows if r["dataset"] == dataset and r["kind"] == "run"
+                   and r["reward"][2]], key=lambda r: bar_order(r["method"]))
     if not runs:
         return None
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.0 + 1.0 * len(runs)), 4.5))  # wide tick labels
     try:
         cis = [mean_ci(r["reward_values"], confidence) for r in runs]
         errors = [c["half"] if math.isfinite(c["half"]) else 0.0 for c in cis]
         xs = np.arange(len(runs))
-        ax.bar(xs, [c["mean"] for c in cis], yerr=errors, capsize=4,
-               color=[method_color(r["method"]) for r in runs], alpha=0.8)
+        bars = ax.bar(xs, [c["mean"] for c in cis], yerr=errors, capsize=4,
+                      color=[method_color(label_parts(r["method"])[0]) for r in runs],
+                      alpha=0.8)
+        for bar, r in zip(bars, runs):
+            if label_parts(r["method"])[1]:
+                bar.set_hatch("//")
         ax.set_xticks(xs)
-        ax.set_xticklabels(["%s\n(n=%d)" % (r["method"], c["n"]) for r, c in zip(runs, cis)],
-                           fontsize=8)
+        ax.set_xticklabels(["%s\n(n=%d)" % (r["method"].replace("@", "\n@", 1), c["n"])
+                            for r, c in zip(runs, cis)], fontsize=8)
         draw_reference_lines(ax, [r for r in rows if r["dataset"] == dataset], dataset,
                              logging)
         ax.set_ylabel("online reward per session (mean, %g %% CI)" % (100 * confidence))
