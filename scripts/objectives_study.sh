@@ -136,8 +136,10 @@ for dataset in $LOGS; do
       [ -d "$PAPER_RUNS/runs/$dataset/$method" ] && dirs+=("$PAPER_RUNS/runs/$dataset/$method")
     done
   fi
-  for objective in $OBJECTIVES; do
-    [ -d "$RUNS/$objective/runs/$dataset" ] && dirs+=("$RUNS/$objective/runs/$dataset")
+  for objective in $OBJECTIVES; do   # the methods asked for only (a tree may hold others')
+    for method in $METHODS; do
+      [ -d "$RUNS/$objective/runs/$dataset/$method" ] && dirs+=("$RUNS/$objective/runs/$dataset/$method")
+    done
   done
 done
 [ "${#dirs[@]}" -gt 0 ] || { echo "objectives_study.sh: no runs of $OBJECTIVES in $RUNS" >&2; exit 1; }

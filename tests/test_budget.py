@@ -401,6 +401,33 @@ def test_objectives_study_runs_each_objective_at_the_converged_preset(tmp_path):
         assert bad.returncode == 2 and "unknown objective %s " % wrong in bad.stderr, wrong
 
 
+def test_objectives_study_reports_only_the_methods_asked_for(tmp_path):
+    # a tree holding other methods' runs of the objective (a decomposition study's) adds none
+    # of them to the report: every report command is recorded by a stand-in for python
+    shim, log = tmp_path / "py.sh", tmp_path / "calls.txt"
+    shim.write_text(u'#!/usr/bin/env bash\nprintf "%s\\n" "$*" >> "$SHIM_LOG"\n')
+    os.chmod(str(shim), 0o755)
+    runs = tmp_path / "runs"
+    for method in ("pg", "irecgan_true"):
+        os.makedirs(str(runs / "advantage" / "runs" / "neural" / method / "seed1"))
+    os.makedirs(str(tmp_path / "paper" / "runs" / "neural" / "irecgan_true" / "seed1"))
+    env = dict(os.environ, PY=str(shim), SHIM_LOG=str(log))
+    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "objectives_study.sh"),
+                           "--report_only", "--objectives=advantage", "--datasets=neural",
+                           "--runs=" + str(runs), "--out=" + str(tmp_path / "out"),
+                           "--paper_runs=" + str(tmp_path / "paper")],
+                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    calls = [l for l in log.read_text().splitlines()
+             if "irecgan.cli.decomposition --out=" in l or "irecgan.cli.budget" in l]
+    assert len(calls) == 2
+    for call in calls:
+        assert call.endswith(" %s %s" % (tmp_path / "paper" / "runs" / "neural" / "irecgan_true",
+                                         runs / "advantage" / "runs" / "neural" / "irecgan_true"))
+        assert "/pg" not in call
+
+
 def test_objectives_study_at_a_longer_budget_runs_the_paper_objective_too(tmp_path):
     env = dict(os.environ, PY=sys.executable, PYTHONPATH=SRC, SMOKE="1")
     script = os.path.join(ROOT, "scripts", "objectives_study.sh")
