@@ -220,6 +220,11 @@ def pg_finals(runs):
     return out
 
 
+def pg_rows(finals, log):
+    """`(label, finals)` of `pg_finals(...)[log]`: pg's paper objective first, then by label."""
+    return sorted(finals.get(log, {}).items(), key=lambda kv: (kv[0] != PG, kv[0]))
+
+
 def budget_rows(groups, step=STEP, min_budget=MIN_BUDGET, confidence=CONFIDENCE):
     """The rule per (log, variant, control) with the control's runs (`is_control`: irecgan_true
     and each objective's irecgan_true@OBJ): dicts log, variant, method, budget, test
@@ -258,8 +263,7 @@ def budget_markdown(rows, finals, title, confidence=CONFIDENCE):
     for log in datasets_in_order([{"dataset": r["log"]} for r in rows] +
                                  [{"dataset": d} for d in finals]):
         lines += ["## %s" % log, ""]
-        for label, values in sorted(finals.get(log, {}).items(),
-                                    key=lambda kv: (kv[0] != PG, kv[0])):
+        for label, values in pg_rows(finals, log):
             lines += ["%s (its own budget): final online reward %.3f over %d seeds." % (
                 label, _mean_of(dict(enumerate(values))), len(values)), ""]
         mine = [r for r in rows if r["log"] == log]
@@ -372,8 +376,7 @@ def write_budget(out_dir, runs, policy_entries=(), logging=None, title="Budget c
             if not mine:
                 continue
             lines = reference_lines(policy_entries, log, logging.get(log))
-            for label, values in sorted(finals.get(log, {}).items(),
-                                        key=lambda kv: (kv[0] != PG, kv[0])):
+            for label, values in pg_rows(finals, log):
                 lines.append(("%s, final (%d seeds)" % (label, len(values)),
                               _mean_of(dict(enumerate(values)))))
             path = os.path.join(out_dir, safe_file_name(log) + "_budget.png")

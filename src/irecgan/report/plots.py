@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from irecgan.report.rows import POLICY_ORDER, method_curves, method_rank, reference_lines
+from irecgan.report.runs import split_label
 from irecgan.report.stats import (CONFIDENCE, COVERAGE_K, agent_epochs_of, mean_ci, mean_std,
                                    seed_key)
 
@@ -213,17 +214,10 @@ def plot_coverage(path, dataset, rows):
     return True
 
 
-def label_parts(method):
-    """(method, variant) of a run label: `irecgan@advantage` -> ("irecgan", "advantage"),
-    `pg` -> ("pg", "")."""
-    base, _, variant = str(method).partition("@")
-    return base, variant
-
-
 def bar_order(method):
     """Sort key of the bars: the labels without a variant first, then each variant's (by name),
     methods in `method_rank` order within each."""
-    base, variant = label_parts(method)
+    base, variant = split_label(str(method))
     return (variant, method_rank(base))
 
 
@@ -254,10 +248,10 @@ def reward_bars_figure(dataset, rows, logging=None, confidence=CONFIDENCE):
         errors = [c["half"] if math.isfinite(c["half"]) else 0.0 for c in cis]
         xs = np.arange(len(runs))
         bars = ax.bar(xs, [c["mean"] for c in cis], yerr=errors, capsize=4,
-                      color=[method_color(label_parts(r["method"])[0]) for r in runs],
+                      color=[method_color(split_label(r["method"])[0]) for r in runs],
                       alpha=0.8)
         for bar, r in zip(bars, runs):
-            if label_parts(r["method"])[1]:
+            if split_label(r["method"])[1]:
                 bar.set_hatch("//")
         ax.set_xticks(xs)
         ax.set_xticklabels(["%s\n(n=%d)" % (r["method"].replace("@", "\n@", 1), c["n"])
