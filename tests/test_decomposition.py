@@ -596,14 +596,14 @@ def test_largest_by_log_one_finding_per_log_in_order():
 def test_reward_bars_group_an_objectives_runs_after_the_papers_in_their_methods_colours():
     import matplotlib.pyplot as plt
     from matplotlib.colors import to_rgba
-    from irecgan.report.plots import bar_order, method_color
+    from irecgan.report.plots import label_order, method_color
 
     def row(method, values):
         return {"dataset": "toy", "kind": "run", "method": method, "reward_values": values,
                 "reward": (sum(values) / len(values), 0.0, len(values))}
     rows = [row("irecgan_nod@advantage", [4.0, 4.0]), row("pg", [1.0, 1.0]),
             row("pg@advantage", [3.0, 3.0]), row("irecgan_nod", [2.0, 2.0])]
-    assert sorted(["pg@b", "irecgan_nod@a", "irecgan_nod", "pg@a", "pg"], key=bar_order) == [
+    assert sorted(["pg@b", "irecgan_nod@a", "irecgan_nod", "pg@a", "pg"], key=label_order) == [
         "pg", "irecgan_nod", "pg@a", "irecgan_nod@a", "pg@b"]
     fig = reward_bars_figure("toy", rows)
     try:

@@ -40,7 +40,7 @@ import os
 from irecgan.errors import UserError
 from irecgan.report.at_budget import at_budget_markdown, at_budget_rows, direction
 from irecgan.report.budget_plots import plot_budget
-from irecgan.report.plots import safe_file_name
+from irecgan.report.plots import label_order, safe_file_name
 from irecgan.report.preset import choose_preset, preset_flags, preset_markdown
 from irecgan.report.rows import (datasets_in_order, label_rows, method_rank, policy_row,
                                  simulators_of)
@@ -221,8 +221,8 @@ def pg_finals(runs):
 
 
 def pg_rows(finals, log):
-    """`(label, finals)` of `pg_finals(...)[log]`: pg's paper objective first, then by label."""
-    return sorted(finals.get(log, {}).items(), key=lambda kv: (kv[0] != PG, kv[0]))
+    """`(label, finals)` of `pg_finals(...)[log]` in `label_order`: pg's paper objective first."""
+    return sorted(finals.get(log, {}).items(), key=lambda kv: label_order(kv[0]))
 
 
 def budget_rows(groups, step=STEP, min_budget=MIN_BUDGET, confidence=CONFIDENCE):

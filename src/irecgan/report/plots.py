@@ -214,9 +214,9 @@ def plot_coverage(path, dataset, rows):
     return True
 
 
-def bar_order(method):
-    """Sort key of the bars: the labels without a variant first, then each variant's (by name),
-    methods in `method_rank` order within each."""
+def label_order(method):
+    """Sort key of run labels (`runs.method_label`): the labels without a variant first, then
+    each variant's (by name), methods in `method_rank` order within each."""
     base, variant = split_label(str(method))
     return (variant, method_rank(base))
 
@@ -232,13 +232,13 @@ def plot_reward_bars(path, dataset, rows, logging=None, confidence=CONFIDENCE):
 
 
 def reward_bars_figure(dataset, rows, logging=None, confidence=CONFIDENCE):
-    """Bars of the online reward per method (run rows of `dataset`, in `bar_order`: a variant's
+    """Bars of the online reward per method (run rows of `dataset`, in `label_order`: a variant's
     bars, e.g. `pg@advantage`, in the colour of their method, hatched) with `confidence` t
     intervals over seeds (`stats.mean_ci`) as error bars; the ceiling and the logging policy as
     labelled horizontal lines (`draw_reference_lines`). None when no run row has a reward; the
     caller closes it."""
     runs = sorted([r for r in rows if r["dataset"] == dataset and r["kind"] == "run"
-                   and r["reward"][2]], key=lambda r: bar_order(r["method"]))
+                   and r["reward"][2]], key=lambda r: label_order(r["method"]))
     if not runs:
         return None
     plt = pyplot()
