@@ -20,7 +20,9 @@ table.csv (one row per log and method), gaps.md / gaps.csv (their text:
 `report.decomposition_tables`) and `<log>_decomposition.png` (`plots.plot_reward_bars`). The
 intervals are `stats.paired_ci` and `stats.welch_ci`. U's fit (irecgan.evaluation.user_fit,
 given a click: P@1_click in %, ll_click per step; the truth's beside it) comes from
-`rows.add_user_fit` (results.json["user_fit"] or RUN/user_fit.json). No TensorFlow, no absl.
+`rows.add_user_fit` (results.json["user_fit"] or RUN/user_fit.json). gaps.md's further
+sections: U's error on the agent's own lists (`value_rows`, from model_value.json) and what the
+adversarial phase adds (`gain_rows`, from metrics.jsonl). No TensorFlow, no absl.
 """
 import collections
 import io
@@ -28,6 +30,7 @@ import math
 import os
 
 from irecgan.errors import UserError
+from irecgan.report.budget import seed_curve
 from irecgan.report.decomposition_tables import (GAP_CSV, SEED_CSV, TABLE_CSV, VALUE_FIGURES,
                                                  gap_records, gaps_markdown, seed_records,
                                                  table_markdown, table_records)
@@ -210,6 +213,37 @@ def value_rows(runs, dataset, confidence=CONFIDENCE):
     return out
 
 
+def gain_rows(runs, dataset, confidence=CONFIDENCE):
+    """What the adversarial phase adds, per method of `dataset` that has one (not pg): each
+    finished run's online reward at the phase's end (its last adversarial evaluation) minus at
+    its start (the last agent-phase evaluation: `budget.seed_curve`'s epoch 0). Per method a
+    dict dataset, method, n, start, end (means over seeds), gain (`paired_ci` of end - start
+    over seeds) and vs_true (`paired_ci` of the gain minus that of irecgan_true trained with
+    the same agent objective, `irecgan_true@X` for `method@X`, by seed; None for irecgan_true@X
+    itself or without it)."""
+    per = collections.OrderedDict()
+    for run in sorted(runs, key=lambda r: method_rank(r.method)):
+        if not run.finished or run.dataset != dataset or str(run.config.get("method")) == "pg":
+            continue
+        curve = seed_curve(run)
+        if 0 in curve and len(curve) > 1:
+            per.setdefault(run.method, collections.OrderedDict())[run.seed] = (
+                curve[0], curve[max(curve)])
+    gains = dict((m, dict((s, end - start) for s, (start, end) in seeds.items()))
+                 for m, seeds in per.items())
+    out = []
+    for method, seeds in per.items():
+        variant = split_label(method)[1]
+        true = "irecgan_true@%s" % variant if variant else "irecgan_true"
+        out.append({"dataset": dataset, "method": method, "n": len(seeds),
+                    "start": mean_ci([a for a, _ in seeds.values()])["mean"],
+                    "end": mean_ci([b for _, b in seeds.values()])["mean"],
+                    "gain": mean_ci(list(gains[method].values()), confidence),
+                    "vs_true": paired_ci(gains[method], gains[true], confidence)
+                    if method != true and true in gains else None})
+    return out
+
+
 def rewards_by_method(runs, dataset):
     """method -> {seed: online reward} of the finished runs of `dataset`; a seed twice in one
     method is a `UserError` (pairing needs one run per seed)."""
@@ -266,7 +300,8 @@ def write_decomposition(out_dir, runs, policy_entries, logging, datasets=None,
     if not any(r["kind"] == "run" for r in rows):
         raise UserError("no finished run of %s" % ", ".join(datasets or ["any log"]))
     values = [v for d in datasets_in_order(rows) for v in value_rows(runs, d, confidence)]
-    gaps_text = gaps_markdown(gaps, largest_by_log(gaps), title, confidence, values)
+    gains = [g for d in datasets_in_order(rows) for g in gain_rows(runs, d, confidence)]
+    gaps_text = gaps_markdown(gaps, largest_by_log(gaps), title, confidence, values, gains)
     try:
         if not os.path.isdir(out_dir):
             os.makedirs(out_dir)

@@ -4,6 +4,7 @@ and gaps.md / gaps.csv, the gaps with their confidence intervals and the largest
 Pure functions. No TensorFlow, no absl."""
 import math
 
+from irecgan.report.budget import seed_curve
 from irecgan.report.rows import ceiling_note, heldout_d, knows_notes, method_rank
 from irecgan.report.stats import CONFIDENCE, get_nested, mean_ci
 from irecgan.report.tables import (csv_float, dash, evidence, fmt_ci, fmt_seconds, fmt_seeds,
@@ -71,14 +72,16 @@ GAP_COLUMNS = ("log", "gap", "difference", "meaning", "n", "mean [95 % CI]",
                "% of headroom [95 % CI]", "CI excludes 0")
 
 
+def versus(d):
+    """A difference's interval, ": no evidence" added when it holds 0; "-" for None."""
+    if d is None:
+        return "-"
+    return fmt_ci(d) + (": no evidence" if evidence(d) == "no evidence" else "")
+
+
 def value_lines(values, confidence=CONFIDENCE):
     """gaps.md's section on U's error on the agent's own lists (`decomposition.value_rows`)."""
     pct = "%g %%" % (100 * confidence)
-
-    def versus(d):
-        if d is None:
-            return "-"
-        return fmt_ci(d) + (": no evidence" if evidence(d) == "no evidence" else "")
 
     def pair(user, truth):
         return "-" if not math.isfinite(user) else "%.3f / %.3f" % (user, truth)
@@ -102,10 +105,27 @@ def value_lines(values, confidence=CONFIDENCE):
          "U - truth [%s CI]" % pct, "change vs irecgan_nod [%s CI]" % pct), cells)
 
 
-def gaps_markdown(gaps, findings, title, confidence=CONFIDENCE, values=()):
+def gain_lines(gains, confidence=CONFIDENCE):
+    """gaps.md's section on what the adversarial phase adds (`decomposition.gain_rows`)."""
+    pct = "%g %%" % (100 * confidence)
+    cells = [[g["dataset"], g["method"], str(g["n"]), "%.3f" % g["start"], "%.3f" % g["end"],
+              versus(g["gain"]), versus(g["vs_true"])]
+             for g in gains]
+    return ["", "What the adversarial phase adds: each run's online reward at the phase's end "
+            "(its last evaluation, the reported one) minus at its start (the last evaluation of "
+            "the agent's pretraining), paired by seed, with its %s CI; and that gain minus the "
+            "gain of irecgan_true (the true simulator answering the agent's lists; trained with "
+            "the same agent objective: irecgan_true@X for a method@X), paired by seed." % pct,
+            ""] + md_table(("log", "method", "seeds", "start", "end",
+                            "end - start [%s CI]" % pct,
+                            "- irecgan_true's gain [%s CI]" % pct), cells)
+
+
+def gaps_markdown(gaps, findings, title, confidence=CONFIDENCE, values=(), gains=()):
     """The text of gaps.md: the gap rows (`decomposition.gap_table`), the largest gap per log
     (`findings`: `decomposition.largest_by_log`), U's error on the agent's own lists when runs
-    have it (`values`: `decomposition.value_rows`) and the notes."""
+    have it (`values`: `decomposition.value_rows`), what the adversarial phase adds (`gains`:
+    `decomposition.gain_rows`) and the notes."""
     header = list(GAP_COLUMNS)
     pct = "%g %%" % (100 * confidence)
     header[5] = "mean [%s CI]" % pct
@@ -122,6 +142,8 @@ def gaps_markdown(gaps, findings, title, confidence=CONFIDENCE, values=()):
         lines.append(largest_text(finding, confidence))
     if values:
         lines += value_lines(values, confidence)
+    if gains:
+        lines += gain_lines(gains, confidence)
     lines += ["", "Notes:", "",
               "* Online reward per session against the true simulator. (a) + (b) = ceiling - "
               "irecgan_nod, the last line of each log.",
@@ -182,9 +204,10 @@ ROW_KEYS = (("online_reward", "reward"), ("headroom_pct", "headroom"), ("test_P@
 # can pair by seed with these runs after their folders are gone (log, method and seed name a
 # run); SEED_RESULTS: (column, results.json key path), SEED_VALUE: (column, model_value.json
 # key path), from VALUE_FIGURES
-SEED_CSV = ["log", "method", "seed", "online_reward", "test_P@1", "user_ll_click",
-            "truth_ll_click", "d_heldout_auc_last", "value_clicks_user", "value_clicks_truth",
-            "value_ll_user", "value_ll_truth", "wall_time_s", "cpu_fingerprint", "stack"]
+SEED_CSV = ["log", "method", "seed", "online_reward", "adversarial_start_reward", "test_P@1",
+            "user_ll_click", "truth_ll_click", "d_heldout_auc_last", "value_clicks_user",
+            "value_clicks_truth", "value_ll_user", "value_ll_truth", "wall_time_s",
+            "cpu_fingerprint", "stack"]
 SEED_RESULTS = (("online_reward", ("online", "reward_mean")),
                 ("test_P@1", ("offline", "test", "P@1")))
 # model_value.json's figures: (name, U's key path, the truth's key path)
@@ -249,7 +272,9 @@ def seed_records(runs, datasets):
         fit = run.user_fit if isinstance(run.user_fit, dict) else {}
         value = run.model_value if isinstance(run.model_value, dict) else {}
         machine = run.machine or ("", "")
+        start = seed_curve(run).get(0) if str(run.config.get("method")) != "pg" else None
         rec = {"log": run.dataset, "method": run.method, "seed": run.seed,
+               "adversarial_start_reward": csv_float(start),
                "user_ll_click": csv_float(get_nested(fit, "ll_click")),
                "truth_ll_click": csv_float(get_nested(fit, "truth", "ll_click")),
                "d_heldout_auc_last": csv_float(heldout_d(run, "d_heldout_auc", False)),
