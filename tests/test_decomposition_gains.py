@@ -79,3 +79,37 @@ def test_no_section_without_adversarial_curves(tmp_path):
     gaps_text, _ = dec.write_decomposition(str(tmp_path / "out"), runs, POLICIES,
                                            {"toy": "random"}, ["toy"])
     assert "What the adversarial phase adds" not in gaps_text
+
+
+def test_a_no_q_d_run_pairs_with_the_controls_of_its_objective(tmp_path):
+    adv = {"agent_objective": "advantage"}
+    # irecgan_true@advantage gains 1.0, 2.0; irecgan@advantage+no_q_d 1.5, 1.5 -> +0.5, -0.5
+    for seed, (start, end) in ((1, (2.0, 3.0)), (2, (3.0, 5.0))):
+        write_run(tmp_path, "toy", "irecgan_true@advantage", seed, end,
+                  dict(adv, method="irecgan_true"), metrics=curve(start, [end]))
+        write_run(tmp_path, "toy", "irecgan@advantage+no_q_d", seed, start + 1.5,
+                  dict(adv, method="irecgan", agent_q_d=False), metrics=curve(start, [start + 1.5]))
+    runs = report.load_runs([str(tmp_path)])
+    assert sorted(r.method for r in runs)[0] == "irecgan@advantage+no_q_d"
+    rows = dict((g["method"], g) for g in dec.gain_rows(runs, "toy"))
+    versus = rows["irecgan@advantage+no_q_d"]["vs_true"]
+    assert versus["mean"] == pytest.approx(0.0) and versus["seeds"] == [1, 2]
+    assert dec.control_label("irecgan_nod", "advantage+no_q_d") == "irecgan_nod@advantage"
+    assert dec.control_label("irecgan_nod", "no_q_d") == "irecgan_nod"
+    assert dec.control_label("irecgan_true", "slate+paper_logged") == \
+        "irecgan_true@slate+paper_logged"
+    assert dec.control_label("irecgan_true", "") == "irecgan_true"
+
+
+def test_u_error_of_a_no_q_d_run_pairs_with_irecgan_nod_of_its_objective(tmp_path):
+    from test_model_value import write_run as write_value_run
+    adv = {"agent_objective": "advantage"}
+    # U - truth: irecgan_nod@advantage -1.0, -0.5; irecgan@advantage+no_q_d -0.25, -0.25
+    write_value_run(tmp_path, "irecgan_nod@advantage", 1, 2.0, 3.0, dict(adv, method="irecgan_nod"))
+    write_value_run(tmp_path, "irecgan_nod@advantage", 2, 2.5, 3.0, dict(adv, method="irecgan_nod"))
+    for seed in (1, 2):
+        write_value_run(tmp_path, "irecgan@advantage+no_q_d", seed, 2.75, 3.0,
+                        dict(adv, method="irecgan", agent_q_d=False))
+    rows = dict((r["method"], r) for r in dec.value_rows(report.load_runs([str(tmp_path)]),
+                                                         "mdp_sharp"))
+    assert rows["irecgan@advantage+no_q_d"]["clicks_vs_nod"]["mean"] == pytest.approx(0.5)

@@ -180,13 +180,23 @@ def needs_model_value(run):
             and bool(run.config.get("env_params")) and run.model_value is None)
 
 
+def control_label(control, variant):
+    """The label of `control` (irecgan_nod or irecgan_true, methods without D) trained like a
+    run of variant `variant`: `control@variant` without the variant's `no_q_d` part (without D
+    q_D = 1, so the ablation leaves them unchanged): irecgan_nod@advantage for
+    irecgan@advantage+no_q_d, irecgan_nod for irecgan_seq@no_q_d."""
+    parts = [p for p in variant.split("+") if p and p != "no_q_d"]
+    return control + ("@" + "+".join(parts) if parts else "")
+
+
 def value_rows(runs, dataset, confidence=CONFIDENCE):
     """U's error on the agent's own lists for `dataset` (model_value.json of each finished run):
     per method with such runs, a dict dataset, method, n, and for each figure F of VALUE_FIGURES
     (clicks per session; U's log-likelihood per step given a click, "ll") F_user / F_truth
     (means over seeds in each world), F_ci (`mean_ci` of U - truth over seeds) and F_vs_nod
     (`paired_ci` of U - truth minus that of irecgan_nod trained with the same agent objective,
-    `irecgan_nod@X` for `method@X`, by seed; None for irecgan_nod@X itself or without it)."""
+    `control_label`: `irecgan_nod@X` for `method@X`, by seed; None for irecgan_nod@X itself or
+    without it)."""
     per = collections.OrderedDict()
     for run in sorted(runs, key=lambda r: method_rank(r.method)):
         if run.finished and run.dataset == dataset and isinstance(run.model_value, dict):
@@ -200,8 +210,7 @@ def value_rows(runs, dataset, confidence=CONFIDENCE):
         for figure, _, _ in VALUE_FIGURES:
             pairs = [(s, v[figure]) for s, v in seeds.items()]
             errors = dict((s, u - t) for s, (u, t) in pairs)
-            variant = split_label(method)[1]
-            nod = "%s@%s" % (BASE, variant) if variant else BASE   # irecgan_nod[@objective]
+            nod = control_label(BASE, split_label(method)[1])   # irecgan_nod[@objective]
             base = (dict((s, v[figure][0] - v[figure][1]) for s, v in per[nod].items())
                     if method != nod and nod in per else None)
             row.update({figure + "_user": mean_ci([u for _, (u, _) in pairs])["mean"],
@@ -219,8 +228,8 @@ def gain_rows(runs, dataset, confidence=CONFIDENCE):
     its start (the last agent-phase evaluation: `budget.seed_curve`'s epoch 0). Per method a
     dict dataset, method, n, start, end (means over seeds), gain (`paired_ci` of end - start
     over seeds) and vs_true (`paired_ci` of the gain minus that of irecgan_true trained with
-    the same agent objective, `irecgan_true@X` for `method@X`, by seed; None for irecgan_true@X
-    itself or without it)."""
+    the same agent objective, `control_label`: `irecgan_true@X` for `method@X`, by seed; None
+    for irecgan_true@X itself or without it)."""
     per = collections.OrderedDict()
     for run in sorted(runs, key=lambda r: method_rank(r.method)):
         if not run.finished or run.dataset != dataset or str(run.config.get("method")) == "pg":
@@ -233,8 +242,7 @@ def gain_rows(runs, dataset, confidence=CONFIDENCE):
                  for m, seeds in per.items())
     out = []
     for method, seeds in per.items():
-        variant = split_label(method)[1]
-        true = "irecgan_true@%s" % variant if variant else "irecgan_true"
+        true = control_label("irecgan_true", split_label(method)[1])
         out.append({"dataset": dataset, "method": method, "n": len(seeds),
                     "start": mean_ci([a for a, _ in seeds.values()])["mean"],
                     "end": mean_ci([b for _, b in seeds.values()])["mean"],

@@ -98,8 +98,8 @@ def value_lines(values, confidence=CONFIDENCE):
             "of those lists beside the truth's (irecgan.evaluation.user_fit); means over "
             "seeds, U - truth with its %s CI over seeds, and its change against "
             "irecgan_nod's (trained with the same agent objective: irecgan_nod@X for a "
-            "method@X), paired by seed (a D head that corrects U moves U - truth toward "
-            "0)." % pct, ""] + md_table(
+            "method@X or method@X+no_q_d), paired by seed (a D head that corrects U moves "
+            "U - truth toward 0)." % pct, ""] + md_table(
         ("log", "method", "seeds", "clicks: U / truth", "U - truth [%s CI]" % pct,
          "change vs irecgan_nod [%s CI]" % pct, "LL / step given a click: U / truth",
          "U - truth [%s CI]" % pct, "change vs irecgan_nod [%s CI]" % pct), cells)
@@ -115,7 +115,8 @@ def gain_lines(gains, confidence=CONFIDENCE):
             "(its last evaluation, the reported one) minus at its start (the last evaluation of "
             "the agent's pretraining), paired by seed, with its %s CI; and that gain minus the "
             "gain of irecgan_true (the true simulator answering the agent's lists; trained with "
-            "the same agent objective: irecgan_true@X for a method@X), paired by seed." % pct,
+            "the same agent objective: irecgan_true@X for a method@X or method@X+no_q_d), "
+            "paired by seed." % pct,
             ""] + md_table(("log", "method", "seeds", "start", "end",
                             "end - start [%s CI]" % pct,
                             "- irecgan_true's gain [%s CI]" % pct), cells)
